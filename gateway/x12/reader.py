@@ -1,0 +1,382 @@
+"""Streaming X12 reader: segments with their position, envelopes checked on the way.
+
+The file is read in chunks and decoded as Latin-1, so a character index is a byte offset; a
+segment holding other bytes is re-decoded as UTF-8 when it is valid UTF-8. Delimiters are taken
+from each ISA (a file may hold several interchanges with different delimiters). Nothing but the
+current chunk is held in memory.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from typing import BinaryIO, NamedTuple
+
+from gateway.x12.delimiters import ISA_LENGTH, Delimiters, parse_isa
+from gateway.x12.errors import X12SyntaxError
+
+CHUNK_SIZE = 1 << 20
+MAX_SEGMENT = 1 << 20  # a "segment" longer than this is garbage, not X12
+_BOM = "\xef\xbb\xbf"  # UTF-8 byte order mark, as Latin-1 text
+_ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE", "TA1"})
+_WHITESPACE = " \t\r\n\x0b\x0c"
+
+
+class Segment(NamedTuple):
+    """One segment. ``elements[0]`` is the id, so ``elements[n]`` is element n (CLP01 = [1])."""
+
+    index: int
+    offset: int
+    elements: list[str]
+    delimiters: Delimiters
+
+    @property
+    def id(self) -> str:
+        return self.elements[0]
+
+    def get(self, n: int) -> str:
+        """Element n, or "" when the segment is shorter."""
+        els = self.elements
+        return els[n] if n < len(els) else ""
+
+    def components(self, n: int) -> list[str]:
+        """Element n split into its components (an empty element gives ``[""]``)."""
+        return self.get(n).split(self.delimiters.component)
+
+    def component(self, n: int, c: int) -> str:
+        """Component c (1-based) of element n, or ""."""
+        parts = self.components(n)
+        return parts[c - 1] if c <= len(parts) else ""
+
+    def repeats(self, n: int) -> list[str]:
+        """Element n split on the repetition separator."""
+        rep = self.delimiters.repetition
+        value = self.get(n)
+        return value.split(rep) if rep else [value]
+
+
+def _fix_text(text: str) -> str:
+    """Re-decode a Latin-1 decoded segment as UTF-8 when its bytes are UTF-8."""
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except UnicodeDecodeError:
+        return text
+
+
+class X12Reader:
+    """Iterate over the segments of an X12 file.
+
+    ``strict`` (the default) raises :class:`X12SyntaxError` on any envelope fault. With
+    ``strict=False``, trailer counts and control numbers that disagree, an ISA that is not fixed
+    width and an unterminated last segment are recorded in :attr:`problems` and reading goes on;
+    a broken structure (ST outside a group, no IEA, garbage) still raises.
+    """
+
+    def __init__(
+        self,
+        source: str | os.PathLike[str] | BinaryIO | bytes,
+        *,
+        strict: bool = True,
+        chunk_size: int = CHUNK_SIZE,
+    ) -> None:
+        self._source = source
+        self.strict = strict
+        self.chunk_size = chunk_size
+        self.problems: list[X12SyntaxError] = []
+        self.delimiters: Delimiters | None = None
+        self.interchanges = 0
+
+    # -- envelope state -------------------------------------------------------------------
+    def _problem(self, error: X12SyntaxError) -> None:
+        if self.strict:
+            raise error
+        self.problems.append(error)
+
+    def _open(self) -> tuple[BinaryIO, bool]:
+        src = self._source
+        if isinstance(src, bytes):
+            return io.BytesIO(src), True
+        if isinstance(src, (str, os.PathLike)):
+            return open(src, "rb"), True  # noqa: SIM115 - closed in __iter__
+        return src, False
+
+    def __iter__(self) -> Iterator[Segment]:
+        f, owned = self._open()
+        try:
+            yield from self._segments(f)
+        finally:
+            if owned:
+                f.close()
+
+    def _segments(self, f: BinaryIO) -> Iterator[Segment]:  # noqa: C901 - one state machine
+        chunk_size = self.chunk_size
+        buf = ""
+        base = 0  # byte offset of buf[0] in the file
+        eof = False
+        index = 0
+        first = True
+        known_ids: set[str] = set()
+
+        def more() -> bool:
+            nonlocal buf, eof
+            if eof:
+                return False
+            data = f.read(chunk_size)
+            if not data:
+                eof = True
+                return False
+            text = data.decode("latin-1")
+            if "\x00" in text:
+                raise X12SyntaxError(
+                    "binary data (NUL byte): this is not an X12 file",
+                    offset=base + len(buf) + text.index("\x00"),
+                )
+            buf += text
+            return True
+
+        while True:
+            # -- between interchanges: skip white space, expect ISA or the end ---------------
+            while True:
+                if first and buf.startswith(_BOM):
+                    buf, base = buf[3:], base + 3
+                stripped = buf.lstrip(_WHITESPACE)
+                base += len(buf) - len(stripped)
+                buf = stripped
+                if len(buf) >= ISA_LENGTH + 1 or (eof and buf) or not more():
+                    break
+            if not buf:
+                if first:
+                    raise X12SyntaxError("the file is empty: no ISA segment", offset=base)
+                return
+            first = False
+            try:
+                delims, isa, isa_len = parse_isa(buf, base, strict=self.strict)
+            except X12SyntaxError as exc:
+                if self.strict or "not fixed width" not in exc.message and "9 digits" not in (
+                    exc.message
+                ):
+                    raise
+                self.problems.append(exc)
+                delims, isa, isa_len = parse_isa(buf, base, strict=False)
+            self.delimiters = delims
+            self.interchanges += 1
+            index += 1
+            yield Segment(index, base, isa, delims)
+            isa_control = isa[13]
+            isa_offset = base
+            isa_index = index
+            groups = 0
+            group: Segment | None = None
+            group_sets = 0
+            st: Segment | None = None
+            elem, term = delims.element, delims.segment
+            pos = isa_len
+            closed = False
+            while not closed:
+                end = buf.rfind(term)
+                if end < pos:
+                    if len(buf) - pos > MAX_SEGMENT:
+                        raise X12SyntaxError(
+                            f"no segment terminator {term!r} within {MAX_SEGMENT} bytes: "
+                            "this is not X12 data",
+                            offset=base + pos,
+                        )
+                    if more():
+                        continue
+                    tail = buf[pos:].strip(_WHITESPACE)
+                    if not tail:
+                        raise X12SyntaxError(
+                            f"file ends inside interchange {isa_control}: no IEA segment",
+                            segment_index=isa_index,
+                            offset=isa_offset,
+                            segment_id="ISA",
+                        )
+                    self._problem(
+                        X12SyntaxError(
+                            f"last segment is not terminated by {term!r}",
+                            segment_index=index + 1,
+                            offset=base + pos,
+                        )
+                    )
+                    buf += term
+                    end = len(buf) - 1
+                block = buf[pos:end]
+                cursor = base + pos
+                has_breaks = term not in "\r\n" and ("\n" in block or "\r" in block)
+                for raw in block.split(term):
+                    offset = cursor
+                    cursor += len(raw) + 1
+                    s = raw.strip(_WHITESPACE)
+                    if not s:
+                        continue
+                    if len(s) != len(raw) and raw[0] in _WHITESPACE:
+                        offset += len(raw) - len(raw.lstrip(_WHITESPACE))
+                    if has_breaks and ("\n" in s or "\r" in s):
+                        s = s.replace("\r", "").replace("\n", "")
+                    if not s.isascii():
+                        s = _fix_text(s)
+                    els = s.split(elem)
+                    sid = els[0]
+                    index += 1
+                    if sid in _ENVELOPE:
+                        if sid == "ST":
+                            if group is None or st is not None:
+                                what = "outside a functional group (no GS)" if group is None else (
+                                    f"before the SE of transaction set {st.get(2) if st else ''}"
+                                )
+                                raise X12SyntaxError(
+                                    f"ST {what}", segment_index=index, offset=offset, segment_id="ST"
+                                )
+                            st = Segment(index, offset, els, delims)
+                            group_sets += 1
+                        elif sid == "SE":
+                            if st is None:
+                                raise X12SyntaxError(
+                                    "SE without a matching ST",
+                                    segment_index=index,
+                                    offset=offset,
+                                    segment_id="SE",
+                                )
+                            count = index - st.index + 1
+                            if els[1:2] != [str(count)]:
+                                self._problem(
+                                    X12SyntaxError(
+                                        f"SE01 says {els[1] if len(els) > 1 else '(missing)'} "
+                                        f"segments but transaction set {st.get(2)} has {count}",
+                                        segment_index=index,
+                                        offset=offset,
+                                        segment_id="SE",
+                                    )
+                                )
+                            if els[2:3] != [st.get(2)]:
+                                self._problem(
+                                    X12SyntaxError(
+                                        f"SE02 {els[2] if len(els) > 2 else '(missing)'!r} does "
+                                        f"not match ST02 {st.get(2)!r}",
+                                        segment_index=index,
+                                        offset=offset,
+                                        segment_id="SE",
+                                    )
+                                )
+                            st = None
+                        elif st is not None:
+                            raise X12SyntaxError(
+                                f"{sid} inside transaction set {st.get(2)}: its SE is missing",
+                                segment_index=index,
+                                offset=offset,
+                                segment_id=sid,
+                            )
+                        elif sid == "GS":
+                            if group is not None:
+                                raise X12SyntaxError(
+                                    f"GS before the GE of group {group.get(6)}",
+                                    segment_index=index,
+                                    offset=offset,
+                                    segment_id="GS",
+                                )
+                            group = Segment(index, offset, els, delims)
+                            group_sets = 0
+                            groups += 1
+                        elif sid == "GE":
+                            if group is None:
+                                raise X12SyntaxError(
+                                    "GE without a matching GS",
+                                    segment_index=index,
+                                    offset=offset,
+                                    segment_id="GE",
+                                )
+                            if els[1:2] != [str(group_sets)]:
+                                self._problem(
+                                    X12SyntaxError(
+                                        f"GE01 says {els[1] if len(els) > 1 else '(missing)'} "
+                                        f"transaction sets but group {group.get(6)} has "
+                                        f"{group_sets}",
+                                        segment_index=index,
+                                        offset=offset,
+                                        segment_id="GE",
+                                    )
+                                )
+                            if els[2:3] != [group.get(6)]:
+                                self._problem(
+                                    X12SyntaxError(
+                                        f"GE02 {els[2] if len(els) > 2 else '(missing)'!r} does "
+                                        f"not match GS06 {group.get(6)!r}",
+                                        segment_index=index,
+                                        offset=offset,
+                                        segment_id="GE",
+                                    )
+                                )
+                            group = None
+                        elif sid == "IEA":
+                            if group is not None:
+                                raise X12SyntaxError(
+                                    f"IEA before the GE of group {group.get(6)}",
+                                    segment_index=index,
+                                    offset=offset,
+                                    segment_id="IEA",
+                                )
+                            if els[1:2] != [str(groups)]:
+                                self._problem(
+                                    X12SyntaxError(
+                                        f"IEA01 says {els[1] if len(els) > 1 else '(missing)'} "
+                                        f"functional groups but interchange {isa_control} has "
+                                        f"{groups}",
+                                        segment_index=index,
+                                        offset=offset,
+                                        segment_id="IEA",
+                                    )
+                                )
+                            if els[2:3] != [isa_control]:
+                                self._problem(
+                                    X12SyntaxError(
+                                        f"IEA02 {els[2] if len(els) > 2 else '(missing)'!r} does "
+                                        f"not match ISA13 {isa_control!r}",
+                                        segment_index=index,
+                                        offset=offset,
+                                        segment_id="IEA",
+                                    )
+                                )
+                            closed = True
+                            consumed = cursor - base
+                            yield Segment(index, offset, els, delims)
+                            break
+                        elif sid == "ISA":
+                            raise X12SyntaxError(
+                                f"ISA inside interchange {isa_control}: its IEA is missing",
+                                segment_index=index,
+                                offset=offset,
+                                segment_id="ISA",
+                            )
+                    elif st is None and not (sid == "TA1" and group is None):
+                        if not (2 <= len(sid) <= 3 and sid.isalnum()):
+                            raise X12SyntaxError(
+                                f"not a segment: {s[:30]!r}", segment_index=index, offset=offset
+                            )
+                        raise X12SyntaxError(
+                            f"{sid} outside a transaction set (no ST before it)",
+                            segment_index=index,
+                            offset=offset,
+                            segment_id=sid,
+                        )
+                    elif sid not in known_ids:
+                        if not (2 <= len(sid) <= 3 and sid.isalnum() and sid.isupper()):
+                            raise X12SyntaxError(
+                                f"invalid segment id {sid[:10]!r}",
+                                segment_index=index,
+                                offset=offset,
+                            )
+                        known_ids.add(sid)
+                    yield Segment(index, offset, els, delims)
+                else:
+                    consumed = end + 1
+                buf = buf[consumed:]
+                base += consumed
+                pos = 0
+
+
+def read_segments(
+    source: str | os.PathLike[str] | BinaryIO | bytes, *, strict: bool = True
+) -> Iterator[Segment]:
+    """Shorthand for ``iter(X12Reader(source, strict=strict))``."""
+    return iter(X12Reader(source, strict=strict))
