@@ -25,7 +25,9 @@ class Delimiters:
         )
 
 
-def parse_isa(text: str, offset: int = 0, *, strict: bool = True) -> tuple[Delimiters, list[str], int]:
+def parse_isa(
+    text: str, offset: int = 0, *, strict: bool = True
+) -> tuple[Delimiters, list[str], int]:
     """Read the ISA at the start of ``text``.
 
     Returns the delimiters, the ISA elements (``[\"ISA\", ISA01, ... ISA16]``) and the length of
@@ -61,7 +63,9 @@ def parse_isa(text: str, offset: int = 0, *, strict: bool = True) -> tuple[Delim
             count += 1
         length = pos + 3
         if len(text) < length:
-            raise X12SyntaxError("file ends inside the ISA segment", offset=offset, segment_id="ISA")
+            raise X12SyntaxError(
+                "file ends inside the ISA segment", offset=offset, segment_id="ISA"
+            )
         if strict:
             bad = next((i for i in _ISA_ELEMENT_OFFSETS if i >= len(text) or text[i] != elem), 3)
             raise X12SyntaxError(

@@ -24,9 +24,13 @@ _WHITESPACE = " \t\r\n\x0b\x0c"
 
 
 class Segment(NamedTuple):
-    """One segment. ``elements[0]`` is the id, so ``elements[n]`` is element n (CLP01 = [1])."""
+    """One segment. ``elements[0]`` is the id, so ``elements[n]`` is element n (CLP01 = [1]).
 
-    index: int
+    ``position`` counts segments from 1 (the first ISA) across the whole file; ``offset`` is the
+    byte offset of the segment's first character.
+    """
+
+    position: int
     offset: int
     elements: list[str]
     delimiters: Delimiters
@@ -98,7 +102,7 @@ class X12Reader:
         if isinstance(src, bytes):
             return io.BytesIO(src), True
         if isinstance(src, (str, os.PathLike)):
-            return open(src, "rb"), True  # noqa: SIM115 - closed in __iter__
+            return open(src, "rb"), True
         return src, False
 
     def __iter__(self) -> Iterator[Segment]:
@@ -109,7 +113,7 @@ class X12Reader:
             if owned:
                 f.close()
 
-    def _segments(self, f: BinaryIO) -> Iterator[Segment]:  # noqa: C901 - one state machine
+    def _segments(self, f: BinaryIO) -> Iterator[Segment]:
         chunk_size = self.chunk_size
         buf = ""
         base = 0  # byte offset of buf[0] in the file
@@ -153,8 +157,8 @@ class X12Reader:
             try:
                 delims, isa, isa_len = parse_isa(buf, base, strict=self.strict)
             except X12SyntaxError as exc:
-                if self.strict or "not fixed width" not in exc.message and "9 digits" not in (
-                    exc.message
+                if self.strict or (
+                    "not fixed width" not in exc.message and "9 digits" not in (exc.message)
                 ):
                     raise
                 self.problems.append(exc)
@@ -222,11 +226,17 @@ class X12Reader:
                     if sid in _ENVELOPE:
                         if sid == "ST":
                             if group is None or st is not None:
-                                what = "outside a functional group (no GS)" if group is None else (
-                                    f"before the SE of transaction set {st.get(2) if st else ''}"
+                                open_set = st.get(2) if st else ""
+                                what = (
+                                    "outside a functional group (no GS)"
+                                    if group is None
+                                    else f"before the SE of transaction set {open_set}"
                                 )
                                 raise X12SyntaxError(
-                                    f"ST {what}", segment_index=index, offset=offset, segment_id="ST"
+                                    f"ST {what}",
+                                    segment_index=index,
+                                    offset=offset,
+                                    segment_id="ST",
                                 )
                             st = Segment(index, offset, els, delims)
                             group_sets += 1
@@ -238,7 +248,7 @@ class X12Reader:
                                     offset=offset,
                                     segment_id="SE",
                                 )
-                            count = index - st.index + 1
+                            count = index - st.position + 1
                             if els[1:2] != [str(count)]:
                                 self._problem(
                                     X12SyntaxError(

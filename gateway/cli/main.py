@@ -1,0 +1,269 @@
+"""``gateway``: the command line (contract section 6).
+
+Exit codes: 0 done, 1 the input had errors (reported), 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from gateway.cli.output import dumps, private_dir, write_private
+from gateway.config import ConfigError, PartnerConfig, load_partner
+from gateway.domain.claim import Claim
+from gateway.domain.problems import Problem
+from gateway.intake.claim_files import CLAIM_SUFFIXES, read_claim_file
+from gateway.transactions.claim_837 import Envelope, write_837
+from gateway.transactions.claim_837_reader import read_837
+from gateway.transactions.claim_837_rules import check_837
+
+KIND_LABEL = {"professional": "837P", "dental": "837D", "institutional": "837I"}
+
+
+def home_dir(ctx: click.Context) -> Path:
+    home = ctx.obj.get("home") if ctx.obj else None
+    return Path(home or os.environ.get("GATEWAY_HOME") or ".")
+
+
+@click.group()
+@click.option(
+    "--home", type=click.Path(file_okay=False), help="gateway home (else $GATEWAY_HOME, else .)"
+)
+@click.pass_context
+def cli(ctx: click.Context, home: str | None) -> None:
+    """EDI gateway for medical and dental practices."""
+    ctx.ensure_object(dict)
+    ctx.obj["home"] = home
+
+
+@cli.command()
+@click.argument("what", type=click.Choice(["claim"]))
+def schema(what: str) -> None:
+    """Print the JSON Schema of a record (``claim``: the claim record of contract section 2)."""
+    click.echo(json.dumps(Claim.model_json_schema(mode="validation"), indent=2))
+
+
+# -- build ------------------------------------------------------------------------------------
+def _is_x12(path: Path) -> bool:
+    with path.open("rb") as f:
+        head = f.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"ISA")
+
+
+def _report(problems: list[Problem]) -> None:
+    for p in problems:
+        click.echo(str(p), err=True)
+
+
+def _partner_for(ctx: click.Context, partner: str | None) -> PartnerConfig | None:
+    if partner is None:
+        candidates = sorted((home_dir(ctx) / "partners").glob("*.toml"))
+        for path in candidates:
+            config = load_partner(path)
+            if "*" in config.payers:
+                return config
+        return load_partner(candidates[0]) if len(candidates) == 1 else None
+    path = Path(partner)
+    if not path.suffix:
+        path = home_dir(ctx) / "partners" / f"{partner}.toml"
+    return load_partner(path)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(), help="file (one kind) or folder (several kinds)")
+@click.option("--partner", help="partner name in the home's partners/ or a .toml path")
+@click.option(
+    "--control-number",
+    type=click.IntRange(1, 999_999_999),
+    default=1,
+    show_default=True,
+    help="ISA13/GS06 of the first interchange; further kinds take the next numbers",
+)
+@click.pass_context
+def build(
+    ctx: click.Context,
+    files: tuple[str, ...],
+    output: str | None,
+    partner: str | None,
+    control_number: int,
+) -> None:
+    """Claim files to 837 interchange(s), one per kind of claim, without touching the ledger."""
+    try:
+        config = _partner_for(ctx, partner)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    by_kind: dict[str, list[Claim]] = defaultdict(list)
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for name in files:
+        result = read_claim_file(Path(name))
+        problems += result.problems
+        for claim in result.claims:
+            if claim.claim_id in seen and claim.frequency == "1":
+                problems.append(
+                    Problem(
+                        "appears in more than one input file (a duplicate)",
+                        "claim_id",
+                        claim.claim_id,
+                        Path(name).name,
+                    )
+                )
+                continue
+            seen.add(claim.claim_id)
+            by_kind[claim.kind].append(claim)
+    _report(problems)
+    if not by_kind:
+        click.echo("no claim could be built", err=True)
+        sys.exit(1)
+    if len(by_kind) > 1 and output is None:
+        raise click.UsageError("the claims are of several kinds: give -o FOLDER")
+    out_dir: Path | None = None
+    if output is not None and (len(by_kind) > 1 or Path(output).is_dir()):
+        out_dir = Path(output)
+        private_dir(out_dir)
+    when = datetime.now()
+    for n, (kind, claims) in enumerate(sorted(by_kind.items())):
+        control = control_number + n
+        env = _envelope(config, control, when)
+        buf = io.StringIO()
+        write_837(buf, kind, claims, env)  # type: ignore[arg-type]
+        label = KIND_LABEL[kind]
+        if output is None:
+            click.echo(buf.getvalue(), nl=False)
+            continue
+        target = out_dir / f"{label}-{control:09d}.x12" if out_dir else Path(output)
+        if out_dir is None:
+            private_dir(target.parent)
+        write_private(target, buf.getvalue())
+        click.echo(
+            f"{target}: {label} interchange {control:09d} with {len(claims)} claim(s)", err=True
+        )
+    if problems:
+        sys.exit(1)
+
+
+def _envelope(config: PartnerConfig | None, control: int, when: datetime) -> Envelope:
+    if config is None:
+        return Envelope(
+            sender_id="SENDER",
+            receiver_id="RECEIVER",
+            interchange_control=control,
+            group_control=control,
+            batch_id=f"B{control:09d}",
+            submitter_name="SUBMITTER",
+            receiver_name="RECEIVER",
+            when=when,
+        )
+    i, s = config.interchange, config.submitter
+    return Envelope(
+        sender_id=i.sender_id,
+        receiver_id=i.receiver_id,
+        sender_qualifier=i.sender_qualifier,
+        receiver_qualifier=i.receiver_qualifier,
+        interchange_control=control,
+        group_control=control,
+        batch_id=f"B{control:09d}",
+        submitter_name=s.name,
+        submitter_contact=s.contact,
+        submitter_phone=s.phone,
+        receiver_name=s.receiver_name,
+        usage=config.usage,
+        ack_requested=i.ack_requested,
+        line_breaks=i.line_breaks,
+        when=when,
+    )
+
+
+# -- validate ---------------------------------------------------------------------------------
+def validate_file(path: Path, *, use_pyx12: bool = True) -> list[Problem]:
+    """Every problem in one claim file or X12 file, located."""
+    if _is_x12(path):
+        problems = check_837(path)
+        if use_pyx12:
+            from gateway.transactions.ig_validation import validate_with_pyx12
+
+            for ig in validate_with_pyx12(path):
+                problems.append(
+                    Problem(ig.message, ig.element, None, None, ig.segment_index, ig.segment_id)
+                )
+        return [p.located(file=path.name) for p in problems]
+    if path.suffix.lower() in CLAIM_SUFFIXES:
+        return read_claim_file(path).problems
+    return [
+        Problem(
+            "is neither a claim file (.json, .jsonl) nor an X12 file (starts with ISA)",
+            file=path.name,
+        )
+    ]
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="the report as JSON")
+@click.option("--no-pyx12", is_flag=True, help="skip pyx12 (our own rules only)")
+def validate(files: tuple[str, ...], as_json: bool, no_pyx12: bool) -> None:
+    """Claim files or X12 files against the implementation guides; exit 1 on any error."""
+    report: dict[str, list[Problem]] = {}
+    for name in files:
+        report[name] = validate_file(Path(name), use_pyx12=not no_pyx12)
+    if as_json:
+        click.echo(dumps({name: [p.as_dict() for p in ps] for name, ps in report.items()}))
+    else:
+        for name, problems in report.items():
+            if not problems:
+                click.echo(f"{name}: OK")
+            for p in problems:
+                click.echo(str(p) if p.file else f"{name}: {p}")
+    if any(report.values()):
+        sys.exit(1)
+
+
+# -- parse ------------------------------------------------------------------------------------
+def _transaction_of(path: Path) -> str:
+    from gateway.x12.reader import X12Reader
+
+    for seg in X12Reader(path, strict=False):
+        if seg.id == "ST":
+            return seg.get(1)
+        if seg.id == "TA1":
+            return "TA1"
+    return ""
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
+)
+def parse(file: str, fmt: str) -> None:
+    """An X12 file to JSON on stdout (837: the claims read back as claim records)."""
+    from gateway.x12.errors import X12SyntaxError
+
+    path = Path(file)
+    try:
+        transaction = _transaction_of(path)
+        if transaction != "837":
+            click.echo(
+                f"{file}: parsing transaction {transaction or '(none)'} is not supported yet",
+                err=True,
+            )
+            sys.exit(2)
+        claims = list(read_837(path))
+    except X12SyntaxError as exc:
+        click.echo(f"{file}: {exc}", err=True)
+        sys.exit(1)
+    if fmt == "csv":
+        raise click.UsageError("--format csv is for 835 files")
+    click.echo(dumps({"transaction": "837", "claims": claims}))
+
+
+def main() -> None:
+    cli(obj={})

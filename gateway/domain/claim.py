@@ -1,0 +1,244 @@
+"""The claim record of the contract (section 2) as pydantic models.
+
+The models check shape only: types, required fields, unknown fields (a typo must never drop data
+silently). What a payer would reject (check digits, code shapes, dates, totals) is checked by
+:mod:`gateway.domain.claim_checks`, which says it in plain words.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from gateway.domain.codes import normalize_ein
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date(value: object) -> object:
+    """Dates are YYYY-MM-DD strings; numbers are refused (pydantic would read them as epochs)."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise ValueError(f"must be a date written YYYY-MM-DD, got {value!r}")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value} is not a real calendar date") from None
+
+
+def _amount(value: object) -> object:
+    """Amounts are decimal strings or JSON numbers (read as Decimal, never float)."""
+    if isinstance(value, (bool, float)):
+        raise ValueError("must be an amount as a string or a JSON number, read as a decimal")
+    if isinstance(value, str):
+        text = value.strip()
+        if not re.fullmatch(r"-?\d+(\.\d+)?", text):
+            raise ValueError(f"must be an amount like 125.50, got {value!r}")
+        return Decimal(text)
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+Amount = Annotated[Decimal, BeforeValidator(_amount)]
+
+
+class Record(BaseModel):
+    """Base: unknown fields are errors; values are not coerced between unrelated types."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Address(Record):
+    line1: str = Field(min_length=1, max_length=55)
+    line2: str | None = Field(None, max_length=55)
+    city: str = Field(min_length=1, max_length=30)
+    state: str = Field(description="two-letter state code")
+    zip: str = Field(description="5 or 9 digits (the billing provider needs 9)")
+
+
+class BillingProvider(Record):
+    npi: str
+    tax_id: str = Field(description="EIN, 9 digits (a hyphen after the second digit is allowed)")
+    taxonomy: str
+    address: Address
+    organization_name: str | None = Field(None, max_length=60)
+    last_name: str | None = Field(None, max_length=60)
+    first_name: str | None = Field(None, max_length=35)
+    middle_name: str | None = Field(None, max_length=25)
+
+    @field_validator("tax_id")
+    @classmethod
+    def _ein_digits(cls, value: str) -> str:
+        return normalize_ein(value)
+
+
+class Provider(Record):
+    """Rendering, referring or attending provider (a person unless organization_name is set)."""
+
+    npi: str
+    last_name: str | None = Field(None, max_length=60)
+    first_name: str | None = Field(None, max_length=35)
+    middle_name: str | None = Field(None, max_length=25)
+    organization_name: str | None = Field(None, max_length=60)
+    taxonomy: str | None = None
+
+
+class ServiceFacility(Record):
+    name: str = Field(min_length=1, max_length=60)
+    npi: str | None = None
+    address: Address
+
+
+class Payer(Record):
+    id: str = Field(min_length=2, max_length=80, description="payer id (NM1*PR ... PI)")
+    name: str = Field(min_length=1, max_length=60)
+
+
+class Subscriber(Record):
+    member_id: str = Field(min_length=2, max_length=80)
+    first_name: str = Field(min_length=1, max_length=35)
+    last_name: str = Field(min_length=1, max_length=60)
+    middle_name: str | None = Field(None, max_length=25)
+    suffix: str | None = Field(None, max_length=10)
+    birth_date: IsoDate
+    sex: Literal["F", "M", "U"]
+    address: Address
+    group_number: str | None = Field(None, max_length=50)
+    filing_indicator: str = "CI"
+    sequence: Literal["P", "S", "T"] = "P"
+
+
+class Patient(Record):
+    relationship: str = Field(description="X12 individual relationship code: 01, 19, 20, 21, ...")
+    first_name: str = Field(min_length=1, max_length=35)
+    last_name: str = Field(min_length=1, max_length=60)
+    middle_name: str | None = Field(None, max_length=25)
+    suffix: str | None = Field(None, max_length=10)
+    birth_date: IsoDate
+    sex: Literal["F", "M", "U"]
+    address: Address
+
+
+class Adjustment(Record):
+    group: Literal["CO", "CR", "OA", "PI", "PR"]
+    reason: str
+    amount: Amount
+
+
+class OtherSubscriber(Record):
+    member_id: str
+    first_name: str
+    last_name: str
+    relationship: str = "18"
+
+
+class LineAdjudication(Record):
+    line_id: str
+    paid_amount: Amount
+    paid_units: Decimal | None = None
+    paid_date: IsoDate | None = None
+    adjustments: list[Adjustment] = []
+
+
+class OtherPayer(Record):
+    """An earlier payer of a secondary or tertiary claim (837 loops 2320/2330/2430)."""
+
+    payer: Payer
+    subscriber: OtherSubscriber
+    sequence: Literal["P", "S", "T"] = "P"
+    filing_indicator: str = "CI"
+    paid_amount: Amount
+    paid_date: IsoDate
+    payer_claim_number: str | None = None
+    adjustments: list[Adjustment] = []
+    line_adjudications: list[LineAdjudication] = []
+
+
+class DatedCode(Record):
+    code: str
+    date: IsoDate
+
+
+class ValueCode(Record):
+    code: str
+    amount: Amount
+
+
+class Institutional(Record):
+    facility_type: str = Field(description="first two digits of the type of bill, e.g. 13")
+    admission_type: str | None = Field(None, description="CL101, e.g. 1 emergency, 3 elective")
+    admission_source: str | None = Field(None, description="CL102 point of origin")
+    patient_status: str = Field(description="CL103 discharge status, e.g. 01 home")
+    statement_from: IsoDate
+    statement_to: IsoDate
+    admission_date: IsoDate | None = None
+    admission_hour: str | None = Field(None, description="HHMM, inpatient admission hour")
+    discharge_hour: str | None = Field(None, description="HHMM, inpatient discharge hour")
+    admitting_diagnosis: str | None = None
+    condition_codes: list[str] = []
+    occurrence_codes: list[DatedCode] = []
+    value_codes: list[ValueCode] = []
+    principal_procedure: DatedCode | None = Field(None, description="ICD-10-PCS code and date")
+    drg: str | None = None
+
+
+class Line(Record):
+    line_id: str = Field(description="the practice's line id, sent as REF*6R")
+    procedure: str | None = Field(None, description="CPT/HCPCS, CDT for dental")
+    modifiers: list[str] = []
+    charge: Amount
+    units: Decimal = Decimal(1)
+    diagnosis_pointers: list[int] = [1]
+    service_date: IsoDate | None = None
+    service_date_end: IsoDate | None = Field(None, description="last day of a date range")
+    place_of_service: str | None = Field(None, description="only when it differs from the claim")
+    description: str | None = Field(None, max_length=80, description="for unlisted codes")
+    tooth: str | None = None
+    surfaces: str | None = Field(None, description="letters of M O D B L I F")
+    oral_cavity: list[str] = []
+    revenue_code: str | None = None
+    non_covered_charge: Amount | None = None
+
+
+ClaimKind = Literal["professional", "dental", "institutional"]
+
+
+class Claim(Record):
+    """One claim as a practice system hands it over."""
+
+    claim_id: str = Field(description="1-20 characters of A-Z a-z 0-9 and -; CLM01")
+    kind: ClaimKind
+    frequency: Literal["1", "7", "8"] = "1"
+    payer_claim_number: str | None = None
+    partner: str | None = None
+    billing_provider: BillingProvider
+    rendering_provider: Provider | None = None
+    referring_provider: Provider | None = None
+    attending_provider: Provider | None = None
+    service_facility: ServiceFacility | None = None
+    payer: Payer
+    subscriber: Subscriber
+    patient: Patient | None = None
+    diagnoses: list[str]
+    place_of_service: str | None = None
+    service_date: IsoDate | None = None
+    prior_authorization: str | None = Field(None, max_length=50)
+    referral_number: str | None = Field(None, max_length=50)
+    signature_on_file: bool = True
+    assignment_of_benefits: bool = True
+    release_of_information: Literal["Y", "I"] = "Y"
+    provider_accepts_assignment: Literal["A", "B", "C"] = "A"
+    patient_paid: Amount | None = None
+    total_charge: Amount | None = None
+    other_payers: list[OtherPayer] = []
+    institutional: Institutional | None = None
+    lines: list[Line]
+
+    @property
+    def line_total(self) -> Decimal:
+        return sum((line.charge for line in self.lines), Decimal(0))

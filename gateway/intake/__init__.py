@@ -1,0 +1,1 @@
+"""Intake: claim files on disk into checked claim records."""

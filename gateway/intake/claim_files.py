@@ -1,0 +1,129 @@
+"""Read claim files (``.json``: one claim or a list; ``.jsonl``: one claim a line).
+
+Numbers are read as Decimal, never float. Every claim is checked on its own, so the good claims of
+a file with bad ones are still returned; each problem names the file, the claim and the field.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from gateway.domain.claim import Claim
+from gateway.domain.claim_checks import check_claim, problems_from_validation_error
+from gateway.domain.problems import Problem
+
+CLAIM_SUFFIXES = (".json", ".jsonl")
+
+
+@dataclass
+class ClaimFile:
+    """What one file gave: the claims fit to send and every problem found."""
+
+    path: Path
+    claims: list[Claim] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    rejected_claims: int = 0
+
+
+def _reject_constant(value: str) -> Any:
+    raise ValueError(f"{value} is not a number")
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+
+
+def read_claim_file(path: Path, *, today: date | None = None) -> ClaimFile:
+    """Parse and check every claim in ``path``."""
+    result = ClaimFile(path)
+    name = path.name
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        result.problems.append(
+            Problem(f"is not UTF-8 text (byte {exc.start}): is it a claim file?", file=name)
+        )
+        return result
+    records: list[tuple[str, Any]] = []  # (label, raw object)
+    if path.suffix.lower() == ".jsonl":
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                records.append((f"line {number}", _loads(line)))
+            except (json.JSONDecodeError, ValueError) as exc:
+                result.problems.append(
+                    Problem(f"line {number} is not valid JSON: {_json_reason(exc)}", file=name)
+                )
+    else:
+        try:
+            data = _loads(text)
+        except (json.JSONDecodeError, ValueError) as exc:
+            result.problems.append(Problem(f"is not valid JSON: {_json_reason(exc)}", file=name))
+            return result
+        if isinstance(data, list):
+            records = [(f"#{n}", item) for n, item in enumerate(data, 1)]
+        else:
+            records = [("#1", data)]
+    if not records and not result.problems:
+        result.problems.append(Problem("holds no claims", file=name))
+    return _check_records(result, records, today or date.today())
+
+
+def check_records(
+    records: list[tuple[str, Any]], *, source: str, today: date | None = None
+) -> ClaimFile:
+    """Check raw claim objects that came from elsewhere (a mapping, a test)."""
+    return _check_records(ClaimFile(Path(source)), records, today or date.today())
+
+
+def _check_records(result: ClaimFile, records: list[tuple[str, Any]], today: date) -> ClaimFile:
+    name = result.path.name
+    seen: set[str] = set()
+    for label, raw in records:
+        claim_label = label
+        if isinstance(raw, dict) and isinstance(raw.get("claim_id"), str) and raw["claim_id"]:
+            claim_label = raw["claim_id"]
+        if not isinstance(raw, dict):
+            result.problems.append(
+                Problem(
+                    f"is not a claim object (got {type(raw).__name__})",
+                    file=name,
+                    claim=claim_label,
+                )
+            )
+            result.rejected_claims += 1
+            continue
+        try:
+            claim = Claim.model_validate(raw)
+        except ValidationError as exc:
+            found = problems_from_validation_error(exc)
+        else:
+            found = check_claim(claim, today=today)
+            if claim.claim_id in seen:
+                found.append(
+                    Problem(
+                        "appears twice in this file (the same claim id is a duplicate)",
+                        field="claim_id",
+                    )
+                )
+            seen.add(claim.claim_id)
+        if found:
+            result.problems.extend(p.located(file=name, claim=claim_label) for p in found)
+            result.rejected_claims += 1
+        else:
+            result.claims.append(claim)
+    return result
+
+
+def _json_reason(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+    return str(exc)

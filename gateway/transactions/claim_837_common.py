@@ -1,0 +1,130 @@
+"""Loops shared by the three 837 guides (X222A1, X223A2, X224A2): names, parties, COB.
+
+Helpers are named by loop; the kind modules (``claim_837p`` ...) call them in the order their
+guide wants.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from gateway.domain.claim import Address, Adjustment, Claim, Line, OtherPayer, Provider
+from gateway.domain.codes import normalize_icd10
+from gateway.x12.values import amount, d8, quantity, rd8
+from gateway.x12.writer import X12Writer
+
+
+def up(value: str | None) -> str | None:
+    """Names and addresses go out in upper case (basic character set)."""
+    return value.upper() if value else value
+
+
+def address(w: X12Writer, a: Address) -> None:
+    """``N3*100 MAIN STREET~`` and ``N4*AUSTIN*TX*787011234~``."""
+    w.segment("N3", up(a.line1), up(a.line2))
+    w.segment("N4", up(a.city), a.state.upper(), a.zip)
+
+
+def provider_name(w: X12Writer, entity: str, p: Provider) -> None:
+    """``NM1*82*1*SMITH*JOHN****XX*1987654328~`` (an organization when organization_name)."""
+    if p.organization_name:
+        w.segment("NM1", entity, "2", up(p.organization_name), None, None, None, None, "XX", p.npi)
+    else:
+        w.segment(
+            "NM1", entity, "1", up(p.last_name), up(p.first_name), up(p.middle_name), None,
+            None, "XX", p.npi,
+        )  # fmt: skip
+
+
+def health_dx(codes: list[str], first: str, other: str) -> list[list[str | None]]:
+    """HI composites: the first code with qualifier ``first``, the rest with ``other``."""
+    return [[first if i == 0 else other, normalize_icd10(code)] for i, code in enumerate(codes)]
+
+
+def line_date(w: X12Writer, claim: Claim, line: Line) -> None:
+    """``DTP*472*D8*20250303~`` or ``DTP*472*RD8*20250301-20250303~``."""
+    start = service_start(claim, line)
+    if start is None:
+        return
+    if line.service_date_end is not None and line.service_date_end != start:
+        w.segment("DTP", "472", "RD8", rd8(start, line.service_date_end))
+    else:
+        w.segment("DTP", "472", "D8", d8(start))
+
+
+def service_start(claim: Claim, line: Line) -> date | None:
+    """A line's date: its own, else the claim's, else (institutional) the statement start."""
+    if line.service_date is not None:
+        return line.service_date
+    if claim.service_date is not None:
+        return claim.service_date
+    if claim.institutional is not None:
+        return claim.institutional.statement_from
+    return None
+
+
+def claim_refs(w: X12Writer, claim: Claim) -> None:
+    """Claim-level REFs in guide order: 9F referral, G1 prior authorization, F8 original."""
+    if claim.referral_number:
+        w.segment("REF", "9F", claim.referral_number)
+    if claim.prior_authorization:
+        w.segment("REF", "G1", claim.prior_authorization)
+    if claim.payer_claim_number:
+        w.segment("REF", "F8", claim.payer_claim_number)
+
+
+def cas_segments(w: X12Writer, adjustments: list[Adjustment]) -> None:
+    """``CAS*PR*1*20**2*15~``: one CAS per group, at most six reason/amount pairs each."""
+    by_group: dict[str, list[Adjustment]] = defaultdict(list)
+    for adj in adjustments:
+        by_group[adj.group].append(adj)
+    for group, items in by_group.items():
+        for start in range(0, len(items), 6):
+            elements: list[str | None] = [group]
+            for adj in items[start : start + 6]:
+                elements += [adj.reason, amount(adj.amount), None]
+            w.segment("CAS", *elements)
+
+
+def loop_2320_other_payers(w: X12Writer, claim: Claim) -> None:
+    """2320/2330A/2330B per earlier payer: what it paid and adjusted, who it is."""
+    for op in claim.other_payers:
+        w.segment("SBR", op.sequence, op.subscriber.relationship, None, None, None, None,
+                  None, None, op.filing_indicator)  # fmt: skip
+        cas_segments(w, op.adjustments)
+        w.segment("AMT", "D", amount(op.paid_amount))
+        w.segment(
+            "OI", None, None, "Y" if claim.assignment_of_benefits else "N", None, None,
+            claim.release_of_information,
+        )  # fmt: skip
+        s = op.subscriber
+        w.segment("NM1", "IL", "1", up(s.last_name), up(s.first_name), None, None, None, "MI",
+                  s.member_id)  # fmt: skip
+        w.segment("NM1", "PR", "2", up(op.payer.name), None, None, None, None, "PI", op.payer.id)
+        w.segment("DTP", "573", "D8", d8(op.paid_date))
+        if op.payer_claim_number:
+            w.segment("REF", "F8", op.payer_claim_number)
+
+
+def loop_2430_line_adjudication(
+    w: X12Writer, claim: Claim, line: Line, qualifier: str, svd_procedure: bool = True
+) -> None:
+    """2430 per earlier payer that adjudicated this line: SVD, CAS, DTP*573."""
+    for op in claim.other_payers:
+        for la in op.line_adjudications:
+            if la.line_id != line.line_id:
+                continue
+            proc = [qualifier, line.procedure or line.revenue_code, *line.modifiers]
+            units = quantity(la.paid_units if la.paid_units is not None else line.units)
+            if svd_procedure:
+                w.segment("SVD", op.payer.id, amount(la.paid_amount), proc, None, units)
+            else:
+                w.segment("SVD", op.payer.id, amount(la.paid_amount), proc, line.revenue_code,
+                          units)  # fmt: skip
+            cas_segments(w, la.adjustments)
+            w.segment("DTP", "573", "D8", d8(la.paid_date or op.paid_date))
+
+
+def find_other_payer(claim: Claim, payer_id: str) -> OtherPayer | None:
+    return next((op for op in claim.other_payers if op.payer.id == payer_id), None)
