@@ -97,6 +97,29 @@ class X12Reader:
             raise error
         self.problems.append(error)
 
+    def _isa(self, buf: str, base: int) -> tuple[Delimiters, list[str], int]:
+        """Parse the ISA at the start of ``buf``; also one wrapped over several lines."""
+        head = buf[: ISA_LENGTH - 1]  # the ISA without its terminator
+        if "\n" in head or "\r" in head:
+            clean = buf[:512].replace("\r", "").replace("\n", "")
+            delims, isa, length = self._isa(clean, base)
+            if delims.segment in "\r\n":
+                return delims, isa, length
+            kept = 0
+            for raw_len, ch in enumerate(buf, 1):
+                if ch not in "\r\n":
+                    kept += 1
+                    if kept == length:
+                        return delims, isa, raw_len
+        try:
+            return parse_isa(buf, base, strict=True)
+        except X12SyntaxError as exc:
+            lenient = "not fixed width" in exc.message or "9 digits" in exc.message
+            if self.strict or not lenient:
+                raise
+            self.problems.append(exc)
+            return parse_isa(buf, base, strict=False)
+
     def _open(self) -> tuple[BinaryIO, bool]:
         src = self._source
         if isinstance(src, bytes):
@@ -154,15 +177,7 @@ class X12Reader:
                     raise X12SyntaxError("the file is empty: no ISA segment", offset=base)
                 return
             first = False
-            try:
-                delims, isa, isa_len = parse_isa(buf, base, strict=self.strict)
-            except X12SyntaxError as exc:
-                if self.strict or (
-                    "not fixed width" not in exc.message and "9 digits" not in (exc.message)
-                ):
-                    raise
-                self.problems.append(exc)
-                delims, isa, isa_len = parse_isa(buf, base, strict=False)
+            delims, isa, isa_len = self._isa(buf, base)
             self.delimiters = delims
             self.interchanges += 1
             index += 1
