@@ -34,8 +34,9 @@ def npis(draw: st.DrawFn) -> str:
 
 def words(min_size: int = 1, max_size: int = 12) -> st.SearchStrategy[str]:
     """A name: starts with a letter; may hold accents, apostrophes, hyphens and delimiters."""
-    tail = st.text(alphabet=LETTERS + " '-.*~:^", max_size=max_size - 1)
-    return st.builds(lambda a, b: (a + b).strip(), st.sampled_from(LETTERS[:52]), tail)
+    head = st.text(alphabet=LETTERS[:52], min_size=min_size, max_size=min_size)
+    tail = st.text(alphabet=LETTERS + " '-.*~:^", max_size=max_size - min_size)
+    return st.builds(lambda a, b: (a + b).strip(), head, tail)
 
 
 def amounts(low: int = 1, high: int = 500_000) -> st.SearchStrategy[Decimal]:
@@ -46,7 +47,7 @@ def amounts(low: int = 1, high: int = 500_000) -> st.SearchStrategy[Decimal]:
 def addresses(draw: st.DrawFn, zip9: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {
         "line1": f"{draw(st.integers(1, 9999))} {draw(words(1, 20))}",
-        "city": draw(words(1, 20)),
+        "city": draw(words(2, 20)),
         "state": draw(st.sampled_from(STATES)),
         "zip": "".join(draw(st.lists(st.sampled_from("0123456789"), min_size=9, max_size=9)))
         if zip9 or draw(st.booleans())
@@ -78,14 +79,14 @@ def people(draw: st.DrawFn, born_before: date) -> dict[str, Any]:
 
 
 @st.composite
-def providers(draw: st.DrawFn, taxonomy: bool = True) -> dict[str, Any]:
+def providers(draw: st.DrawFn, taxonomy: bool | str = True, org: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {"npi": draw(npis())}
-    if draw(st.integers(0, 5)) == 0:
+    if org and draw(st.integers(0, 5)) == 0:
         out["organization_name"] = draw(words(1, 30))
     else:
         out["last_name"] = draw(words(1, 20))
         out["first_name"] = draw(words(1, 15))
-    if taxonomy and draw(st.booleans()):
+    if taxonomy and (taxonomy == "always" or draw(st.booleans())):
         out["taxonomy"] = draw(st.sampled_from(TAXONOMY))
     return out
 
@@ -102,8 +103,8 @@ def claims(draw: st.DrawFn, kind: str, claim_id: str | None = None) -> dict[str,
             unique_by=lambda c: c.replace(".", ""),
         )
     )
-    if kind == "dental" and draw(st.integers(0, 3)) == 0:
-        diagnoses = []
+    if kind == "dental":
+        diagnoses = [] if draw(st.integers(0, 3)) == 0 else diagnoses[:4]
     billing: dict[str, Any] = {
         "npi": draw(npis()),
         "tax_id": draw(st.sampled_from(["741234567", "74-1234567", "123456789"])),
@@ -144,7 +145,11 @@ def claims(draw: st.DrawFn, kind: str, claim_id: str | None = None) -> dict[str,
         claim["payer_claim_number"] = draw(st.from_regex(r"[A-Z0-9]{5,15}", fullmatch=True))
     for key in ("rendering_provider", "referring_provider"):
         if draw(st.booleans()):
-            claim[key] = draw(providers())
+            org = key == "rendering_provider" and kind != "institutional"
+            taxonomy: bool | str = key == "rendering_provider" and kind != "institutional"
+            if taxonomy and kind == "dental":
+                taxonomy = "always"
+            claim[key] = draw(providers(org=org, taxonomy=taxonomy))
     if kind == "institutional":
         claim["attending_provider"] = draw(providers())
     if draw(st.integers(0, 3)) == 0:

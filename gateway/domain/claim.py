@@ -56,7 +56,7 @@ class Record(BaseModel):
 class Address(Record):
     line1: str = Field(min_length=1, max_length=55)
     line2: str | None = Field(None, max_length=55)
-    city: str = Field(min_length=1, max_length=30)
+    city: str = Field(min_length=2, max_length=30)
     state: str = Field(description="two-letter state code")
     zip: str = Field(description="5 or 9 digits (the billing provider needs 9)")
 

@@ -19,7 +19,7 @@ from gateway.domain.claim import Address, Claim, Line, Provider
 from gateway.domain.problems import Problem
 
 MAX_LINES = {"professional": 50, "dental": 50, "institutional": 999}
-MAX_DIAGNOSES = 12
+MAX_DIAGNOSES = {"professional": 12, "dental": 4, "institutional": 12}  # 837D HI has 4 slots
 FREQUENCY_NAMES = {"7": "replacement", "8": "void"}
 
 
@@ -109,6 +109,26 @@ class _ClaimChecker:
             provider = getattr(c, name)
             if provider is not None:
                 yield from self.provider(provider, name)
+                org_allowed = name == "rendering_provider" and c.kind != "institutional"
+                taxonomy_sent = name == "attending_provider" or (
+                    name == "rendering_provider" and c.kind != "institutional"
+                )
+                if provider.taxonomy is not None and not taxonomy_sent:
+                    yield Problem(
+                        "has no place in this claim's 837 (only billing, rendering and attending "
+                        "providers carry a taxonomy); leave it out",
+                        f"{name}.taxonomy",
+                    )
+                if name == "rendering_provider" and c.kind == "dental" and not provider.taxonomy:
+                    yield Problem(
+                        "is required for a dental rendering provider (837D PRV segment)",
+                        f"{name}.taxonomy",
+                    )
+                if provider.organization_name and not org_allowed:
+                    yield Problem(
+                        "must be a person (last_name, first_name) here, not an organization",
+                        f"{name}.organization_name",
+                    )
         if c.kind == "institutional" and c.attending_provider is None:
             yield Problem("is required for an institutional claim", "attending_provider")
         if c.service_facility is not None:
@@ -143,7 +163,13 @@ class _ClaimChecker:
                 "like 207Q00000X)",
                 "billing_provider.taxonomy",
             )
-        if not b.organization_name and not (b.last_name and b.first_name):
+        if self.c.kind == "institutional" and not b.organization_name:
+            yield Problem(
+                "an institutional claim's billing provider must be an organization "
+                "(organization_name)",
+                "billing_provider.organization_name",
+            )
+        elif not b.organization_name and not (b.last_name and b.first_name):
             yield Problem(
                 "needs organization_name, or last_name and first_name", "billing_provider"
             )
@@ -200,8 +226,11 @@ class _ClaimChecker:
         dx = self.c.diagnoses
         if not dx and self.c.kind != "dental":
             yield Problem("needs at least one ICD-10-CM code", "diagnoses")
-        if len(dx) > MAX_DIAGNOSES:
-            yield Problem(f"at most {MAX_DIAGNOSES} codes, got {len(dx)}", "diagnoses")
+        limit = MAX_DIAGNOSES[self.c.kind]
+        if len(dx) > limit:
+            yield Problem(
+                f"a {self.c.kind} claim has at most {limit} codes, got {len(dx)}", "diagnoses"
+            )
         for i, code in enumerate(dx, 1):
             if not codes.ICD10_CM.match(codes.normalize_icd10(code)):
                 yield Problem(
@@ -390,7 +419,7 @@ class _ClaimChecker:
             yield Problem("needs at least one pointer", f"{name}.diagnosis_pointers")
         if len(pointers) > 4:
             yield Problem(f"at most 4 pointers, got {len(pointers)}", f"{name}.diagnosis_pointers")
-        for p in pointers:
+        for p in pointers if dx_count or kind != "dental" else []:
             if not 1 <= p <= dx_count:
                 yield Problem(
                     f"pointer {p} points outside the {dx_count} diagnoses (use 1 to {dx_count})",

@@ -431,6 +431,9 @@ def as_sent(claim: Claim) -> Claim:
             line["description"] = safe_text(line["description"].upper(), _DELIMITERS)
     units = {line.line_id: line.units for line in claim.lines}
     for op in data["other_payers"]:
+        op["adjustments"] = _by_group(op["adjustments"])
+        for la in op["line_adjudications"]:
+            la["adjustments"] = _by_group(la["adjustments"])
         op["payer"]["name"] = safe_text(op["payer"]["name"].upper(), _DELIMITERS)
         sub = op["subscriber"]
         for key in ("first_name", "last_name"):
@@ -442,6 +445,14 @@ def as_sent(claim: Claim) -> Claim:
                 la["paid_date"] = op["paid_date"]
     _upper_names(data)
     return Claim.model_validate(_safe(data))
+
+
+def _by_group(adjustments: list[Record]) -> list[Record]:
+    """CAS carries one group per segment: adjustments come back grouped, groups first-seen."""
+    order: dict[str, list[Record]] = {}
+    for adj in adjustments:
+        order.setdefault(adj["group"], []).append(adj)
+    return [adj for group in order.values() for adj in group]
 
 
 def _safe(value: Any) -> Any:
