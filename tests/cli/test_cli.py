@@ -1,0 +1,152 @@
+"""The ``gateway`` command: schema, build, validate, parse (contract section 6)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gateway.cli.main import cli
+from tests.conftest import REPO, SAMPLES
+
+SAMPLE_FILES = [str(SAMPLES / f"{k}.json") for k in ("professional", "dental", "institutional")]
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), obj={}, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_schema_claim_is_the_json_schema_of_the_claim_record() -> None:
+    code, out, _ = run("schema", "claim")
+    schema = json.loads(out)
+    assert code == 0
+    assert schema["additionalProperties"] is False
+    assert {"claim_id", "kind", "billing_provider", "payer", "subscriber", "diagnoses",
+            "lines"} <= set(schema["required"])  # fmt: skip
+    assert schema["properties"]["kind"]["enum"] == ["professional", "dental", "institutional"]
+
+
+def test_console_script_is_installed() -> None:
+    exe = Path(sys.executable).parent / "gateway"
+    out = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=True)
+    assert "validate" in out.stdout and "build" in out.stdout
+
+
+def test_build_one_kind_to_a_private_file_that_parses_back(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "claims.x12"
+    code, _, err = run("--home", str(REPO), "build", SAMPLE_FILES[0], "-o", str(target),
+                       "--partner", "example", "--control-number", "42")  # fmt: skip
+    assert code == 0, err
+    assert "837P interchange 000000042 with 2 claim(s)" in err
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert stat.S_IMODE(target.parent.stat().st_mode) == 0o700
+    text = target.read_text()
+    assert text.startswith("ISA*00*          *00*          *ZZ*PRACTICE01     *ZZ*ACMECH    ")
+    assert "*000000042*1*T*:~GS*HC*PRACTICE01*ACMECH*" in text
+    code, out, _ = run("parse", str(target))
+    assert code == 0
+    parsed = json.loads(out)
+    assert parsed["transaction"] == "837"
+    assert [c["claim_id"] for c in parsed["claims"]] == ["PCN-2025-0001", "PCN-2025-0002"]
+    assert parsed["claims"][1]["patient"]["first_name"] == "JOSE"
+    assert parsed["claims"][0]["lines"][1]["diagnosis_pointers"] == [1, 2]
+
+
+def test_build_several_kinds_needs_a_folder(tmp_path: Path) -> None:
+    code, _, err = run("build", *SAMPLE_FILES)
+    assert code == 2
+    assert "the claims are of several kinds: give -o FOLDER" in err
+    code, _, err = run("build", *SAMPLE_FILES, "-o", str(tmp_path / "out"))
+    assert code == 0, err
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == ["837D-000000001.x12", "837I-000000002.x12", "837P-000000003.x12"]
+
+
+def test_build_reports_bad_claims_and_builds_the_good_ones(tmp_path: Path) -> None:
+    records = json.loads((SAMPLES / "professional.json").read_text())
+    records[1]["billing_provider"]["npi"] = "1234567890"
+    src = tmp_path / "mixed.json"
+    src.write_text(json.dumps(records))
+    out = tmp_path / "mixed.x12"
+    code, _, err = run("build", str(src), "-o", str(out))
+    assert code == 1
+    assert ("mixed.json: claim PCN-2025-0002: billing_provider.npi: NPI 1234567890 fails the "
+            "check digit (the last digit should be 3)") in err  # fmt: skip
+    assert "CLM*PCN-2025-0001*" in out.read_text()
+    assert "PCN-2025-0002" not in out.read_text()
+
+
+def test_validate_claim_files_and_x12(tmp_path: Path) -> None:
+    code, out, _ = run("validate", *SAMPLE_FILES)
+    assert code == 0
+    assert out.splitlines() == [f"{name}: OK" for name in SAMPLE_FILES]
+    built = tmp_path / "built"
+    run("build", *SAMPLE_FILES, "-o", str(built))
+    files = sorted(str(p) for p in built.iterdir())
+    code, out, _ = run("validate", *files)
+    assert code == 0, out
+    broken = tmp_path / "broken.x12"
+    text = Path(files[2]).read_text().replace("CLM*PCN-2025-0001*175*", "CLM*PCN-2025-0001*170*")
+    broken.write_text(text.replace("SV1*HC:99213*", "SV1*HC:99213:A*"))
+    code, out, _ = run("validate", str(broken))
+    assert code == 1
+    assert out.splitlines()[0] == (
+        "broken.x12: claim PCN-2025-0001: segment 21 (CLM): CLM02: claim total 170 does not "
+        "equal the sum of its line charges 175"
+    )
+    assert any("segment 26 (SV1)" in line for line in out.splitlines()[1:])
+
+
+def test_validate_refuses_unknown_files(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("hello")
+    code, out, _ = run("validate", str(path))
+    assert code == 1
+    assert out.strip() == (
+        "notes.txt: is neither a claim file (.json, .jsonl) nor an X12 file (starts with ISA)"
+    )
+
+
+def test_validate_json_report(tmp_path: Path) -> None:
+    bad = json.loads((SAMPLES / "professional.json").read_text())[0]
+    bad["diagnoses"] = ["E11.9", "NOPE"]
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad))
+    code, out, _ = run("validate", "--json", str(path))
+    assert code == 1
+    report = json.loads(out)
+    assert report == {
+        str(path): [
+            {
+                "file": "bad.json",
+                "claim": "PCN-2025-0001",
+                "field": "diagnoses[2]",
+                "message": "'NOPE' is not an ICD-10-CM code (a letter, a digit, then 1 to 5 "
+                "letters or digits, like E11.9)",
+            }
+        ]
+    }
+
+
+def test_parse_refuses_transactions_it_does_not_read_yet(examples: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "835.x12"
+    shutil.copy(examples / "example-835.x12", copy)
+    code, _, err = run("parse", str(copy))
+    assert code == 2
+    assert "parsing transaction 835 is not supported yet" in err
+
+
+@pytest.mark.parametrize("name", ["stupidedi_X224A2_multiple-tooth-numbers.edi"])
+def test_parse_real_837d(corpus: Path, name: str) -> None:
+    code, out, _ = run("parse", str(corpus / "837d" / name))
+    assert code == 0
+    claims = json.loads(out)["claims"]
+    assert claims and all(c["kind"] == "dental" for c in claims)
+    assert any(line.get("tooth") for c in claims for line in c["lines"])
