@@ -174,7 +174,9 @@ def claims(draw: st.DrawFn, kind: str, claim_id: str | None = None) -> dict[str,
         claim["service_date"] = service.isoformat()
     if draw(st.integers(0, 4)) == 0:
         claim["assignment_of_benefits"] = False
-        claim["provider_accepts_assignment"] = draw(st.sampled_from("ABC"))
+        claim["provider_accepts_assignment"] = draw(
+            st.sampled_from("AC" if kind == "dental" else "ABC")
+        )
     if draw(st.integers(0, 4)) == 0:
         claim["release_of_information"] = "I"
     n_lines = draw(st.integers(1, 8 if kind != "institutional" else 12))

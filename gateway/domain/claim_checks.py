@@ -258,6 +258,11 @@ class _ClaimChecker:
                 )
             if c.institutional is not None:
                 yield Problem(f"is only for institutional claims, not {c.kind}", "institutional")
+            if c.kind == "dental" and c.provider_accepts_assignment == "B":
+                yield Problem(
+                    "B (clinical lab services only) is not used on dental claims: use A or C",
+                    "provider_accepts_assignment",
+                )
         else:
             if c.institutional is None:
                 yield Problem("is required for an institutional claim", "institutional")

@@ -175,6 +175,8 @@ CASES: list[tuple[str, str, Any, str | None, str]] = [
      "a taxonomy); leave it out"),
     ("dental", "rendering_provider.taxonomy", ..., "rendering_provider.taxonomy",
      "is required for a dental rendering provider (837D PRV segment)"),
+    ("dental", "provider_accepts_assignment", "B", "provider_accepts_assignment",
+     "B (clinical lab services only) is not used on dental claims: use A or C"),
     ("professional", "patient_paid", "1.234", "patient_paid", "has more than two decimals: 1.234"),
 ]  # fmt: skip
 
