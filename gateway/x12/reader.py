@@ -60,6 +60,36 @@ class Segment(NamedTuple):
         return value.split(rep) if rep else [value]
 
 
+_new = tuple.__new__  # builds a Segment without NamedTuple's Python-level __new__
+
+
+def _plain_split(block: str, term: str) -> tuple[list[str], int, int] | None:
+    """Split a block of whole segments fast when nothing needs cleaning.
+
+    That is when it is ASCII and its only white space is one fixed line break after every
+    terminator (``~``, ``~\\n`` or ``~\\r\\n``), the common shapes. Returns the segments, the
+    distance from one segment to the next beyond its length, and the length of a line break
+    at the block's start; None sends the block through the careful path.
+    """
+    if not block.isascii() or "\t" in block or "\x0b" in block or "\x0c" in block:
+        return None
+    for sep in (term, term + "\n", term + "\r\n"):
+        suffix = sep[1:]
+        lead = len(suffix) if suffix and block.startswith(suffix) else 0
+        body = block[lead:] if lead else block
+        pieces = body.split(sep)
+        gaps = len(pieces) - 1
+        if (
+            body.count(term) == gaps
+            and body.count("\n") == sep.count("\n") * gaps
+            and body.count("\r") == sep.count("\r") * gaps
+        ):
+            if body[:1] == " " or body[-1:] == " " or sep + " " in body or " " + term in body:
+                return None
+            return pieces, len(sep), lead
+    return None
+
+
 def _fix_text(text: str) -> str:
     """Re-decode a Latin-1 decoded segment as UTF-8 when its bytes are UTF-8."""
     try:
@@ -222,22 +252,36 @@ class X12Reader:
                     end = len(buf) - 1
                 block = buf[pos:end]
                 cursor = base + pos
+                plain = _plain_split(block, term)
+                if plain is not None:
+                    pieces, step, lead = plain
+                    cursor += lead
+                else:
+                    pieces, step = block.split(term), 1
                 has_breaks = term not in "\r\n" and ("\n" in block or "\r" in block)
-                for raw in block.split(term):
-                    offset = cursor
-                    cursor += len(raw) + 1
-                    s = raw.strip(_WHITESPACE)
-                    if not s:
-                        continue
-                    if len(s) != len(raw) and raw[0] in _WHITESPACE:
-                        offset += len(raw) - len(raw.lstrip(_WHITESPACE))
-                    if has_breaks and ("\n" in s or "\r" in s):
-                        s = s.replace("\r", "").replace("\n", "")
-                    if not s.isascii():
-                        s = _fix_text(s)
+                for raw in pieces:
+                    start = offset = cursor
+                    cursor += len(raw) + step
+                    if plain is not None:
+                        if not raw:
+                            continue
+                        s = raw
+                    else:
+                        s = raw.strip(_WHITESPACE)
+                        if not s:
+                            continue
+                        if len(s) != len(raw) and raw[0] in _WHITESPACE:
+                            offset += len(raw) - len(raw.lstrip(_WHITESPACE))
+                        if has_breaks and ("\n" in s or "\r" in s):
+                            s = s.replace("\r", "").replace("\n", "")
+                        if not s.isascii():
+                            s = _fix_text(s)
                     els = s.split(elem)
                     sid = els[0]
                     index += 1
+                    if st is not None and sid in known_ids:  # the common case, kept short
+                        yield _new(Segment, (index, offset, els, delims))
+                        continue
                     if sid in _ENVELOPE:
                         if sid == "ST":
                             if group is None or st is not None:
@@ -363,8 +407,8 @@ class X12Reader:
                                     )
                                 )
                             closed = True
-                            consumed = cursor - base
-                            yield Segment(index, offset, els, delims)
+                            consumed = start + len(raw) + 1 - base  # just past the IEA
+                            yield _new(Segment, (index, offset, els, delims))
                             break
                         elif sid == "ISA":
                             raise X12SyntaxError(
@@ -392,7 +436,7 @@ class X12Reader:
                                 offset=offset,
                             )
                         known_ids.add(sid)
-                    yield Segment(index, offset, els, delims)
+                    yield _new(Segment, (index, offset, els, delims))
                 else:
                     consumed = end + 1
                 buf = buf[consumed:]

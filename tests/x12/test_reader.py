@@ -77,10 +77,19 @@ def test_utf8_text_is_decoded() -> None:
     assert nm1.get(3) == "MUÑOZ" and nm1.get(4) == "JOSÉ"
 
 
-def test_reads_in_small_chunks_the_same() -> None:
-    text = interchange([f"LX*{n}" for n in range(1, 200)]).encode()
-    small = [s.elements for s in X12Reader(io.BytesIO(text), chunk_size=7)]
-    assert small == [s.elements for s in X12Reader(text)]
+@pytest.mark.parametrize("after", ["", "\n", "\r\n", "  \n", "\n\t"])
+@pytest.mark.parametrize("chunk", [7, 64, 1 << 20])
+def test_positions_are_exact_in_every_layout_and_chunking(after: str, chunk: int) -> None:
+    """Fast and careful paths agree: same elements, and each offset points at its segment."""
+    one = interchange([f"LX*{n}" for n in range(1, 60)])
+    two = one.replace("000000101", "000000102")
+    text = (one + "\n" + two).replace("~", "~" + after)
+    data = text.encode()
+    segs = list(X12Reader(io.BytesIO(data), chunk_size=chunk))
+    assert len(segs) == 2 * 65
+    for seg in segs:
+        assert text[seg.offset :].startswith(seg.elements[0] + "*"), (seg, after)
+    assert [s.elements for s in segs] == [s.elements for s in X12Reader(text.encode())]
 
 
 @pytest.mark.parametrize(
