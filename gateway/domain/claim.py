@@ -99,8 +99,9 @@ class Payer(Record):
     name: str = Field(min_length=1, max_length=60)
 
 
-class Subscriber(Record):
-    member_id: str = Field(min_length=2, max_length=80)
+class Person(Record):
+    """A subscriber or a patient: name, birth date, sex, address."""
+
     first_name: str = Field(min_length=1, max_length=35)
     last_name: str = Field(min_length=1, max_length=60)
     middle_name: str | None = Field(None, max_length=25)
@@ -108,20 +109,17 @@ class Subscriber(Record):
     birth_date: IsoDate
     sex: Literal["F", "M", "U"]
     address: Address
+
+
+class Subscriber(Person):
+    member_id: str = Field(min_length=2, max_length=80)
     group_number: str | None = Field(None, max_length=50)
     filing_indicator: str = "CI"
     sequence: Literal["P", "S", "T"] = "P"
 
 
-class Patient(Record):
+class Patient(Person):
     relationship: str = Field(description="X12 individual relationship code: 01, 19, 20, 21, ...")
-    first_name: str = Field(min_length=1, max_length=35)
-    last_name: str = Field(min_length=1, max_length=60)
-    middle_name: str | None = Field(None, max_length=25)
-    suffix: str | None = Field(None, max_length=10)
-    birth_date: IsoDate
-    sex: Literal["F", "M", "U"]
-    address: Address
 
 
 class Adjustment(Record):

@@ -7,6 +7,7 @@ guide wants.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
 
 from gateway.domain.claim import Address, Adjustment, Claim, Line, OtherPayer, Provider
@@ -85,6 +86,55 @@ def cas_segments(w: X12Writer, adjustments: list[Adjustment]) -> None:
             for adj in items[start : start + 6]:
                 elements += [adj.reason, amount(adj.amount), None]
             w.segment("CAS", *elements)
+
+
+def loop_2300_non_institutional(
+    w: X12Writer, c: Claim, loop_2400: Callable[[X12Writer, Claim, Line, int], None]
+) -> None:
+    """Loop 2300 as the 837P and 837D share it: CLM to 2320, then the lines.
+
+    ``CLM*PCN-2025-0001*175***11:B:1*Y*A*Y*Y~`` AMT*F5, REF, HI, 2310A referring, 2310B
+    rendering (+ PRV), 2310C service facility, 2320 other payers; the kinds differ in their lines.
+    """
+    w.segment(
+        "CLM", c.claim_id, amount(c.line_total), None, None,
+        [c.place_of_service, "B", c.frequency],
+        "Y" if c.signature_on_file else "N", c.provider_accepts_assignment,
+        "Y" if c.assignment_of_benefits else "N", c.release_of_information,
+    )  # fmt: skip
+    if c.patient_paid is not None:
+        w.segment("AMT", "F5", amount(c.patient_paid))
+    claim_refs(w, c)
+    if c.diagnoses:  # required on 837P (checked), situational on 837D
+        w.segment("HI", *health_dx(c.diagnoses, "ABK", "ABF"))
+    if c.referring_provider is not None:
+        provider_name(w, "DN", c.referring_provider)
+    if c.rendering_provider is not None:
+        provider_name(w, "82", c.rendering_provider)
+        if c.rendering_provider.taxonomy:
+            w.segment("PRV", "PE", "PXC", c.rendering_provider.taxonomy)
+    if c.service_facility is not None:
+        service_facility(w, c)
+    loop_2320_other_payers(w, c)
+    for n, line in enumerate(c.lines, 1):
+        loop_2400(w, c, line, n)
+
+
+def service_facility(w: X12Writer, c: Claim) -> None:
+    """``NM1*77*2*NORTH CLINIC*****XX*1234567893~`` N3 N4 (NPI only when known)."""
+    f = c.service_facility
+    assert f is not None
+    npi = ("XX", f.npi) if f.npi else (None, None)
+    w.segment("NM1", "77", "2", up(f.name), None, None, None, None, *npi)
+    address(w, f.address)
+
+
+def procedure_composite(qualifier: str, line: Line) -> list[str | None]:
+    """``HC:99213:25:59::::DESCRIPTION`` (the description only for unlisted codes)."""
+    mods: list[str | None] = list(line.modifiers)
+    if line.description:
+        mods += [None] * (4 - len(mods)) + [up(line.description)]
+    return [qualifier, line.procedure, *mods]
 
 
 def loop_2320_other_payers(w: X12Writer, claim: Claim) -> None:

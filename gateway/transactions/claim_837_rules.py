@@ -69,8 +69,8 @@ def check_837(source: str | os.PathLike[str] | BinaryIO | bytes) -> list[Problem
                 problems.append(
                     _at(
                         seg,
-                        "ISA11 is 'U' (a 4010 value); a 5010 interchange needs a repetition "
-                        "separator there",
+                        "is 'U' (a 4010 value); a 5010 interchange needs a repetition separator "
+                        "here",
                         "ISA11",
                     )
                 )
@@ -78,7 +78,7 @@ def check_837(source: str | os.PathLike[str] | BinaryIO | bytes) -> list[Problem
                 problems.append(
                     _at(
                         seg,
-                        f"GS08 {seg.get(8)!r} is not a HIPAA-adopted 837 version "
+                        f"{seg.get(8)!r} is not a HIPAA-adopted 837 version "
                         f"({', '.join(sorted(HIPAA_837_VERSIONS))})",
                         "GS08",
                     )

@@ -11,44 +11,17 @@ VERSION = "005010X224A2"
 
 
 def loop_2300_claim(w: X12Writer, c: Claim) -> None:
-    """``CLM*PCN-D-1*185***11:B:1*Y*A*Y*Y~`` and what follows it, lines included."""
-    w.segment(
-        "CLM", c.claim_id, amount(c.line_total), None, None,
-        [c.place_of_service, "B", c.frequency],
-        "Y" if c.signature_on_file else "N", c.provider_accepts_assignment,
-        "Y" if c.assignment_of_benefits else "N", c.release_of_information,
-    )  # fmt: skip
-    if c.patient_paid is not None:
-        w.segment("AMT", "F5", amount(c.patient_paid))
-    common.claim_refs(w, c)
-    if c.diagnoses:
-        w.segment("HI", *common.health_dx(c.diagnoses, "ABK", "ABF"))
-    if c.referring_provider is not None:
-        common.provider_name(w, "DN", c.referring_provider)
-    if c.rendering_provider is not None:
-        common.provider_name(w, "82", c.rendering_provider)
-        if c.rendering_provider.taxonomy:
-            w.segment("PRV", "PE", "PXC", c.rendering_provider.taxonomy)
-    if c.service_facility is not None:
-        f = c.service_facility
-        npi = ("XX", f.npi) if f.npi else (None, None)
-        w.segment("NM1", "77", "2", common.up(f.name), None, None, None, None, *npi)
-        common.address(w, f.address)
-    common.loop_2320_other_payers(w, c)
-    for n, line in enumerate(c.lines, 1):
-        loop_2400_line(w, c, line, n)
+    """Loop 2300 and its lines (shared with the other non-institutional guide)."""
+    common.loop_2300_non_institutional(w, c, loop_2400_line)
 
 
 def loop_2400_line(w: X12Writer, c: Claim, line: Line, n: int) -> None:
     """``LX*1~ SV3*AD:D2392*185****1~ TOO*JP*30*M:O~ DTP*472*D8*20250303~ REF*6R*L1~``."""
     w.segment("LX", str(n))
-    mods: list[str | None] = list(line.modifiers)
-    if line.description:
-        mods += [None] * (4 - len(mods)) + [common.up(line.description)]
     pos = line.place_of_service if line.place_of_service != c.place_of_service else None
     pointers = [str(p) for p in line.diagnosis_pointers] if c.diagnoses else []
     w.segment(
-        "SV3", ["AD", line.procedure, *mods], amount(line.charge), pos,
+        "SV3", common.procedure_composite("AD", line), amount(line.charge), pos,
         list(line.oral_cavity), None, quantity(line.units), None, None, None, None, pointers,
     )  # fmt: skip
     if line.tooth is not None:

@@ -50,10 +50,7 @@ def loop_2300_claim(w: X12Writer, c: Claim) -> None:
     if c.rendering_provider is not None:
         common.provider_name(w, "82", c.rendering_provider)
     if c.service_facility is not None:
-        f = c.service_facility
-        npi = ("XX", f.npi) if f.npi else (None, None)
-        w.segment("NM1", "77", "2", common.up(f.name), None, None, None, None, *npi)
-        common.address(w, f.address)
+        common.service_facility(w, c)
     if c.referring_provider is not None:
         common.provider_name(w, "DN", c.referring_provider)
     common.loop_2320_other_payers(w, c)
@@ -69,12 +66,7 @@ def _hi(w: X12Writer, composites: list[list[str | None]]) -> None:
 def loop_2400_line(w: X12Writer, c: Claim, line: Line, n: int) -> None:
     """``LX*1~ SV2*0450*HC:99284*900*UN*1~ DTP*472*D8*20250301~ REF*6R*HL0001A~``."""
     w.segment("LX", str(n))
-    proc = None
-    if line.procedure:
-        mods: list[str | None] = list(line.modifiers)
-        if line.description:
-            mods += [None] * (4 - len(mods)) + [common.up(line.description)]
-        proc = ["HC", line.procedure, *mods]
+    proc = common.procedure_composite("HC", line) if line.procedure else None
     noncovered = amount(line.non_covered_charge) if line.non_covered_charge is not None else None
     w.segment(
         "SV2", line.revenue_code, proc, amount(line.charge), "UN", quantity(line.units), None,
