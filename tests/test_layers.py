@@ -14,7 +14,8 @@ ALLOWED: dict[str, set[str]] = {
     "config": set(),
     "transactions": {"x12", "domain"},
     "intake": {"domain"},
-    "cli": {"x12", "domain", "transactions", "intake", "config"},
+    "replies": {"x12", "domain", "transactions"},
+    "cli": {"x12", "domain", "transactions", "intake", "config", "replies"},
 }
 
 

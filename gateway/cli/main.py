@@ -241,28 +241,108 @@ def _transaction_of(path: Path) -> str:
 @cli.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option(
-    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv"]),
+    default="json",
+    show_default=True,
+    help="csv: one row per 835 service line",
 )
 def parse(file: str, fmt: str) -> None:
-    """An X12 file to JSON on stdout (837: the claims read back as claim records)."""
+    """Any X12 file (835, 999, 277CA, TA1, 837) to JSON on stdout."""
     from gateway.x12.errors import X12SyntaxError
 
     path = Path(file)
     try:
         transaction = _transaction_of(path)
-        if transaction != "837":
+        if fmt == "csv" and transaction != "835":
+            raise click.UsageError("--format csv is for 835 files")
+        if transaction == "835":
+            ok = _parse_835(path, fmt)
+        elif transaction == "837":
+            click.echo(dumps({"transaction": "837", "claims": list(read_837(path))}))
+            ok = True
+        elif transaction == "999":
+            from gateway.replies.acknowledgments import group_acks, interchange_acks
+
             click.echo(
-                f"{file}: parsing transaction {transaction or '(none)'} is not supported yet",
+                dumps(
+                    {
+                        "transaction": "999",
+                        "groups": group_acks(path),
+                        "interchange_acks": interchange_acks(path),
+                    }
+                )
+            )
+            ok = True
+        elif transaction == "277":
+            from gateway.replies.acknowledgments import claim_acks
+
+            click.echo(dumps({"transaction": "277CA", "claims": claim_acks(path)}))
+            ok = True
+        elif transaction == "TA1":
+            from gateway.replies.acknowledgments import interchange_acks
+
+            click.echo(dumps({"transaction": "TA1", "interchange_acks": interchange_acks(path)}))
+            ok = True
+        else:
+            click.echo(
+                f"{file}: transaction {transaction or '(none)'} is not one the gateway "
+                "reads (835, 837, 999, 277CA, TA1)",
                 err=True,
             )
             sys.exit(2)
-        claims = list(read_837(path))
     except X12SyntaxError as exc:
         click.echo(f"{file}: {exc}", err=True)
         sys.exit(1)
-    if fmt == "csv":
-        raise click.UsageError("--format csv is for 835 files")
-    click.echo(dumps({"transaction": "837", "claims": claims}))
+    if not ok:
+        sys.exit(1)
+
+
+def _parse_835(path: Path, fmt: str) -> bool:
+    """Stream the payments out; say on stderr which transactions do not balance."""
+    import csv
+
+    from gateway.replies.remittances import (
+        CSV_COLUMNS,
+        ClaimPosted,
+        PaymentStarted,
+        csv_rows,
+        post_835,
+    )
+
+    out = sys.stdout
+    balanced = True
+    writer = csv.writer(out) if fmt == "csv" else None
+    if writer is not None:
+        writer.writerow(CSV_COLUMNS)
+    else:
+        out.write('{"transaction": "835", "payments": [')
+    first_payment = True
+    first_claim = True
+    for event in post_835(path, source_file=path.name):
+        if isinstance(event, PaymentStarted):
+            if writer is None:
+                out.write(("" if first_payment else ", ") + '{"claims": [')
+            first_payment, first_claim = False, True
+        elif isinstance(event, ClaimPosted):
+            if writer is not None:
+                writer.writerows(csv_rows(event.posting))
+            else:
+                record = dict(event.posting, balance=event.balance)
+                out.write(("" if first_claim else ", ") + dumps(record, indent=None))
+                first_claim = False
+        else:
+            summary = event.summary()
+            if writer is None:
+                out.write("], " + dumps(summary, indent=None)[1:])
+            if not event.balanced:
+                balanced = False
+                for error in event.balance_errors:
+                    click.echo(f"{path.name}: not balanced: {error.message}", err=True)
+    if writer is None:
+        out.write("]}\n")
+    return balanced
 
 
 def main() -> None:

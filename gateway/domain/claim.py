@@ -157,6 +157,14 @@ class OtherPayer(Record):
     line_adjudications: list[LineAdjudication] = []
 
 
+class NextPayer(Record):
+    """A payer to bill after this claim's payer (secondary, tertiary coverage on file)."""
+
+    payer: Payer
+    member_id: str | None = None
+    sequence: Literal["S", "T"] = "S"
+
+
 class DatedCode(Record):
     code: str
     date: IsoDate
@@ -234,6 +242,10 @@ class Claim(Record):
     patient_paid: Amount | None = None
     total_charge: Amount | None = None
     other_payers: list[OtherPayer] = []
+    next_payers: list[NextPayer] = Field(
+        [],
+        description="coverage to bill after this payer (the remittance then says bill_secondary)",
+    )
     institutional: Institutional | None = None
     lines: list[Line]
 

@@ -161,12 +161,24 @@ class X12Reader:
     def __iter__(self) -> Iterator[Segment]:
         f, owned = self._open()
         try:
-            yield from self._segments(f)
+            yield from self._segments(f)  # type: ignore[misc]
         finally:
             if owned:
                 f.close()
 
-    def _segments(self, f: BinaryIO) -> Iterator[Segment]:
+    def element_lists(self) -> Iterator[list[str]]:
+        """The segments as bare element lists, for hot loops (same checks, no Segment objects).
+
+        The n-th list is segment position n; :attr:`delimiters` is the current interchange's.
+        """
+        f, owned = self._open()
+        try:
+            yield from self._segments(f, raw_lists=True)  # type: ignore[misc]
+        finally:
+            if owned:
+                f.close()
+
+    def _segments(self, f: BinaryIO, raw_lists: bool = False) -> Iterator[Segment | list[str]]:
         chunk_size = self.chunk_size
         buf = ""
         base = 0  # byte offset of buf[0] in the file
@@ -211,7 +223,7 @@ class X12Reader:
             self.delimiters = delims
             self.interchanges += 1
             index += 1
-            yield Segment(index, base, isa, delims)
+            yield isa if raw_lists else Segment(index, base, isa, delims)
             isa_control = isa[13]
             isa_offset = base
             isa_index = index
@@ -280,7 +292,7 @@ class X12Reader:
                     sid = els[0]
                     index += 1
                     if st is not None and sid in known_ids:  # the common case, kept short
-                        yield _new(Segment, (index, offset, els, delims))
+                        yield els if raw_lists else _new(Segment, (index, offset, els, delims))
                         continue
                     if sid in _ENVELOPE:
                         if sid == "ST":
@@ -408,7 +420,7 @@ class X12Reader:
                                 )
                             closed = True
                             consumed = start + len(raw) + 1 - base  # just past the IEA
-                            yield _new(Segment, (index, offset, els, delims))
+                            yield els if raw_lists else _new(Segment, (index, offset, els, delims))
                             break
                         elif sid == "ISA":
                             raise X12SyntaxError(
@@ -436,7 +448,7 @@ class X12Reader:
                                 offset=offset,
                             )
                         known_ids.add(sid)
-                    yield _new(Segment, (index, offset, els, delims))
+                    yield els if raw_lists else _new(Segment, (index, offset, els, delims))
                 else:
                     consumed = end + 1
                 buf = buf[consumed:]

@@ -1,0 +1,290 @@
+"""835 Health Care Claim Payment/Advice (005010X221A1) into domain objects, streaming.
+
+``read_835`` yields, per transaction set, its :class:`PaymentInfo` (once the header is read),
+each :class:`ClaimPayment` as soon as its CLP loop is complete, then a :class:`TransactionEnd`
+with the provider-level adjustments (PLB). Only the claim being read is held in memory, so an
+835 of hundreds of MB streams in constant memory. Segments may come in any allowed order; codes
+the gateway does not know are kept as they are.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import BinaryIO
+
+from gateway.domain.remittance import (
+    ZERO,
+    Adjustment,
+    ClaimPayment,
+    Party,
+    PaymentInfo,
+    ProviderAdjustment,
+    ServicePayment,
+)
+from gateway.x12.reader import X12Reader
+
+VERSION = "005010X221A1"
+
+
+@dataclass(slots=True)
+class TransactionEnd:
+    """The end of one 835 transaction set: its PLB adjustments and what its claims paid."""
+
+    payment: PaymentInfo
+    provider_adjustments: list[ProviderAdjustment] = field(default_factory=list)
+    claim_count: int = 0
+    paid_total: Decimal = ZERO
+    position: int = 0  # segment index of the SE
+    problems: list[str] = field(default_factory=list)  # amounts that are not numbers
+
+    @property
+    def provider_adjustment_total(self) -> Decimal:
+        return sum((p.amount for p in self.provider_adjustments), ZERO)
+
+
+Remit835Event = PaymentInfo | ClaimPayment | TransactionEnd
+
+
+class BadAmount(Exception):
+    """An amount element that is not a number (kept out of the hot path's way)."""
+
+
+def _money(text: str, position: int, what: str) -> Decimal:
+    try:
+        return Decimal(text) if text else ZERO
+    except InvalidOperation:
+        raise BadAmount(f"segment {position}: {what} {text!r} is not an amount") from None
+
+
+def _date(text: str) -> date | None:
+    """CCYYMMDD to a date; anything else gives None (a bad date never stops a payment)."""
+    if len(text) != 8 or not text.isdigit():
+        return None
+    try:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    except ValueError:
+        return None
+
+
+def _party(els: list[str]) -> Party:
+    return Party(
+        els[3] if len(els) > 3 else "",
+        els[4] if len(els) > 4 else "",
+        els[8] if len(els) > 8 else "",
+        els[9] if len(els) > 9 else "",
+    )
+
+
+def _adjustments(els: list[str], position: int) -> list[Adjustment]:
+    """``CAS*PR*1*20**2*15~``: up to six reason/amount/quantity triplets under one group."""
+    group = els[1] if len(els) > 1 else ""
+    out = []
+    for n in range(2, min(len(els), 20), 3):
+        reason = els[n]
+        if not reason:
+            continue
+        amount = _money(els[n + 1] if n + 1 < len(els) else "", position, f"CAS{n + 1:02d}")
+        qty = els[n + 2] if n + 2 < len(els) else ""
+        out.append(Adjustment(group, reason, amount, Decimal(qty) if qty else None))
+    return out
+
+
+def read_835(
+    source: str | os.PathLike[str] | BinaryIO | bytes, *, strict: bool = False
+) -> Iterator[Remit835Event]:
+    """Events of every 835 transaction set in ``source`` (other transaction sets are skipped).
+
+    ``strict`` makes envelope count faults errors; by default they are tolerated (real senders
+    get SE01 wrong) and the money is still checked by balancing.
+    """
+    reader = X12Reader(source, strict=strict)
+    payment: PaymentInfo | None = None
+    header_sent = False
+    claim: ClaimPayment | None = None
+    line: ServicePayment | None = None
+    end: TransactionEnd | None = None
+    n1 = ""
+    header_number = ""
+    interchange = ""
+    position = 0
+    for els in reader.element_lists():
+        try:
+            position += 1
+            sid = els[0]
+            if payment is None:
+                if sid == "ST" and els[1:2] == ["835"]:
+                    payment = PaymentInfo(els[2] if len(els) > 2 else "", position=position)
+                    payment.interchange_control = interchange
+                    end = TransactionEnd(payment)
+                    header_sent, claim, line, n1, header_number = False, None, None, "", ""
+                elif sid == "ISA":
+                    interchange = els[13]
+                continue
+            assert end is not None
+            if sid == "CAS":
+                if claim is not None:
+                    target = line.adjustments if line is not None else claim.adjustments
+                    target.extend(_adjustments(els, position))
+            elif sid == "SVC":
+                if claim is None:
+                    continue
+                comp = reader.delimiters.component if reader.delimiters else ":"
+                proc = els[1].split(comp)
+                submitted = els[6].split(comp) if len(els) > 6 and els[6] else None
+                line = ServicePayment(
+                    proc[0],
+                    proc[1] if len(proc) > 1 else "",
+                    [m for m in proc[2:6] if m],
+                    _money(els[2] if len(els) > 2 else "", position, "SVC02"),
+                    _money(els[3] if len(els) > 3 else "", position, "SVC03"),
+                    els[4] if len(els) > 4 and els[4] else None,
+                    Decimal(els[5]) if len(els) > 5 and els[5] else None,
+                    submitted[1] if submitted and len(submitted) > 1 else None,
+                    position=position,
+                )
+                claim.lines.append(line)
+            elif sid == "DTM":
+                q, value = els[1], els[2] if len(els) > 2 else ""
+                if line is not None:
+                    if q in ("472", "150"):
+                        line.service_date = _date(value)
+                    elif q == "151":
+                        line.service_date_end = _date(value)
+                elif claim is not None:
+                    if q == "232":
+                        claim.statement_from = _date(value)
+                    elif q == "233":
+                        claim.statement_to = _date(value)
+                    elif q == "050":
+                        claim.received = _date(value)
+                elif q == "405":
+                    payment.production_date = _date(value)
+            elif sid == "REF":
+                q, value = els[1], els[2] if len(els) > 2 else ""
+                if line is not None:
+                    if q == "6R":
+                        line.line_id = value
+                elif claim is None and n1 == "PR" and q == "2U":
+                    payment.payer_id = value
+            elif sid == "AMT":
+                amount = _money(els[2] if len(els) > 2 else "", position, "AMT02")
+                if line is not None:
+                    if els[1] == "B6":
+                        line.allowed = amount
+                elif claim is not None:
+                    claim.amounts[els[1]] = amount
+            elif sid == "CLP":
+                if claim is not None:
+                    end.claim_count += 1
+                    end.paid_total += claim.paid
+                    yield claim
+                elif not header_sent:
+                    header_sent = True
+                    yield payment
+                n = len(els)
+                claim = ClaimPayment(
+                    els[1] if n > 1 else "",
+                    els[2] if n > 2 else "",
+                    _money(els[3] if n > 3 else "", position, "CLP03"),
+                    _money(els[4] if n > 4 else "", position, "CLP04"),
+                    _money(els[5], position, "CLP05") if n > 5 and els[5] else None,
+                    els[6] if n > 6 else "",
+                    els[7] if n > 7 else "",
+                    els[8] if n > 8 else "",
+                    els[9] if n > 9 else "",
+                    header_number=header_number,
+                    position=position,
+                )
+                line = None
+            elif sid == "NM1":
+                q = els[1]
+                if claim is not None:
+                    if q == "QC":
+                        claim.patient = _party(els)
+                    elif q == "IL":
+                        claim.insured = _party(els)
+                    elif q == "TT":
+                        claim.crossover_carrier = _party(els)
+                    elif q == "PR":
+                        claim.priority_payer = _party(els)
+            elif sid == "LQ":
+                if line is not None and els[1:2] == ["HE"] and len(els) > 2:
+                    line.remarks.append(els[2])
+            elif sid in ("MOA", "MIA"):
+                if claim is not None:
+                    places = range(3, 8) if sid == "MOA" else (5, 20, 21, 22, 23)
+                    claim.remarks.extend(els[i] for i in places if i < len(els) and els[i])
+            elif sid == "LX":
+                if claim is not None:
+                    end.claim_count += 1
+                    end.paid_total += claim.paid
+                    yield claim
+                    claim, line = None, None
+                elif not header_sent:
+                    header_sent = True
+                    yield payment
+                header_number = els[1] if len(els) > 1 else ""
+            elif sid == "BPR":
+                n = len(els)
+                payment.handling_code = els[1] if n > 1 else ""
+                payment.amount = _money(els[2] if n > 2 else "", position, "BPR02")
+                payment.credit_debit = els[3] if n > 3 else ""
+                payment.method = els[4] if n > 4 else ""
+                payment.payment_date = _date(els[16]) if n > 16 else None
+            elif sid == "TRN":
+                payment.trace_number = els[2] if len(els) > 2 else ""
+                payment.trace_originator = els[3] if len(els) > 3 else ""
+            elif sid == "N1":
+                n1 = els[1]
+                name = els[2] if len(els) > 2 else ""
+                if n1 == "PR":
+                    payment.payer_name = name
+                elif n1 == "PE":
+                    payment.payee_name = name
+                    payment.payee_id_qualifier = els[3] if len(els) > 3 else ""
+                    payment.payee_id = els[4] if len(els) > 4 else ""
+            elif sid == "PLB":
+                if claim is not None:
+                    end.claim_count += 1
+                    end.paid_total += claim.paid
+                    yield claim
+                    claim, line = None, None
+                elif not header_sent:
+                    header_sent = True
+                    yield payment
+                end.provider_adjustments.extend(_provider_adjustments(reader, els, position))
+            elif sid == "SE":
+                if claim is not None:
+                    end.claim_count += 1
+                    end.paid_total += claim.paid
+                    yield claim
+                elif not header_sent:
+                    yield payment
+                end.position = position
+                yield end
+                payment, claim, line, end = None, None, None, None
+
+        except BadAmount as exc:  # the money of this transaction cannot be trusted
+            if end is not None:
+                end.problems.append(str(exc))
+
+
+def _provider_adjustments(
+    reader: X12Reader, els: list[str], position: int
+) -> list[ProviderAdjustment]:
+    """``PLB*1234567893*20251231*L6:PCN-1*-1.25*WO:ICN9*30~``: up to six reason/amount pairs."""
+    comp = reader.delimiters.component if reader.delimiters else ":"
+    provider = els[1] if len(els) > 1 else ""
+    period = _date(els[2]) if len(els) > 2 else None
+    out = []
+    for n in range(3, min(len(els), 15), 2):
+        if not els[n]:
+            continue
+        reason, _, reference = els[n].partition(comp)
+        amount = _money(els[n + 1] if n + 1 < len(els) else "", position, f"PLB{n + 1:02d}")
+        out.append(ProviderAdjustment(provider, period, reason, reference, amount, position))
+    return out

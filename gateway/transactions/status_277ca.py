@@ -1,0 +1,101 @@
+"""277CA claim acknowledgments (005010X214): per claim accepted or rejected, and why.
+
+The HL tree runs information source (20) → receiver (21) → billing provider (19) → patient
+(PT); each patient level holds one claim, matched back to ours by TRN02 (our CLM01).
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal, InvalidOperation
+from typing import BinaryIO
+
+from gateway.domain.acknowledgments import ClaimAck, LineStatus, Status
+from gateway.x12.reader import Segment, X12Reader
+from gateway.x12.values import parse_d8
+
+VERSION = "005010X214"
+
+
+def _status(seg: Segment) -> list[Status]:
+    """``STC*A7:562:85*20250311*U*175~`` (plus the extra triplets in STC10 and STC11)."""
+    try:
+        effective = parse_d8(seg.get(2)) if seg.get(2) else None
+    except ValueError:
+        effective = None
+    try:
+        amount = Decimal(seg.get(4)) if seg.get(4) else None
+    except InvalidOperation:
+        amount = None
+    out = []
+    for n in (1, 10, 11):
+        parts = seg.components(n)
+        if not parts[0]:
+            continue
+        category, code, entity = ([*parts, "", ""])[:3]
+        out.append(Status(category, code, entity, effective, seg.get(3), amount, seg.get(12)))
+    return out
+
+
+def read_277ca(source: str | os.PathLike[str] | BinaryIO | bytes) -> list[ClaimAck]:
+    """One :class:`ClaimAck` per claim (patient-level HL) in every 277 transaction set."""
+    claims: list[ClaimAck] = []
+    claim: ClaimAck | None = None
+    line: LineStatus | None = None
+    level = ""
+    payer = npi = ""
+    in_277 = False
+    for seg in X12Reader(source, strict=False):
+        sid = seg.id
+        if sid == "ST":
+            in_277 = seg.get(1) == "277"
+            claim = line = None
+            continue
+        if not in_277:
+            continue
+        if sid == "HL":
+            level = seg.get(3)
+            line = None
+            claim = None
+            if level == "PT":
+                claim = ClaimAck(position=seg.position, payer_name=payer, billing_provider_npi=npi)
+                claims.append(claim)
+        elif sid == "NM1":
+            if seg.get(1) in ("PR", "AY") and level == "20":
+                payer = seg.get(3)
+            elif seg.get(1) == "85" and level == "19":
+                npi = seg.get(9)
+            elif seg.get(1) in ("QC", "IL") and claim is not None:
+                claim.patient_last_name, claim.patient_first_name = seg.get(3), seg.get(4)
+                claim.member_id = seg.get(9)
+        elif claim is None:
+            continue
+        elif sid == "TRN" and line is None:
+            claim.claim_id = seg.get(2)
+        elif sid == "STC":
+            (line.statuses if line is not None else claim.statuses).extend(_status(seg))
+        elif sid == "REF":
+            q, value = seg.get(1), seg.get(2)
+            if line is not None and q == "FJ":
+                line.line_id = value
+            elif q == "1K":
+                claim.payer_claim_number = value
+            elif q == "D9":
+                claim.clearinghouse_trace = value
+            elif q == "BLT":
+                claim.bill_type = value
+        elif sid == "DTP" and seg.get(1) == "472" and line is None:
+            start, _, end = seg.get(3).partition("-")
+            try:
+                claim.service_from = parse_d8(start)
+                claim.service_to = parse_d8(end) if end else claim.service_from
+            except ValueError:
+                pass
+        elif sid == "SVC":
+            line = LineStatus(procedure=seg.component(1, 2))
+            try:
+                line.charge = Decimal(seg.get(2)) if seg.get(2) else None
+            except InvalidOperation:
+                line.charge = None
+            claim.lines.append(line)
+    return claims
