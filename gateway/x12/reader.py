@@ -16,7 +16,7 @@ from typing import BinaryIO, NamedTuple
 from gateway.x12.delimiters import ISA_LENGTH, Delimiters, parse_isa
 from gateway.x12.errors import X12SyntaxError
 
-CHUNK_SIZE = 1 << 20
+CHUNK_SIZE = 1 << 18  # 256 KiB: big enough to amortize, small enough to stay flat
 MAX_SEGMENT = 1 << 20  # a "segment" longer than this is garbage, not X12
 _BOM = "\xef\xbb\xbf"  # UTF-8 byte order mark, as Latin-1 text
 _ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE", "TA1"})
@@ -73,6 +73,28 @@ def _plain_split(block: str, term: str) -> tuple[list[str], int, int] | None:
     """
     if not block.isascii() or "\t" in block or "\x0b" in block or "\x0c" in block:
         return None
+    first = block.find(term)
+    after = block[first + 1 : first + 3] if first >= 0 else ""
+    if after == "\r\n":
+        sep = term + "\r\n"
+    elif after[:1] == "\n" and term != "\n":
+        sep = term + "\n"
+    else:
+        sep = term
+    suffix = sep[1:]
+    lead = len(suffix) if suffix and block.startswith(suffix) else 0
+    body = block[lead:] if lead else block
+    pieces = body.split(sep)
+    gaps = len(pieces) - 1
+    if (
+        body.count(term) != gaps
+        or body.count("\n") != sep.count("\n") * gaps
+        or body.count("\r") != sep.count("\r") * gaps
+    ):
+        return None
+    if body[:1] == " " or body[-1:] == " " or sep + " " in body or " " + term in body:
+        return None
+    return pieces, len(sep), lead
     for sep in (term, term + "\n", term + "\r\n"):
         suffix = sep[1:]
         lead = len(suffix) if suffix and block.startswith(suffix) else 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import stat
 import subprocess
 import sys
@@ -135,12 +134,44 @@ def test_validate_json_report(tmp_path: Path) -> None:
     }
 
 
-def test_parse_refuses_transactions_it_does_not_read_yet(examples: Path, tmp_path: Path) -> None:
-    copy = tmp_path / "835.x12"
-    shutil.copy(examples / "example-835.x12", copy)
-    code, _, err = run("parse", str(copy))
+def test_parse_refuses_transactions_it_does_not_read(corpus: Path) -> None:
+    code, _, err = run("parse", str(corpus / "other/stupidedi_X212_276_claim-request.edi"))
     assert code == 2
-    assert "parsing transaction 835 is not supported yet" in err
+    assert "transaction 276 is not one the gateway reads (835, 837, 999, 277CA, TA1)" in err
+
+
+@pytest.mark.parametrize(
+    ("name", "transaction", "key"),
+    [("example-835.x12", "835", "payments"), ("example-999.x12", "999", "groups"),
+     ("example-277ca.x12", "277CA", "claims"), ("example-ta1.x12", "TA1", "interchange_acks")],
+)  # fmt: skip
+def test_parse_every_reply(examples: Path, name: str, transaction: str, key: str) -> None:
+    code, out, _ = run("parse", str(examples / name))
+    assert code == 0
+    data = json.loads(out)
+    assert data["transaction"] == transaction and data[key]
+
+
+def test_parse_835_json_and_csv(examples: Path, tmp_path: Path) -> None:
+    code, out, _ = run("parse", str(examples / "example-835-reversal.x12"))
+    assert code == 0
+    [payment] = json.loads(out)["payments"]
+    assert payment["balanced"] is True and payment["balance_errors"] == []
+    assert [c["claim_id"] for c in payment["claims"]] == ["PCN-2025-0001"] * 2 + ["PCN-2025-0002"]
+    assert payment["claims"][2]["balance"]["patient_owes"] == "40.00"
+    code, out, _ = run("parse", "--format", "csv", str(examples / "example-835-reversal.x12"))
+    rows = out.splitlines()
+    assert code == 0 and len(rows) == 1 + 5  # header + one row per service line
+    assert rows[1].split(",")[9:12] == ["-175.00", "-90.00", "-20.00"]
+    broken = tmp_path / "unbalanced.835"
+    broken.write_text((examples / "example-835.x12").read_text().replace("BPR*I*90*", "BPR*I*95*"))
+    code, out, err = run("parse", str(broken))
+    assert code == 1
+    assert json.loads(out)["payments"][0]["balanced"] is False
+    assert (
+        "unbalanced.835: not balanced: transaction 0001: claims pay 90 - provider adjustments 0 = 90, but BPR02 says 95 (off by 5)"
+        in err
+    )
 
 
 @pytest.mark.parametrize("name", ["stupidedi_X224A2_multiple-tooth-numbers.edi"])
