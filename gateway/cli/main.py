@@ -345,5 +345,91 @@ def _parse_835(path: Path, fmt: str) -> bool:
     return balanced
 
 
+# -- posting and review -----------------------------------------------------------------------
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--partner", help="the partner the files came from (for status events and logs)")
+@click.pass_context
+def post(ctx: click.Context, files: tuple[str, ...], partner: str | None) -> None:
+    """Post 835 files into the home's spool; unbalanced transactions are held for review."""
+    from gateway.replies.posting_files import post_remittance
+
+    home = home_dir(ctx)
+    held_any = False
+    for name in files:
+        result = post_remittance(home, Path(name), partner=partner)
+        held_any = held_any or bool(result.held)
+        click.echo(
+            f"{name}: posted {len(result.posted)} transaction(s) ({result.records['postings']}"
+            f" claim payments), held {len(result.held)} for review, "
+            f"{len(result.already)} already posted"
+        )
+    if held_any:
+        click.echo("some payments do not add up and were held: see `gateway review list`", err=True)
+        sys.exit(1)
+
+
+@cli.group()
+def review() -> None:
+    """Remittances held because their money does not add up: list, release or discard."""
+
+
+@review.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def review_list(ctx: click.Context, as_json: bool) -> None:
+    """What is held, and exactly why."""
+    from gateway.replies.posting_files import held
+
+    items = held(home_dir(ctx))
+    if as_json:
+        click.echo(dumps(items))
+        return
+    if not items:
+        click.echo("nothing is held for review")
+    for item in items:
+        click.echo(f"{item['file']} (held {item['held_at']}):")
+        for t in item["transactions"]:
+            click.echo(
+                f"  transaction {t['control_number']} trace {t['trace_number']} amount "
+                f"{t['amount']}, {t['claim_count']} claim(s):"
+            )
+            for error in t["balance_errors"]:
+                click.echo(f"    - {error['message']}")
+
+
+@review.command("release")
+@click.argument("name")
+@click.option("--note", required=True, help="why it may be posted as it is (kept in the records)")
+@click.pass_context
+def review_release(ctx: click.Context, name: str, note: str) -> None:
+    """Post a held remittance as it is, after review."""
+    from gateway.replies.posting_files import release
+
+    try:
+        result = release(home_dir(ctx), name, note=note)
+    except FileNotFoundError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"{name}: released, {result.records['postings']} claim payment(s) posted")
+
+
+@review.command("discard")
+@click.argument("name")
+@click.option("--reason", required=True, help="why it will not be posted (kept in the archive)")
+@click.pass_context
+def review_discard(ctx: click.Context, name: str, reason: str) -> None:
+    """Keep a held remittance unposted; it moves to the archive with the reason."""
+    from gateway.replies.posting_files import discard
+
+    try:
+        target = discard(home_dir(ctx), name, reason=reason)
+    except FileNotFoundError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"{name}: discarded, kept in {target}")
+
+
 def main() -> None:
+    from gateway.logs import configure
+
+    configure()
     cli(obj={})
