@@ -12,10 +12,11 @@ ALLOWED: dict[str, set[str]] = {
     "x12": set(),
     "domain": set(),
     "config": set(),
+    "logs": set(),
     "transactions": {"x12", "domain"},
     "intake": {"domain"},
     "replies": {"x12", "domain", "transactions"},
-    "cli": {"x12", "domain", "transactions", "intake", "config", "replies"},
+    "cli": {"x12", "domain", "transactions", "intake", "config", "replies", "logs"},
 }
 
 
