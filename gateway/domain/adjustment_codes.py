@@ -25,6 +25,11 @@ def _table(name: str) -> dict[str, str]:
     return {code.strip(): meaning.strip() for code, meaning in rows}
 
 
+def carc_table() -> dict[str, str]:
+    """The CARC table itself, for hot loops that look up many codes."""
+    return _table("carc")
+
+
 def carc_text(code: str) -> str:
     """``45`` → "Charge exceeds fee schedule ..."; unknown codes say they are unknown."""
     return _table("carc").get(code) or f"unknown adjustment reason code {code} (not in our table)"

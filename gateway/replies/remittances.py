@@ -14,13 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Literal
 
 from gateway.domain.claim import Claim
-from gateway.domain.posting import balance_record, money, payment_summary, posting_record
+from gateway.domain.posting import PaymentContext, money, payment_summary, post_claim
 from gateway.domain.remittance import (
     BalanceError,
     ClaimPayment,
     PaymentInfo,
-    claim_balance_errors,
-    responsibility_error,
     transaction_balance_error,
 )
 from gateway.transactions.remit_835 import TransactionEnd, read_835
@@ -101,30 +99,22 @@ def post_835(
     """
     errors: list[BalanceError] = []
     warnings: list[BalanceError] = []
-    payment: PaymentInfo | None = None
+    ctx: PaymentContext | None = None
     for event in read_835(source):
         if isinstance(event, ClaimPayment):
-            submitted = lookup(event.claim_id) if lookup is not None else None
-            found = claim_balance_errors(event)
-            errors.extend(found)
-            warning = responsibility_error(event)
-            if warning is not None:
-                warnings.append(warning)
-            assert payment is not None  # the reader sends the header first
-            yield ClaimPosted(
-                event,
-                posting_record(
-                    event,
-                    payment,
-                    source_file=source_file,
-                    submitted=submitted,
-                    matched=(submitted is not None) if lookup is not None else None,
-                ),
-                balance_record(event, payment, submitted=submitted),
-                found,
-            )
+            assert ctx is not None  # the reader sends the header first
+            if lookup is not None:
+                submitted = lookup(event.claim_id)
+                posted = post_claim(event, ctx, submitted=submitted, matched=submitted is not None)
+            else:
+                posted = post_claim(event, ctx)
+            if posted.errors:
+                errors.extend(posted.errors)
+            if posted.warning is not None:
+                warnings.append(posted.warning)
+            yield ClaimPosted(event, posted.posting, posted.balance, posted.errors)
         elif isinstance(event, PaymentInfo):
-            payment = event
+            ctx = PaymentContext.of(event, source_file)
             errors, warnings = [], []
             yield PaymentStarted(event)
         else:

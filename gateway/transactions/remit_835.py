@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import BinaryIO
 
 from gateway.domain.remittance import (
@@ -53,13 +54,18 @@ class BadAmount(Exception):
     """An amount element that is not a number (kept out of the hot path's way)."""
 
 
+# Amount and date texts repeat a great deal in a remittance; both results are immutable.
+_decimal = lru_cache(maxsize=1 << 14)(Decimal)
+
+
 def _money(text: str, position: int, what: str) -> Decimal:
     try:
-        return Decimal(text) if text else ZERO
+        return _decimal(text) if text else ZERO
     except InvalidOperation:
         raise BadAmount(f"segment {position}: {what} {text!r} is not an amount") from None
 
 
+@lru_cache(maxsize=1 << 12)
 def _date(text: str) -> date | None:
     """CCYYMMDD to a date; anything else gives None (a bad date never stops a payment)."""
     if len(text) != 8 or not text.isdigit():
@@ -128,7 +134,18 @@ def read_835(
             if sid == "CAS":
                 if claim is not None:
                     target = line.adjustments if line is not None else claim.adjustments
-                    target.extend(_adjustments(els, position))
+                    if len(els) <= 5 and els[2]:  # one reason: the usual case, kept short
+                        try:
+                            amount = _decimal(els[3]) if els[3] else ZERO
+                        except (InvalidOperation, IndexError):
+                            target.extend(_adjustments(els, position))
+                        else:
+                            qty = els[4] if len(els) > 4 and els[4] else None
+                            target.append(
+                                Adjustment(els[1], els[2], amount, _decimal(qty) if qty else None)
+                            )
+                    else:
+                        target.extend(_adjustments(els, position))
             elif sid == "SVC":
                 if claim is None:
                     continue
