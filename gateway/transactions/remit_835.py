@@ -112,7 +112,7 @@ def read_835(
     header_sent = False
     claim: ClaimPayment | None = None
     line: ServicePayment | None = None
-    end: TransactionEnd | None = None
+    end = TransactionEnd(PaymentInfo(""))  # replaced at every ST; typed, never None
     n1 = ""
     header_number = ""
     interchange = ""
@@ -130,7 +130,6 @@ def read_835(
                 elif sid == "ISA":
                     interchange = els[13]
                 continue
-            assert end is not None
             if sid == "CAS":
                 if claim is not None:
                     target = line.adjustments if line is not None else claim.adjustments
@@ -283,7 +282,7 @@ def read_835(
                     yield payment
                 end.position = position
                 yield end
-                payment, claim, line, end = None, None, None, None
+                payment, claim, line = None, None, None
 
         except BadAmount as exc:  # the money of this transaction cannot be trusted
             if end is not None:
