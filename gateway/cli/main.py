@@ -20,6 +20,7 @@ from gateway.config import ConfigError, PartnerConfig, load_partner
 from gateway.domain.claim import Claim
 from gateway.domain.problems import Problem
 from gateway.intake.claim_files import CLAIM_SUFFIXES, read_claim_file
+from gateway.intake.mappings import Mapping, MappingError, load_mappings
 from gateway.transactions.claim_837 import Envelope, write_837
 from gateway.transactions.claim_837_reader import read_837
 from gateway.transactions.claim_837_rules import check_837
@@ -103,8 +104,9 @@ def build(
     by_kind: dict[str, list[Claim]] = defaultdict(list)
     problems: list[Problem] = []
     seen: set[str] = set()
+    mappings = _mappings(ctx)
     for name in files:
-        result = read_claim_file(Path(name))
+        result = read_claim_file(Path(name), mappings=mappings)
         problems += result.problems
         for claim in result.claims:
             if claim.claim_id in seen and claim.frequency == "1":
@@ -182,8 +184,17 @@ def _envelope(config: PartnerConfig | None, control: int, when: datetime) -> Env
     )
 
 
+def _mappings(ctx: click.Context) -> list[Mapping]:
+    try:
+        return load_mappings(home_dir(ctx) / "mappings")
+    except MappingError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
 # -- validate ---------------------------------------------------------------------------------
-def validate_file(path: Path, *, use_pyx12: bool = True) -> list[Problem]:
+def validate_file(
+    path: Path, *, use_pyx12: bool = True, mappings: list[Mapping] | None = None
+) -> list[Problem]:
     """Every problem in one claim file or X12 file, located."""
     if _is_x12(path):
         problems = check_837(path)
@@ -196,10 +207,10 @@ def validate_file(path: Path, *, use_pyx12: bool = True) -> list[Problem]:
                 )
         return [p.located(file=path.name) for p in problems]
     if path.suffix.lower() in CLAIM_SUFFIXES:
-        return read_claim_file(path).problems
+        return read_claim_file(path, mappings=mappings).problems
     return [
         Problem(
-            "is neither a claim file (.json, .jsonl) nor an X12 file (starts with ISA)",
+            "is neither a claim file (.json, .jsonl, .csv) nor an X12 file (starts with ISA)",
             file=path.name,
         )
     ]
@@ -209,11 +220,13 @@ def validate_file(path: Path, *, use_pyx12: bool = True) -> list[Problem]:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="the report as JSON")
 @click.option("--no-pyx12", is_flag=True, help="skip pyx12 (our own rules only)")
-def validate(files: tuple[str, ...], as_json: bool, no_pyx12: bool) -> None:
+@click.pass_context
+def validate(ctx: click.Context, files: tuple[str, ...], as_json: bool, no_pyx12: bool) -> None:
     """Claim files or X12 files against the implementation guides; exit 1 on any error."""
     report: dict[str, list[Problem]] = {}
+    mappings = _mappings(ctx)
     for name in files:
-        report[name] = validate_file(Path(name), use_pyx12=not no_pyx12)
+        report[name] = validate_file(Path(name), use_pyx12=not no_pyx12, mappings=mappings)
     if as_json:
         click.echo(dumps({name: [p.as_dict() for p in ps] for name, ps in report.items()}))
     else:

@@ -1,4 +1,5 @@
-"""Read claim files (``.json``: one claim or a list; ``.jsonl``: one claim a line).
+"""Read claim files (``.json``: one claim or a list; ``.jsonl``: one claim a line; ``.csv`` and
+exports with their own field names through a mapping).
 
 Numbers are read as Decimal, never float. Every claim is checked on its own, so the good claims of
 a file with bad ones are still returned; each problem names the file, the claim and the field.
@@ -6,6 +7,7 @@ a file with bad ones are still returned; each problem names the file, the claim 
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,8 +20,9 @@ from pydantic import ValidationError
 from gateway.domain.claim import Claim
 from gateway.domain.claim_checks import check_claim, problems_from_validation_error
 from gateway.domain.problems import Problem
+from gateway.intake.mappings import Mapping, MappingError, mapping_for, read_mapped
 
-CLAIM_SUFFIXES = (".json", ".jsonl")
+CLAIM_SUFFIXES = (".json", ".jsonl", ".csv")
 
 
 @dataclass
@@ -40,10 +43,32 @@ def _loads(text: str) -> Any:
     return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
 
 
-def read_claim_file(path: Path, *, today: date | None = None) -> ClaimFile:
-    """Parse and check every claim in ``path``."""
+def read_claim_file(
+    path: Path, *, today: date | None = None, mappings: list[Mapping] | None = None
+) -> ClaimFile:
+    """Parse and check every claim in ``path`` (through a mapping when one takes the file)."""
     result = ClaimFile(path)
     name = path.name
+    mapping = mapping_for(path, mappings or [])
+    if mapping is not None:
+        try:
+            mapped, problems = read_mapped(path, mapping)
+        except (MappingError, json.JSONDecodeError, UnicodeDecodeError, csv.Error) as exc:
+            result.problems.append(
+                Problem(f"could not be read with mapping {mapping.name}: {exc}", file=name)
+            )
+            return result
+        result.problems.extend(problems)
+        result.rejected_claims += len({p.claim for p in problems})
+        return _check_records(result, mapped, today or date.today())
+    if path.suffix.lower() == ".csv":
+        result.problems.append(
+            Problem(
+                "no mapping in mappings/ takes this CSV file (add one, contract section 5)",
+                file=name,
+            )
+        )
+        return result
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -109,7 +109,7 @@ def test_validate_refuses_unknown_files(tmp_path: Path) -> None:
     code, out, _ = run("validate", str(path))
     assert code == 1
     assert out.strip() == (
-        "notes.txt: is neither a claim file (.json, .jsonl) nor an X12 file (starts with ISA)"
+        "notes.txt: is neither a claim file (.json, .jsonl, .csv) nor an X12 file (starts with ISA)"
     )
 
 

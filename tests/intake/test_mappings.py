@@ -1,0 +1,98 @@
+"""Mappings: CSV rows and a PMS's own JSON become the same claim records (contract section 5)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from gateway.domain.claim import Claim
+from gateway.intake.claim_files import read_claim_file
+from gateway.intake.mappings import MappingError, load_mapping, load_mappings
+from tests.conftest import REPO, SAMPLES
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TODAY = date(2026, 11, 27)
+
+
+def _expected() -> Claim:
+    """The first sample claim, with the fields the fixtures carry."""
+    record = json.loads((SAMPLES / "professional.json").read_text())[0]
+    record.pop("total_charge")
+    record.pop("service_date")
+    for line in record["lines"]:
+        line["service_date"] = "2025-03-03"
+    return Claim.model_validate(record)
+
+
+@pytest.fixture(scope="module")
+def mappings() -> list:  # type: ignore[type-arg]
+    return load_mappings(REPO / "mappings")
+
+
+def test_shipped_mappings_load(mappings: list) -> None:  # type: ignore[type-arg]
+    assert [m.name for m in mappings] == ["generic-csv", "pms-json"]
+
+
+def test_csv_rows_grouped_into_one_claim(mappings: list) -> None:  # type: ignore[type-arg]
+    result = read_claim_file(FIXTURES / "visits.csv", today=TODAY, mappings=mappings)
+    assert result.problems == []
+    [claim] = result.claims
+    expected = _expected()
+    assert claim.model_dump(exclude={"rendering_provider"}) == expected.model_dump(
+        exclude={"rendering_provider"}
+    )
+    assert claim.rendering_provider == expected.rendering_provider
+
+
+def test_pms_json_export_with_its_own_field_names(mappings: list) -> None:  # type: ignore[type-arg]
+    result = read_claim_file(FIXTURES / "pms-export.json", today=TODAY, mappings=mappings)
+    assert result.problems == []
+    [claim] = result.claims
+    assert claim.model_dump(exclude={"rendering_provider"}) == _expected().model_dump(
+        exclude={"rendering_provider"}
+    )
+
+
+def test_transform_errors_name_the_claim_the_field_and_the_column(
+    tmp_path: Path,
+    mappings: list,  # type: ignore[type-arg]
+) -> None:
+    text = (FIXTURES / "visits.csv").read_text().replace("05/14/1980", "1980-05-14", 1)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(text.replace(",Female,", ",Woman,", 1))
+    result = read_claim_file(bad, today=TODAY, mappings=mappings)
+    assert result.claims == []
+    assert [str(p) for p in result.problems] == [
+        "bad.csv: claim PCN-2025-0001: subscriber.birth_date: column subscriber_dob: '1980-05-14' does not match the date format %m/%d/%Y",
+        "bad.csv: claim PCN-2025-0001: subscriber.sex: column subscriber_sex: 'Woman' is not in the mapping's code table",
+    ]
+
+
+def test_checks_still_apply_after_mapping(tmp_path: Path, mappings: list) -> None:  # type: ignore[type-arg]
+    bad = tmp_path / "npi.csv"
+    bad.write_text((FIXTURES / "visits.csv").read_text().replace("1234567893", "1234567890"))
+    result = read_claim_file(bad, today=TODAY, mappings=mappings)
+    assert (
+        "billing_provider.npi",
+        "NPI 1234567890 fails the check digit (the last digit should be 3)",
+    ) in [(p.field, p.message) for p in result.problems]
+
+
+def test_csv_without_a_mapping(tmp_path: Path) -> None:
+    path = tmp_path / "visits.csv"
+    shutil.copy(FIXTURES / "visits.csv", path)
+    result = read_claim_file(path, today=TODAY, mappings=[])
+    assert [p.message for p in result.problems] == [
+        "no mapping in mappings/ takes this CSV file (add one, contract section 5)"
+    ]
+
+
+def test_a_broken_mapping_is_a_configuration_error(tmp_path: Path) -> None:
+    path = tmp_path / "m.toml"
+    path.write_text('name = "x"\nformat = "csv"\n[fields]\nclaim_id = "id"\n')
+    with pytest.raises(MappingError, match="a csv mapping needs a \\[csv\\] table"):
+        load_mapping(path)
