@@ -22,6 +22,7 @@ typecheck: venv
 	$(BIN)/mypy
 
 pytest: venv
+	bash scripts/ensure-postgres.sh
 	$(BIN)/pytest -q -p no:cacheprovider
 
 test: lint typecheck pytest

@@ -13,6 +13,7 @@ ALLOWED: dict[str, set[str]] = {
     "domain": set(),
     "config": set(),
     "logs": set(),
+    "ledger": set(),
     "transactions": {"x12", "domain"},
     "intake": {"domain"},
     "replies": {"x12", "domain", "transactions"},

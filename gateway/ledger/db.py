@@ -1,0 +1,94 @@
+"""Open a ledger: build the engine, upgrade the database to head, hand back a ``Ledger``.
+
+``sqlite:///state/gateway.db`` (the default of a home) or ``postgresql+psycopg://...``
+(``database.url``). SQLite runs in WAL mode with foreign keys on and a busy timeout, and every
+transaction is ``BEGIN IMMEDIATE``: one writer at a time, so a read-then-write never races.
+Several processes may open the same database at once: on PostgreSQL the upgrade holds an
+advisory lock, on SQLite the write lock.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.pool import StaticPool
+
+from gateway.ledger.ledger import Ledger
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_SECONDS = 30
+_UPGRADE_LOCK = 0x6C656467  # pg_advisory_xact_lock key for the schema upgrade ("ledg")
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic Config built in code: script_location inside the package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def _sqlite_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    database = parsed.database or ""
+    kwargs: dict[str, Any] = {}
+    if database in ("", ":memory:"):
+        kwargs["poolclass"] = StaticPool  # one shared connection, else each sees its own DB
+        connect_args: dict[str, Any] = {"check_same_thread": False}
+    else:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        connect_args = {}
+    connect_args["timeout"] = SQLITE_BUSY_SECONDS
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def create_ledger_engine(url: str) -> Engine:
+    """An engine set up for the ledger (SQLite pragmas and locking, PostgreSQL pre-ping)."""
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url)
+    if backend == "postgresql":
+        return create_engine(url, pool_pre_ping=True)
+    raise ValueError(f"database.url {url!r}: the ledger supports sqlite and postgresql")
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the database to ``revision`` in one transaction."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK})
+        command.upgrade(alembic_config(connection), revision)
+
+
+def open_ledger(url: str) -> Ledger:
+    """The ledger at ``url``, its database upgraded to the newest schema."""
+    engine = create_ledger_engine(url)
+    try:
+        upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return Ledger(engine)

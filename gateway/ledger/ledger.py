@@ -1,0 +1,631 @@
+"""The ledger's API: every write to the ledger goes through a method of ``Ledger``.
+
+Each method is one transaction. Claim states change only through ``transition``, which checks
+``schema.TRANSITIONS`` and writes the new state and its event together. Work is shared between
+workers (threads or daemons on one PostgreSQL) through leases taken with
+``SELECT ... FOR UPDATE SKIP LOCKED``; on SQLite every transaction is ``BEGIN IMMEDIATE``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, exists, func, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.dml import Insert
+
+from gateway.ledger.schema import (
+    REMITTANCE_TRANSITIONS,
+    TRANSITIONS,
+    ClaimState,
+    OutboxKind,
+    RemittanceState,
+    claim_events,
+    claims,
+    control_numbers,
+    interchange_claims,
+    interchanges,
+    leases,
+    outbox,
+    received_files,
+    remittances,
+)
+
+MAX_CONTROL_NUMBER = 999_999_999  # ISA13 is 9 digits
+_CHUNK = 500
+_LEASE_ATTEMPTS = 5  # rounds of lease_queued when other workers took its candidates
+
+RemittanceIdentity = tuple[str, str, str, str]  # trace number, payer id, amount, payment date
+OutboxItem = tuple[OutboxKind | str, Mapping[str, Any]]  # kind, record (with its stable "id")
+
+
+class LedgerError(Exception):
+    """The ledger refused a write; nothing was written."""
+
+
+class DuplicateClaim(LedgerError):
+    pass
+
+
+class UnknownClaim(LedgerError):
+    pass
+
+
+class IllegalTransition(LedgerError):
+    pass
+
+
+class ControlNumbersExhausted(LedgerError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class StoredClaim:
+    claim_id: str
+    version: int
+    kind: str
+    frequency: str
+    partner: str
+    payer_id: str
+    state: ClaimState
+    record: dict[str, Any]
+    payer_claim_number: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimEvent:
+    claim_id: str
+    version: int
+    event: ClaimState
+    at: datetime
+    source: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    record_id: str
+    kind: OutboxKind
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _dumps(document: Any) -> str:
+    return json.dumps(document, default=str, ensure_ascii=False, sort_keys=True)
+
+
+def _claim_key(claim_id: str) -> str:
+    return f"claim:{claim_id}"
+
+
+class Ledger:
+    """The ledger in one database (see ``db.open_ledger``, which migrates it first)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _insert(self, connection: Connection, table: Any) -> Insert:
+        """An INSERT that knows ON CONFLICT (PostgreSQL and SQLite spell it the same)."""
+        if connection.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    # -- control numbers -------------------------------------------------------------------
+
+    def reserve_control_numbers(self, partner: str) -> tuple[int, int]:
+        """The next (ISA13, GS06) for ``partner``: atomic, increasing, never handed out twice."""
+        with self.engine.begin() as connection:
+            stmt = self._insert(connection, control_numbers).values(
+                partner=partner, last_interchange=1, last_group=1
+            )
+            stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+                index_elements=[control_numbers.c.partner],
+                set_={
+                    "last_interchange": control_numbers.c.last_interchange + 1,
+                    "last_group": control_numbers.c.last_group + 1,
+                },
+            ).returning(control_numbers.c.last_interchange, control_numbers.c.last_group)
+            interchange, group = connection.execute(stmt).one()
+            if interchange > MAX_CONTROL_NUMBER or group > MAX_CONTROL_NUMBER:
+                raise ControlNumbersExhausted(
+                    f"partner {partner}: control numbers would exceed {MAX_CONTROL_NUMBER}"
+                )
+            return int(interchange), int(group)
+
+    # -- claims ----------------------------------------------------------------------------
+
+    def add_claim(
+        self, record: Mapping[str, Any], *, kind: str, partner: str, payer_id: str
+    ) -> int:
+        """Queue a claim record; returns its version.
+
+        The same ``claim_id`` again is refused (``DuplicateClaim``) unless its frequency is 7
+        (replacement) or 8 (void), or the current version was rejected (a corrected claim):
+        those become the next version.
+        """
+        claim_id = str(record["claim_id"])
+        frequency = str(record.get("frequency", "1"))
+        now = _now()
+        try:
+            with self.engine.begin() as connection:
+                current = connection.execute(
+                    select(claims.c.version, claims.c.state)
+                    .where(claims.c.claim_id == claim_id)
+                    .order_by(claims.c.version.desc())
+                    .limit(1)
+                ).first()
+                if current is None:
+                    version = 1
+                elif frequency in ("7", "8") or current.state == ClaimState.REJECTED:
+                    version = int(current.version) + 1
+                else:
+                    raise DuplicateClaim(
+                        f"claim {claim_id}: already in the ledger (version {current.version}, "
+                        f"{current.state}); send frequency 7 to replace it or 8 to void it"
+                    )
+                connection.execute(
+                    claims.insert().values(
+                        claim_id=claim_id,
+                        version=version,
+                        kind=kind,
+                        frequency=frequency,
+                        partner=partner,
+                        payer_id=payer_id,
+                        state=ClaimState.QUEUED.value,
+                        record=_dumps(record),
+                        payer_claim_number=record.get("payer_claim_number"),
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+                self._event(
+                    connection, claim_id, version, ClaimState.QUEUED, now, "intake",
+                    {"frequency": frequency, "partner": partner},
+                )  # fmt: skip
+        except IntegrityError as error:  # a concurrent writer added the same version
+            raise DuplicateClaim(f"claim {claim_id}: added concurrently") from error
+        return version
+
+    def _event(
+        self,
+        connection: Connection,
+        claim_id: str,
+        version: int,
+        state: ClaimState,
+        at: datetime,
+        source: str,
+        detail: Mapping[str, Any],
+    ) -> None:
+        connection.execute(
+            claim_events.insert().values(
+                claim_id=claim_id,
+                version=version,
+                event=state.value,
+                at=at,
+                source=source,
+                detail=_dumps(dict(detail)),
+            )
+        )
+
+    def claim(self, claim_id: str, version: int | None = None) -> StoredClaim | None:
+        """The claim's current version (or ``version``), None if unknown."""
+        query = select(claims).where(claims.c.claim_id == claim_id)
+        if version is not None:
+            query = query.where(claims.c.version == version)
+        with self.engine.begin() as connection:
+            row = connection.execute(query.order_by(claims.c.version.desc()).limit(1)).first()
+        return None if row is None else _stored_claim(row)
+
+    def transition(
+        self,
+        claim_id: str,
+        new_state: ClaimState,
+        *,
+        source: str,
+        detail: Mapping[str, Any] | None = None,
+        version: int | None = None,
+        outbox_records: Iterable[OutboxItem] = (),
+    ) -> ClaimEvent:
+        """Move the claim's current version (or ``version``) to ``new_state``.
+
+        The one door for state changes: the new state, its event and any ``outbox_records``
+        (e.g. the status record for the practice) are written in one transaction, or nothing is
+        (``IllegalTransition`` when ``schema.TRANSITIONS`` does not allow it).
+        """
+        new_state = ClaimState(new_state)
+        now = _now()
+        with self.engine.begin() as connection:
+            query = select(claims.c.version, claims.c.state).where(claims.c.claim_id == claim_id)
+            if version is not None:
+                query = query.where(claims.c.version == version)
+            row = connection.execute(
+                query.order_by(claims.c.version.desc()).limit(1).with_for_update()
+            ).first()
+            if row is None:
+                raise UnknownClaim(f"claim {claim_id}: not in the ledger")
+            old_state = ClaimState(row.state)
+            if new_state not in TRANSITIONS[old_state]:
+                raise IllegalTransition(
+                    f"claim {claim_id} version {row.version}: {old_state} -> {new_state} "
+                    "is not an allowed transition"
+                )
+            connection.execute(
+                update(claims)
+                .where(claims.c.claim_id == claim_id, claims.c.version == row.version)
+                .values(state=new_state.value, updated_at=now)
+            )
+            details = dict(detail or {})
+            self._event(connection, claim_id, row.version, new_state, now, source, details)
+            self._add_outbox(connection, outbox_records, now)
+        return ClaimEvent(claim_id, int(row.version), new_state, now, source, details)
+
+    def history(self, claim_id: str) -> list[ClaimEvent]:
+        """Every event of the claim (all versions), oldest first."""
+        with self.engine.begin() as connection:
+            rows = connection.execute(
+                select(claim_events)
+                .where(claim_events.c.claim_id == claim_id)
+                .order_by(claim_events.c.id)
+            ).all()
+        return [
+            ClaimEvent(
+                row.claim_id,
+                row.version,
+                ClaimState(row.event),
+                row.at,
+                row.source,
+                json.loads(row.detail),
+            )
+            for row in rows
+        ]
+
+    # -- leases ----------------------------------------------------------------------------
+
+    def lease_queued(
+        self, partner: str, kind: str, owner: str, limit: int, ttl_seconds: float
+    ) -> list[str]:
+        """Take up to ``limit`` queued claims of ``partner`` and ``kind`` for ``owner``.
+
+        Two workers never get the same claim while its lease lasts (a claim under a live lease
+        is not returned again, not even to its owner); an expired lease (a worker that died) is
+        taken over. Only a claim's current version counts. The claim rows are locked with
+        FOR UPDATE SKIP LOCKED on PostgreSQL, and a lease row is only written when free or
+        expired, so a claim whose lease another worker committed meanwhile is not returned.
+        """
+        if limit <= 0:
+            return []
+        now = _now()
+        expires = now + timedelta(seconds=ttl_seconds)
+        newer = claims.alias("newer")
+        work_key = literal("claim:") + claims.c.claim_id
+        held = exists().where(leases.c.work_key == work_key, leases.c.expires_at > now)
+        query = (
+            select(claims.c.claim_id)
+            .where(
+                claims.c.state == ClaimState.QUEUED.value,
+                claims.c.partner == partner,
+                claims.c.kind == kind,
+                ~exists().where(
+                    newer.c.claim_id == claims.c.claim_id, newer.c.version > claims.c.version
+                ),
+                ~held,
+            )
+            .order_by(claims.c.created_at, claims.c.claim_id)
+            .with_for_update(skip_locked=True, of=claims)
+        )
+        leased: list[str] = []
+        tried: set[str] = set()
+        with self.engine.begin() as connection:
+            # A claim leased by a worker that committed after our snapshot looks free but its
+            # lease write is refused; each retry is a new statement, so a new snapshot.
+            for _attempt in range(_LEASE_ATTEMPTS):
+                round_query = query.where(claims.c.claim_id.not_in(tried)) if tried else query
+                candidates = [
+                    str(claim_id)
+                    for claim_id in connection.execute(
+                        round_query.limit(limit - len(leased))
+                    ).scalars()
+                ]
+                if not candidates:
+                    break
+                tried.update(candidates)
+                rows = [
+                    {"work_key": _claim_key(c), "owner": owner, "expires_at": expires}
+                    for c in candidates
+                ]
+                stmt = self._insert(connection, leases).values(rows)
+                stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+                    index_elements=[leases.c.work_key],
+                    set_={"owner": owner, "expires_at": expires},
+                    where=leases.c.expires_at <= now,
+                ).returning(leases.c.work_key)
+                taken = {str(key) for key in connection.execute(stmt).scalars()}
+                leased.extend(c for c in candidates if _claim_key(c) in taken)
+                if len(leased) >= limit:
+                    break
+        return leased
+
+    def release_leases(self, claim_ids: Iterable[str], owner: str) -> int:
+        """Give back ``owner``'s leases on these claims (others' leases stay)."""
+        keys = [_claim_key(c) for c in claim_ids]
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                leases.delete().where(leases.c.work_key.in_(keys), leases.c.owner == owner)
+            )
+        return int(result.rowcount)
+
+    # -- interchanges and received files ---------------------------------------------------
+
+    def record_interchange(
+        self,
+        partner: str,
+        control_number: int,
+        *,
+        kind: str,
+        file_name: str,
+        sha256: str,
+        claim_ids: Sequence[str],
+    ) -> int:
+        """Record an interchange built with a reserved control number; returns its id.
+
+        Each claim is linked at its current version. A control number not reserved for the
+        partner, or already used by another interchange, is refused.
+        """
+        now = _now()
+        try:
+            with self.engine.begin() as connection:
+                last = connection.execute(
+                    select(control_numbers.c.last_interchange).where(
+                        control_numbers.c.partner == partner
+                    )
+                ).scalar()
+                if last is None or not 0 < control_number <= last:
+                    raise LedgerError(
+                        f"partner {partner}: control number {control_number} was never reserved"
+                    )
+                interchange_id = connection.execute(
+                    interchanges.insert()
+                    .values(
+                        partner=partner,
+                        control_number=control_number,
+                        kind=kind,
+                        file_name=file_name,
+                        sha256=sha256,
+                        claim_count=len(claim_ids),
+                        created_at=now,
+                    )
+                    .returning(interchanges.c.id)
+                ).scalar_one()
+                links = []
+                for claim_id in claim_ids:
+                    version = connection.execute(
+                        select(func.max(claims.c.version)).where(claims.c.claim_id == claim_id)
+                    ).scalar()
+                    if version is None:
+                        raise UnknownClaim(f"claim {claim_id}: not in the ledger")
+                    links.append(
+                        {"interchange_id": interchange_id, "claim_id": claim_id, "version": version}
+                    )
+                if links:
+                    connection.execute(interchange_claims.insert(), links)
+        except IntegrityError as error:
+            raise LedgerError(
+                f"partner {partner}: control number {control_number} is already used"
+            ) from error
+        return int(interchange_id)
+
+    def mark_interchange_sent(self, interchange_id: int, at: datetime | None = None) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(interchanges)
+                .where(interchanges.c.id == interchange_id)
+                .values(sent_at=at or _now())
+            )
+
+    def record_received_file(
+        self, sha256: str, *, partner: str, name: str, kind: str, state: str = "received"
+    ) -> bool:
+        """Record a file taken in from a partner; False if this content was seen before."""
+        with self.engine.begin() as connection:
+            stmt = self._insert(connection, received_files).values(
+                partner=partner, name=name, sha256=sha256, kind=kind,
+                received_at=_now(), state=state,
+            )  # fmt: skip
+            stmt = stmt.on_conflict_do_nothing(  # type: ignore[attr-defined]
+                index_elements=[received_files.c.sha256]
+            ).returning(received_files.c.id)
+            return connection.execute(stmt).first() is not None
+
+    def set_received_file_state(self, sha256: str, state: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(received_files).where(received_files.c.sha256 == sha256).values(state=state)
+            )
+
+    # -- remittances -----------------------------------------------------------------------
+
+    def record_remittance(
+        self,
+        identity: RemittanceIdentity,
+        *,
+        file_name: str,
+        control_number: str,
+        state: RemittanceState,
+        outbox_records: Iterable[OutboxItem] = (),
+    ) -> bool:
+        """Record a payment (``PaymentInfo.identity``); False if it was recorded before.
+
+        ``outbox_records`` (its postings and balances) are added in the same transaction, and
+        only when the payment is new: a payment is posted once, also across restarts.
+        """
+        trace_number, payer_id, amount, payment_date = identity
+        now = _now()
+        with self.engine.begin() as connection:
+            stmt = self._insert(connection, remittances).values(
+                trace_number=trace_number, payer_id=payer_id, amount=amount,
+                payment_date=payment_date, file_name=file_name, control_number=control_number,
+                state=RemittanceState(state).value, recorded_at=now, updated_at=now,
+            )  # fmt: skip
+            stmt = stmt.on_conflict_do_nothing(  # type: ignore[attr-defined]
+                index_elements=[
+                    remittances.c.trace_number,
+                    remittances.c.payer_id,
+                    remittances.c.amount,
+                    remittances.c.payment_date,
+                ]
+            ).returning(remittances.c.id)
+            if connection.execute(stmt).first() is None:
+                return False
+            self._add_outbox(connection, outbox_records, now)
+        return True
+
+    def remittance_state(self, identity: RemittanceIdentity) -> RemittanceState | None:
+        with self.engine.begin() as connection:
+            state = connection.execute(
+                select(remittances.c.state).where(_identity_is(identity))
+            ).scalar()
+        return None if state is None else RemittanceState(state)
+
+    def set_remittance_state(
+        self,
+        identity: RemittanceIdentity,
+        new_state: RemittanceState,
+        *,
+        outbox_records: Iterable[OutboxItem] = (),
+    ) -> None:
+        """Release or discard a held payment (with the release's records, in one transaction)."""
+        new_state = RemittanceState(new_state)
+        now = _now()
+        with self.engine.begin() as connection:
+            state = connection.execute(
+                select(remittances.c.state).where(_identity_is(identity)).with_for_update()
+            ).scalar()
+            if state is None:
+                raise LedgerError(f"remittance {identity}: not in the ledger")
+            if new_state not in REMITTANCE_TRANSITIONS[RemittanceState(state)]:
+                raise IllegalTransition(f"remittance {identity}: {state} -> {new_state}")
+            connection.execute(
+                update(remittances)
+                .where(_identity_is(identity))
+                .values(state=new_state.value, updated_at=now)
+            )
+            self._add_outbox(connection, outbox_records, now)
+
+    # -- outbox ----------------------------------------------------------------------------
+
+    def add_outbox(self, records: Iterable[OutboxItem]) -> int:
+        """Queue output records (kind, record with a stable ``"id"``); returns how many were
+        new. A record id already in the outbox is ignored, emitted or not."""
+        with self.engine.begin() as connection:
+            return self._add_outbox(connection, records, _now())
+
+    def _add_outbox(
+        self, connection: Connection, records: Iterable[OutboxItem], now: datetime
+    ) -> int:
+        rows: dict[str, dict[str, Any]] = {}
+        for kind, record in records:
+            record_id = record.get("id")
+            if not isinstance(record_id, str) or not record_id:
+                raise LedgerError(f"outbox record without a string id: {dict(record)!r:.200}")
+            rows.setdefault(
+                record_id,
+                {
+                    "record_id": record_id,
+                    "kind": OutboxKind(kind).value,
+                    "payload": _dumps(dict(record)),
+                    "created_at": now,
+                },
+            )
+        added = 0
+        values = list(rows.values())
+        for start in range(0, len(values), _CHUNK):
+            stmt = self._insert(connection, outbox).values(values[start : start + _CHUNK])
+            stmt = stmt.on_conflict_do_nothing(  # type: ignore[attr-defined]
+                index_elements=[outbox.c.record_id]
+            ).returning(outbox.c.id)
+            added += len(connection.execute(stmt).all())
+        return added
+
+    def pending_outbox(self, kind: OutboxKind | str, limit: int = 10_000) -> list[OutboxEntry]:
+        """Records of ``kind`` not yet emitted, in the order they were added."""
+        kind = OutboxKind(kind)
+        with self.engine.begin() as connection:
+            rows = connection.execute(
+                select(outbox)
+                .where(outbox.c.kind == kind.value, outbox.c.emitted_at.is_(None))
+                .order_by(outbox.c.id)
+                .limit(limit)
+            ).all()
+        return [
+            OutboxEntry(row.record_id, kind, json.loads(row.payload), row.created_at)
+            for row in rows
+        ]
+
+    def mark_emitted(self, record_ids: Iterable[str], at: datetime | None = None) -> int:
+        """Mark records as written to the spool; returns how many were pending."""
+        ids = list(record_ids)
+        when = at or _now()
+        marked = 0
+        with self.engine.begin() as connection:
+            for start in range(0, len(ids), _CHUNK):
+                result = connection.execute(
+                    update(outbox)
+                    .where(
+                        and_(
+                            outbox.c.record_id.in_(ids[start : start + _CHUNK]),
+                            outbox.c.emitted_at.is_(None),
+                        )
+                    )
+                    .values(emitted_at=when)
+                )
+                marked += int(result.rowcount)
+        return marked
+
+
+def _identity_is(identity: RemittanceIdentity) -> Any:
+    trace_number, payer_id, amount, payment_date = identity
+    return and_(
+        remittances.c.trace_number == trace_number,
+        remittances.c.payer_id == payer_id,
+        remittances.c.amount == amount,
+        remittances.c.payment_date == payment_date,
+    )
+
+
+def _stored_claim(row: Row[Any]) -> StoredClaim:
+    return StoredClaim(
+        claim_id=row.claim_id,
+        version=row.version,
+        kind=row.kind,
+        frequency=row.frequency,
+        partner=row.partner,
+        payer_id=row.payer_id,
+        state=ClaimState(row.state),
+        record=json.loads(row.record),
+        payer_claim_number=row.payer_claim_number,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )

@@ -1,0 +1,1 @@
+"""Alembic migrations of the ledger (``db.open_ledger`` runs them to head)."""

@@ -1,0 +1,230 @@
+"""The ledger's tables (SQLAlchemy Core) and the claim state machine.
+
+Money is stored as text with two decimals (``"120.00"``), as in the contract's outputs: exact on
+both SQLite and PostgreSQL, never a float. JSON documents are stored as text. Timestamps are
+UTC; they come back timezone-aware on both databases.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+# Constraint names are stable on every database (Alembic can then alter them).
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given to the ledger; use UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class ClaimState(StrEnum):
+    """Where a claim version stands (the ``event`` names of contract section 3)."""
+
+    QUEUED = "queued"
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    PAID = "paid"
+    PARTIALLY_PAID = "partially_paid"
+    DENIED = "denied"
+    REVERSED = "reversed"
+
+
+_S = ClaimState
+_ADJUDICATED = frozenset({_S.PAID, _S.PARTIALLY_PAID, _S.DENIED})
+
+# Every allowed state change; anything else is refused by Ledger.transition.
+# - submitted -> paid/denied: some partners send no 277CA, the 835 is the first answer.
+# - submitted -> queued: the interchange was never delivered (TA1 reject, upload failure).
+# - accepted -> accepted: a 277CA confirming what a 999 already accepted.
+# - accepted -> rejected: a 999 accepts the file, the 277CA rejects the claim.
+# - a payment can be followed by another (partial, then the rest) or reversed (CLP02 22);
+#   a reversal is followed by the corrected payment.
+TRANSITIONS: dict[ClaimState, frozenset[ClaimState]] = {
+    _S.QUEUED: frozenset({_S.SUBMITTED}),
+    _S.SUBMITTED: frozenset({_S.ACCEPTED, _S.REJECTED, _S.QUEUED} | _ADJUDICATED),
+    _S.ACCEPTED: frozenset({_S.ACCEPTED, _S.REJECTED} | _ADJUDICATED),
+    _S.REJECTED: frozenset(),  # final: the practice sends a corrected claim (a new version)
+    _S.PAID: frozenset({_S.REVERSED, _S.PAID}),
+    _S.PARTIALLY_PAID: frozenset({_S.PAID, _S.PARTIALLY_PAID, _S.REVERSED}),
+    _S.DENIED: frozenset({_S.REVERSED} | _ADJUDICATED),
+    _S.REVERSED: frozenset(_ADJUDICATED),
+}
+
+
+class RemittanceState(StrEnum):
+    POSTED = "posted"
+    HELD = "held"  # waits for review: its money does not add up
+    RELEASED = "released"  # posted as it is after review
+    DISCARDED = "discarded"  # kept unposted after review
+
+
+REMITTANCE_TRANSITIONS: dict[RemittanceState, frozenset[RemittanceState]] = {
+    RemittanceState.POSTED: frozenset(),
+    RemittanceState.HELD: frozenset({RemittanceState.RELEASED, RemittanceState.DISCARDED}),
+    RemittanceState.RELEASED: frozenset(),
+    RemittanceState.DISCARDED: frozenset(),
+}
+
+
+class OutboxKind(StrEnum):
+    POSTINGS = "postings"
+    BALANCES = "balances"
+    STATUS = "status"
+
+
+# One row per claim version; the highest version is the claim's current one.
+claims = Table(
+    "claims",
+    metadata,
+    Column("claim_id", String(20), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("frequency", String(1), nullable=False),
+    Column("partner", String(64), nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("record", Text, nullable=False),  # the claim record, JSON
+    Column("payer_claim_number", String(50)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "state", "partner", "kind"),
+)
+
+# Append-only: the ledger never updates or deletes an event.
+claim_events = Table(
+    "claim_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("claim_id", String(20), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("detail", Text, nullable=False),  # JSON
+    ForeignKeyConstraint(["claim_id", "version"], ["claims.claim_id", "claims.version"]),
+    Index(None, "claim_id"),
+)
+
+control_numbers = Table(
+    "control_numbers",
+    metadata,
+    Column("partner", String(64), primary_key=True),
+    Column("last_interchange", Integer, nullable=False),  # ISA13
+    Column("last_group", Integer, nullable=False),  # GS06
+)
+
+interchanges = Table(
+    "interchanges",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("partner", String(64), nullable=False),
+    Column("control_number", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("file_name", String(255), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("claim_count", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    UniqueConstraint("partner", "control_number"),
+)
+
+interchange_claims = Table(
+    "interchange_claims",
+    metadata,
+    Column("interchange_id", Integer, ForeignKey("interchanges.id"), primary_key=True),
+    Column("claim_id", String(20), primary_key=True),
+    Column("version", Integer, nullable=False),
+    ForeignKeyConstraint(["claim_id", "version"], ["claims.claim_id", "claims.version"]),
+)
+
+received_files = Table(
+    "received_files",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("partner", String(64), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("state", String(16), nullable=False),
+)
+
+remittances = Table(
+    "remittances",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("trace_number", String(80), nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("amount", String(20), nullable=False),  # money as text, e.g. "1234.50"
+    Column("payment_date", String(10), nullable=False),  # YYYY-MM-DD, or "" when not given
+    Column("file_name", String(255), nullable=False),
+    Column("control_number", String(9), nullable=False),  # ST02
+    Column("state", String(16), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("trace_number", "payer_id", "amount", "payment_date"),
+)
+
+# Output records waiting to be written to spool/postings|balances|status (emitted_at NULL).
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("record_id", String(128), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("payload", Text, nullable=False),  # JSON
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("emitted_at", UTCDateTime),
+    Index(None, "kind", "emitted_at"),
+)
+
+# Work taken by a worker until expires_at; an expired lease may be taken over.
+leases = Table(
+    "leases",
+    metadata,
+    Column("work_key", String(128), primary_key=True),  # "claim:<claim_id>"
+    Column("owner", String(128), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)

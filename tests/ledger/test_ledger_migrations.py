@@ -1,0 +1,76 @@
+"""The migrations build the schema of schema.py on an empty database, on both backends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+
+from gateway.ledger.db import alembic_config, create_ledger_engine, open_ledger
+from gateway.ledger.schema import metadata
+
+MakeDatabase = Callable[[], str]  # the make_database fixture (conftest.py)
+
+TABLES = {
+    "claims",
+    "claim_events",
+    "control_numbers",
+    "interchanges",
+    "interchange_claims",
+    "received_files",
+    "remittances",
+    "outbox",
+    "leases",
+}
+
+
+def _head() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_open_ledger_migrates_an_empty_database_to_head(make_database: MakeDatabase) -> None:
+    url = make_database()
+    engine = create_ledger_engine(url)
+    try:
+        assert set(inspect(engine).get_table_names()) == set()
+    finally:
+        engine.dispose()
+    with open_ledger(url) as ledger, ledger.engine.connect() as connection:
+        assert set(inspect(connection).get_table_names()) == TABLES | {"alembic_version"}
+        assert MigrationContext.configure(connection).get_current_revision() == _head()
+        # the migration and schema.py describe the same tables, columns, keys and indexes
+        diff = compare_metadata(
+            MigrationContext.configure(connection, opts={"compare_type": True}), metadata
+        )
+        assert diff == []
+    with open_ledger(url) as again:  # opening a migrated database changes nothing
+        assert again.reserve_control_numbers("acme") == (1, 1)
+
+
+def test_downgrade_to_base_and_back(make_database: MakeDatabase) -> None:
+    url = make_database()
+    open_ledger(url).close()
+    engine = create_ledger_engine(url)
+    try:
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "base")
+        assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "head")
+        assert set(inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(make_database: MakeDatabase) -> None:
+    url = make_database()
+    with open_ledger(url) as ledger, ledger.engine.connect() as connection:
+        if connection.dialect.name != "sqlite":
+            return
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
