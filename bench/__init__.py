@@ -1,1 +1,1 @@
-"""Benchmarks: build and read 837P files (``python -m bench``; see bench/README.md)."""
+"""Benchmarks: build and read 837P files, parse and post 835s (``python -m bench``; see README)."""

@@ -1,6 +1,9 @@
-"""``python -m bench``: build and read 837P files, one step per fresh interpreter.
+"""``python -m bench [837|835|all]``: the benchmarks, one step per fresh interpreter.
 
-See bench/README.md. ``--quick`` runs 1k and 10k claims; the default runs 10k and 100k.
+See bench/README.md. ``837``: build and read 837P files (``--quick`` runs 1k and 10k claims; the
+default runs 10k and 100k). ``835``: parse and post 835s beside the peers (bench/remit_835.py).
+``all`` (the default without arguments) runs both; options without a suite word go to the 837
+suite, as before the 835 suite existed.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ LABELS = {
     "pyx12": "pyx12 X12Reader",
 }
 MIB = 1024.0
+SUITES = ("837", "835", "all")
 BUSY_CPUS = 0.25  # CPUs kept busy by other processes during a step above which we warn
 
 console = Console(stderr=True)
@@ -256,7 +260,30 @@ def git_commit() -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    """Dispatch to a suite: ``837``, ``835`` or ``all`` (see the module docstring)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args and args[0] in SUITES:
+        suite, args = args[0], args[1:]
+    else:
+        suite = "837" if args else "all"
+    if suite == "837":
+        return main_837(args)
+    from bench.remit_835 import main as main_835
+
+    if suite == "835":
+        return main_835(args)
+    common = argparse.ArgumentParser(prog="python -m bench all", description=__doc__)
+    common.add_argument("--quick", action="store_true", help="the quick sizes of both suites")
+    common.add_argument("--repeat", type=int, default=None, help="runs per step, best is kept")
+    common.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
+    opts = common.parse_args(args)
+    shared = ["--quick"] * opts.quick + ["--strict"] * opts.strict
+    shared += ["--repeat", str(opts.repeat)] if opts.repeat else []
+    return max(main_837(shared), main_835(shared))
+
+
+def main_837(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench 837", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1k and 10k claims (smoke run)")
     parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=None,
                         help="comma-separated claim counts (overrides --quick)")  # fmt: skip
