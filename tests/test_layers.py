@@ -14,10 +14,12 @@ ALLOWED: dict[str, set[str]] = {
     "config": set(),
     "logs": set(),
     "ledger": set(),
+    "home": set(),
+    "templates": set(),
     "transactions": {"x12", "domain"},
     "intake": {"domain"},
     "replies": {"x12", "domain", "transactions"},
-    "cli": {"x12", "domain", "transactions", "intake", "config", "replies", "logs"},
+    "cli": {"x12", "domain", "transactions", "intake", "config", "replies", "logs", "home"},
 }
 
 

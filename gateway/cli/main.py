@@ -45,6 +45,22 @@ def cli(ctx: click.Context, home: str | None) -> None:
 
 
 @cli.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+def init(directory: str) -> None:
+    """Create a gateway home: gateway.toml, an example partner and mappings, spool folders."""
+    from gateway.home import HomeExists, init_home
+
+    try:
+        made = init_home(Path(directory))
+    except HomeExists as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(
+        f"created a gateway home in {directory} ({len(made)} folders and files); edit "
+        f"{Path(directory) / 'partners' / 'example.toml'} for your clearinghouse"
+    )
+
+
+@cli.command()
 @click.argument("what", type=click.Choice(["claim"]))
 def schema(what: str) -> None:
     """Print the JSON Schema of a record (``claim``: the claim record of contract section 2)."""

@@ -181,3 +181,33 @@ def test_parse_real_837d(corpus: Path, name: str) -> None:
     claims = json.loads(out)["claims"]
     assert claims and all(c["kind"] == "dental" for c in claims)
     assert any(line.get("tooth") for c in claims for line in c["lines"])
+
+
+def test_init_makes_a_private_home_and_never_overwrites_one(tmp_path: Path) -> None:
+    home = tmp_path / "clinic"
+    code, out, _ = run("init", str(home))
+    assert code == 0, out
+    for folder in ("claims", "rejected", "outbound", "inbound", "archive", "postings",
+                   "balances", "status", "review"):  # fmt: skip
+        path = home / "spool" / folder
+        assert path.is_dir() and stat.S_IMODE(path.stat().st_mode) == 0o700
+    assert stat.S_IMODE((home / "gateway.toml").stat().st_mode) == 0o600
+    assert 'url = "sqlite:///state/gateway.db"' in (home / "gateway.toml").read_text()
+    code, _, err = run("--home", str(home), "build", SAMPLE_FILES[0], "-o", str(tmp_path / "o.x12"))
+    assert code == 0, err  # the example partner is used
+    assert "*ZZ*ACMECH" in (tmp_path / "o.x12").read_text()
+    csv_claims = REPO / "tests" / "intake" / "fixtures" / "visits.csv"
+    code, out, _ = run("--home", str(home), "validate", str(csv_claims))
+    assert (code, out.strip()) == (0, f"{csv_claims}: OK")  # the shipped CSV mapping is there
+    code, _, err = run("init", str(home))
+    assert code == 2 and "is already a gateway home" in err
+
+
+@pytest.mark.parametrize(
+    ("template", "shipped"),
+    [("partner-example.toml", "partners/example.toml"),
+     ("mapping-generic-csv.toml", "mappings/generic-csv.toml"),
+     ("mapping-pms-json.toml", "mappings/pms-json.toml")],
+)  # fmt: skip
+def test_init_templates_are_the_files_the_repo_ships(template: str, shipped: str) -> None:
+    assert (REPO / "gateway/templates" / template).read_bytes() == (REPO / shipped).read_bytes()

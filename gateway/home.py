@@ -1,0 +1,47 @@
+"""A gateway home (contract section 1): its layout, and ``gateway init`` making one."""
+
+from __future__ import annotations
+
+import shutil
+from importlib.resources import files
+from pathlib import Path
+
+SPOOL_FOLDERS = (
+    "claims", "rejected", "outbound", "inbound", "archive", "postings", "balances", "status",
+    "review",
+)  # fmt: skip
+TEMPLATES = {
+    "gateway.toml": "gateway.toml",
+    "partners/example.toml": "partner-example.toml",
+    "mappings/generic-csv.toml": "mapping-generic-csv.toml",
+    "mappings/pms-json.toml": "mapping-pms-json.toml",
+}
+
+
+class HomeExists(Exception):
+    """``gateway init`` never overwrites a home."""
+
+
+def init_home(home: Path) -> list[Path]:
+    """Create a home: settings, an example partner and mappings, private spool folders.
+
+    Folders are 0700 and files 0600 (patient data lives here). Refuses a folder that already
+    holds a ``gateway.toml``.
+    """
+    if (home / "gateway.toml").exists():
+        raise HomeExists(f"{home} is already a gateway home (it has a gateway.toml)")
+    made = []
+    for folder in ("partners", "mappings", "state", *(f"spool/{n}" for n in SPOOL_FOLDERS)):
+        path = home / folder
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.chmod(0o700)
+        made.append(path)
+    home.chmod(0o700)
+    templates = files("gateway.templates")
+    for target, name in TEMPLATES.items():
+        path = home / target
+        with templates.joinpath(name).open("rb") as src, path.open("wb") as dst:
+            shutil.copyfileobj(src, dst)
+        path.chmod(0o600)
+        made.append(path)
+    return made
