@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 from gateway.domain.claim import Claim
 from gateway.domain.codes import normalize_icd10
 from gateway.transactions.claim_837 import KIND_BY_VERSION
+from gateway.transactions.claim_837_common import service_start
 from gateway.x12.delimiters import Delimiters
 from gateway.x12.reader import Segment, X12Reader
 from gateway.x12.values import parse_d8, safe_text
@@ -406,8 +407,6 @@ def read_837_claims(source: str | os.PathLike[str] | BinaryIO | bytes) -> list[C
 
 def as_sent(claim: Claim) -> Claim:
     """The claim record as an 837 carries it: what reading the 837 back gives."""
-    from gateway.transactions.claim_837_common import service_start
-
     data = claim.model_dump(mode="python")
     data["partner"] = None
     data["total_charge"] = claim.line_total
