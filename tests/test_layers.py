@@ -16,10 +16,21 @@ ALLOWED: dict[str, set[str]] = {
     "ledger": set(),
     "home": set(),
     "templates": set(),
+    "transports": set(),
     "transactions": {"x12", "domain"},
     "intake": {"domain"},
     "replies": {"x12", "domain", "transactions"},
-    "cli": {"x12", "domain", "transactions", "intake", "config", "replies", "logs", "home"},
+    "cli": {
+        "x12",
+        "domain",
+        "transactions",
+        "intake",
+        "config",
+        "replies",
+        "logs",
+        "home",
+        "transports",
+    },
 }
 
 

@@ -1,0 +1,67 @@
+"""The transport contract the daemon relies on, whatever carries the files.
+
+Uploads are never seen half-written under their final name (written under a temporary name,
+size checked, then renamed), and a name that is already there is not sent again: final names
+carry the interchange control number, so after a crash the daemon asks ``exists`` first.
+Downloads land in the caller's folder under a temporary name and are renamed when complete;
+names from the partner's side never escape that folder.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol
+
+from gateway.transports.errors import PermanentTransportError
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    name: str
+    size: int
+    mtime: float
+
+
+def safe_name(name: str) -> str:
+    """A partner's file name, accepted only if it cannot leave the folder it lands in."""
+    if not _SAFE_NAME.match(name) or ".." in name:
+        raise PermanentTransportError(
+            f"refused the remote file name {name!r}: only letters, digits, '.', '_' and '-' "
+            "are accepted, not starting with '.', and never '..'"
+        )
+    return name
+
+
+class Transport(Protocol):
+    """Move files to and from one partner."""
+
+    def put(self, local: Path, name: str) -> None:
+        """Upload ``local`` as ``name`` (temporary name, size check, rename)."""
+
+    def exists(self, name: str) -> bool:
+        """Whether ``name`` is already in the upload folder (sent before a crash?)."""
+
+    def list(self, patterns: tuple[str, ...] = ("*",)) -> list[RemoteFile]:
+        """Complete files waiting in the download folder that match ``patterns``."""
+
+    def get(self, name: str, folder: Path) -> Path:
+        """Download ``name`` into ``folder`` (temporary name, then rename); returns the path."""
+
+    def done(self, name: str, how: str) -> None:
+        """After a download is safe: ``leave``, ``move`` (to ``processed/``) or ``delete``."""
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Transport: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
