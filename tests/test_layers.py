@@ -17,6 +17,18 @@ ALLOWED: dict[str, set[str]] = {
     "home": set(),
     "templates": set(),
     "transports": set(),
+    "daemon": {
+        "x12",
+        "domain",
+        "transactions",
+        "intake",
+        "config",
+        "replies",
+        "ledger",
+        "transports",
+        "logs",
+        "home",
+    },
     "transactions": {"x12", "domain"},
     "intake": {"domain"},
     "replies": {"x12", "domain", "transactions"},
@@ -30,6 +42,8 @@ ALLOWED: dict[str, set[str]] = {
         "logs",
         "home",
         "transports",
+        "daemon",
+        "ledger",
     },
 }
 

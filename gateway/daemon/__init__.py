@@ -1,0 +1,1 @@
+"""The daemon's steps: intake now; batching, exchange and replies come with `gateway run`."""

@@ -1,0 +1,107 @@
+"""Intake: settled files in, good claims queued, bad files rejected with every reason."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from gateway.config import load_partner
+from gateway.daemon.intake import take_claim_files
+from gateway.home import init_home
+from gateway.ledger.db import open_ledger
+from gateway.ledger.ledger import Ledger
+from gateway.ledger.schema import ClaimState
+from tests.conftest import SAMPLES
+
+TODAY = date(2026, 11, 27)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    init_home(home)
+    return home
+
+
+@pytest.fixture
+def ledger(home: Path) -> Ledger:
+    return open_ledger(f"sqlite:///{home / 'state' / 'gateway.db'}")
+
+
+def _drop(home: Path, name: str, records: list[dict], *, age: float = 60) -> Path:  # type: ignore[type-arg]
+    path = home / "spool" / "claims" / name
+    path.write_text(json.dumps(records))
+    past = time.time() - age
+    os.utime(path, (past, past))
+    return path
+
+
+def _partners(home: Path) -> list:  # type: ignore[type-arg]
+    return [load_partner(home / "partners" / "example.toml")]
+
+
+def test_good_file_is_queued_and_archived(home: Path, ledger: Ledger) -> None:
+    records = json.loads((SAMPLES / "professional.json").read_text())
+    _drop(home, "batch.json", records)
+    report = take_claim_files(home, ledger, _partners(home), settle_seconds=5, today=TODAY)
+    assert report.taken == ["PCN-2025-0001", "PCN-2025-0002"]
+    assert report.archived_files == ["batch.json"]
+    assert not list((home / "spool" / "claims").iterdir())
+    [archived] = (home / "spool" / "archive" / "claims").iterdir()
+    assert archived.name.endswith("-batch.json")
+    stored = ledger.claim("PCN-2025-0001")
+    assert stored is not None and stored.state == ClaimState.QUEUED and stored.partner == "example"
+    assert [e.event for e in ledger.history("PCN-2025-0001")] == [ClaimState.QUEUED]
+
+
+def test_unsettled_files_wait(home: Path, ledger: Ledger) -> None:
+    _drop(home, "fresh.json", json.loads((SAMPLES / "professional.json").read_text()), age=0)
+    report = take_claim_files(home, ledger, _partners(home), settle_seconds=5, today=TODAY)
+    assert (report.taken, report.waiting) == ([], ["fresh.json"])
+
+
+def test_mixed_file_takes_the_good_claims_and_explains_the_bad(home: Path, ledger: Ledger) -> None:
+    good, bad = json.loads((SAMPLES / "professional.json").read_text())
+    bad["billing_provider"]["npi"] = "1234567890"
+    _drop(home, "mixed.json", [good, bad])
+    report = take_claim_files(home, ledger, _partners(home), settle_seconds=5, today=TODAY)
+    assert (report.taken, report.rejected_files) == (["PCN-2025-0001"], ["mixed.json"])
+    rejected = home / "spool" / "rejected"
+    errors = json.loads((rejected / "mixed.json.errors.json").read_text())
+    assert errors["problems"] == [{
+        "claim": "PCN-2025-0002", "field": "billing_provider.npi",
+        "message": "NPI 1234567890 fails the check digit (the last digit should be 3)",
+    }]  # fmt: skip
+    assert errors["claims_taken"] == ["PCN-2025-0001"]
+    assert (rejected / "mixed.json").exists()
+    assert ledger.claim("PCN-2025-0002") is None
+
+
+def test_duplicates_are_refused_but_a_rerun_after_a_crash_is_not_a_duplicate(
+    home: Path, ledger: Ledger
+) -> None:
+    records = json.loads((SAMPLES / "professional.json").read_text())
+    first = _drop(home, "a.json", records)
+    take_claim_files(home, ledger, _partners(home), settle_seconds=5, today=TODAY)
+    # the same content again, as if the gateway died after queueing but before archiving
+    _drop(home, first.name, records)
+    report = take_claim_files(home, ledger, _partners(home), settle_seconds=5, today=TODAY)
+    assert report.taken == ["PCN-2025-0001", "PCN-2025-0002"] and report.rejected_files == []
+    # a different claim under a used id is a duplicate
+    changed = dict(records[0], place_of_service="12")
+    _drop(home, "b.json", [changed])
+    report = take_claim_files(home, ledger, _partners(home), settle_seconds=5, today=TODAY)
+    assert report.rejected_files == ["b.json"]
+    errors = json.loads((home / "spool/rejected/b.json.errors.json").read_text())
+    assert errors["problems"][0]["field"] == "claim_id"
+    assert "already in the ledger" in errors["problems"][0]["message"]
+    # a replacement (frequency 7) becomes version 2
+    _drop(home, "c.json", [dict(changed, frequency="7", payer_claim_number="ACMCLM0000123")])
+    report = take_claim_files(home, ledger, _partners(home), settle_seconds=5, today=TODAY)
+    stored = ledger.claim("PCN-2025-0001")
+    assert report.taken == ["PCN-2025-0001"] and stored is not None and stored.version == 2
