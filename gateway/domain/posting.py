@@ -24,7 +24,10 @@ from gateway.domain.remittance import (
     ClaimPayment,
     PaymentInfo,
     ServicePayment,
+    claim_balance_error,
+    line_balance_error,
     patient_share,
+    responsibility_warning,
 )
 
 NONCOVERED_REASONS = frozenset({"49", "50", "96", "119", "149", "167", "204", "242"})
@@ -175,7 +178,7 @@ def post_claim(
         adjs, adjusted = adjustments(line.adjustments)
         line_adjusted += adjusted
         if line.charge - adjusted != line.paid:
-            errors.append(_line_error(claim, n + 1, line, adjusted))
+            errors.append(line_balance_error(claim, n + 1, line, adjusted))
         line_id = line_ids[n] if line_ids is not None else line.line_id
         lines.append({
             "line_id": line_id,
@@ -193,11 +196,11 @@ def post_claim(
     claim_adjs, claim_adjusted = adjustments(claim.adjustments)
     expected = claim.charge - claim_adjusted - line_adjusted
     if expected != claim.paid:
-        errors.append(_claim_error(claim, claim_adjusted, line_adjusted, expected))
+        errors.append(claim_balance_error(claim, claim_adjusted, line_adjusted, expected))
     share = totals["PR"]
     warning = None
     if claim.patient_responsibility is not None and claim.patient_responsibility != share:
-        warning = _responsibility_warning(claim, share)
+        warning = responsibility_warning(claim, share)
     place = claim.position - ctx.payment.position
     responsibility = share if claim.patient_responsibility is None else claim.patient_responsibility
     posting: Record = {
@@ -244,39 +247,6 @@ def post_claim(
             "remittance": ctx.remittance,
         }  # fmt: skip
     return PostedClaim(posting, balance, errors, warning)
-
-
-def _line_error(
-    claim: ClaimPayment, n: int, line: ServicePayment, adjusted: Decimal
-) -> BalanceError:
-    expected = line.charge - adjusted
-    return BalanceError(
-        "line",
-        f"claim {claim.claim_id} line {n}: charge {line.charge} - adjustments {adjusted} = "
-        f"{expected}, but the line pays {line.paid} (off by {line.paid - expected})",
-        claim.claim_id, n, line.position, expected, line.paid,
-    )  # fmt: skip
-
-
-def _claim_error(
-    claim: ClaimPayment, claim_adjusted: Decimal, line_adjusted: Decimal, expected: Decimal
-) -> BalanceError:
-    return BalanceError(
-        "claim",
-        f"claim {claim.claim_id}: charge {claim.charge} - claim adjustments {claim_adjusted} - "
-        f"line adjustments {line_adjusted} = {expected}, but the claim pays {claim.paid} (off by "
-        f"{claim.paid - expected})",
-        claim.claim_id, None, claim.position, expected, claim.paid,
-    )  # fmt: skip
-
-
-def _responsibility_warning(claim: ClaimPayment, share: Decimal) -> BalanceError:
-    return BalanceError(
-        "patient_responsibility",
-        f"claim {claim.claim_id}: CLP05 says the patient owes {claim.patient_responsibility} "
-        f"but its PR adjustments add up to {share}; the PR adjustments are used",
-        claim.claim_id, None, claim.position, share, claim.patient_responsibility,
-    )  # fmt: skip
 
 
 def payment_summary(payment: PaymentInfo) -> Record:

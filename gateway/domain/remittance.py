@@ -176,67 +176,42 @@ class BalanceError:
         return out
 
 
-def claim_balance_errors(claim: ClaimPayment) -> list[BalanceError]:
-    """Line and claim balancing (rules 1 and 2), and CLP05 = Σ PR (rule 4, informational)."""
-    errors: list[BalanceError] = []
-    line_adjusted = ZERO
-    for n, line in enumerate(claim.lines, 1):
-        adjusted = sum((a.amount for a in line.adjustments), ZERO)
-        line_adjusted += adjusted
-        expected = line.charge - adjusted
-        if expected != line.paid:
-            errors.append(
-                BalanceError(
-                    "line",
-                    f"claim {claim.claim_id} line {n}: charge {line.charge} - adjustments "
-                    f"{adjusted} = {expected}, but the line pays {line.paid} (off by "
-                    f"{line.paid - expected})",
-                    claim.claim_id,
-                    n,
-                    line.position,
-                    expected,
-                    line.paid,
-                )
-            )
-    claim_adjusted = sum((a.amount for a in claim.adjustments), ZERO)
-    expected = claim.charge - claim_adjusted - line_adjusted
-    if expected != claim.paid:
-        errors.append(
-            BalanceError(
-                "claim",
-                f"claim {claim.claim_id}: charge {claim.charge} - claim adjustments "
-                f"{claim_adjusted} - line adjustments {line_adjusted} = {expected}, but the "
-                f"claim pays {claim.paid} (off by {claim.paid - expected})",
-                claim.claim_id,
-                None,
-                claim.position,
-                expected,
-                claim.paid,
-            )
-        )
-    return errors
+def line_balance_error(
+    claim: ClaimPayment, n: int, line: ServicePayment, adjusted: Decimal
+) -> BalanceError:
+    expected = line.charge - adjusted
+    return BalanceError(
+        "line",
+        f"claim {claim.claim_id} line {n}: charge {line.charge} - adjustments {adjusted} = "
+        f"{expected}, but the line pays {line.paid} (off by {line.paid - expected})",
+        claim.claim_id, n, line.position, expected, line.paid,
+    )  # fmt: skip
+
+
+def claim_balance_error(
+    claim: ClaimPayment, claim_adjusted: Decimal, line_adjusted: Decimal, expected: Decimal
+) -> BalanceError:
+    return BalanceError(
+        "claim",
+        f"claim {claim.claim_id}: charge {claim.charge} - claim adjustments {claim_adjusted} - "
+        f"line adjustments {line_adjusted} = {expected}, but the claim pays {claim.paid} (off by "
+        f"{claim.paid - expected})",
+        claim.claim_id, None, claim.position, expected, claim.paid,
+    )  # fmt: skip
+
+
+def responsibility_warning(claim: ClaimPayment, share: Decimal) -> BalanceError:
+    return BalanceError(
+        "patient_responsibility",
+        f"claim {claim.claim_id}: CLP05 says the patient owes {claim.patient_responsibility} "
+        f"but its PR adjustments add up to {share}; the PR adjustments are used",
+        claim.claim_id, None, claim.position, share, claim.patient_responsibility,
+    )  # fmt: skip
 
 
 def patient_share(claim: ClaimPayment) -> Decimal:
     """Σ PR adjustments, claim and lines."""
     return sum((a.amount for a in claim.all_adjustments() if a.group == "PR"), ZERO)
-
-
-def responsibility_error(claim: ClaimPayment) -> BalanceError | None:
-    """CLP05 should equal Σ PR (RFI 2548); a mismatch is flagged, never balancing."""
-    share = patient_share(claim)
-    if claim.patient_responsibility is None or claim.patient_responsibility == share:
-        return None
-    return BalanceError(
-        "patient_responsibility",
-        f"claim {claim.claim_id}: CLP05 says the patient owes {claim.patient_responsibility} "
-        f"but its PR adjustments add up to {share}; the PR adjustments are used",
-        claim.claim_id,
-        None,
-        claim.position,
-        share,
-        claim.patient_responsibility,
-    )
 
 
 def transaction_balance_error(

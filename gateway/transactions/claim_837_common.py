@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import date
 
-from gateway.domain.claim import Address, Adjustment, Claim, Line, OtherPayer, Provider
+from gateway.domain.claim import Address, Adjustment, Claim, Line, Provider
 from gateway.domain.codes import normalize_icd10
 from gateway.x12.values import amount, d8, quantity, rd8
 from gateway.x12.writer import X12Writer
@@ -174,7 +174,3 @@ def loop_2430_line_adjudication(
                           units)  # fmt: skip
             cas_segments(w, la.adjustments)
             w.segment("DTP", "573", "D8", d8(la.paid_date or op.paid_date))
-
-
-def find_other_payer(claim: Claim, payer_id: str) -> OtherPayer | None:
-    return next((op for op in claim.other_payers if op.payer.id == payer_id), None)

@@ -193,29 +193,26 @@ def read_835(
                         line.allowed = amount
                 elif claim is not None:
                     claim.amounts[els[1]] = amount
-            elif sid == "CLP":
+            elif sid in _LOOP_BOUNDARIES:
+                # Whatever came before is complete: the claim being read, or the header.
                 if claim is not None:
                     end.claim_count += 1
                     end.paid_total += claim.paid
                     yield claim
+                    claim, line = None, None
                 elif not header_sent:
                     header_sent = True
                     yield payment
-                n = len(els)
-                claim = ClaimPayment(
-                    els[1] if n > 1 else "",
-                    els[2] if n > 2 else "",
-                    _money(els[3] if n > 3 else "", position, "CLP03"),
-                    _money(els[4] if n > 4 else "", position, "CLP04"),
-                    _money(els[5], position, "CLP05") if n > 5 and els[5] else None,
-                    els[6] if n > 6 else "",
-                    els[7] if n > 7 else "",
-                    els[8] if n > 8 else "",
-                    els[9] if n > 9 else "",
-                    header_number=header_number,
-                    position=position,
-                )
-                line = None
+                if sid == "CLP":
+                    claim = _claim(els, position, header_number)
+                elif sid == "LX":
+                    header_number = els[1] if len(els) > 1 else ""
+                elif sid == "PLB":
+                    end.provider_adjustments.extend(_provider_adjustments(reader, els, position))
+                else:  # SE
+                    end.position = position
+                    yield end
+                    payment = None
             elif sid == "NM1":
                 q = els[1]
                 if claim is not None:
@@ -234,16 +231,6 @@ def read_835(
                 if claim is not None:
                     places = range(3, 8) if sid == "MOA" else (5, 20, 21, 22, 23)
                     claim.remarks.extend(els[i] for i in places if i < len(els) and els[i])
-            elif sid == "LX":
-                if claim is not None:
-                    end.claim_count += 1
-                    end.paid_total += claim.paid
-                    yield claim
-                    claim, line = None, None
-                elif not header_sent:
-                    header_sent = True
-                    yield payment
-                header_number = els[1] if len(els) > 1 else ""
             elif sid == "BPR":
                 n = len(els)
                 payment.handling_code = els[1] if n > 1 else ""
@@ -263,30 +250,30 @@ def read_835(
                     payment.payee_name = name
                     payment.payee_id_qualifier = els[3] if len(els) > 3 else ""
                     payment.payee_id = els[4] if len(els) > 4 else ""
-            elif sid == "PLB":
-                if claim is not None:
-                    end.claim_count += 1
-                    end.paid_total += claim.paid
-                    yield claim
-                    claim, line = None, None
-                elif not header_sent:
-                    header_sent = True
-                    yield payment
-                end.provider_adjustments.extend(_provider_adjustments(reader, els, position))
-            elif sid == "SE":
-                if claim is not None:
-                    end.claim_count += 1
-                    end.paid_total += claim.paid
-                    yield claim
-                elif not header_sent:
-                    yield payment
-                end.position = position
-                yield end
-                payment, claim, line = None, None, None
-
         except BadAmount as exc:  # the money of this transaction cannot be trusted
             if end is not None:
                 end.problems.append(str(exc))
+
+
+_LOOP_BOUNDARIES = frozenset({"CLP", "LX", "PLB", "SE"})
+
+
+def _claim(els: list[str], position: int, header_number: str) -> ClaimPayment:
+    """``CLP*PCN-2025-0001*1*175*90*20*12*ACMCLM0000123*11*1~``."""
+    n = len(els)
+    return ClaimPayment(
+        els[1] if n > 1 else "",
+        els[2] if n > 2 else "",
+        _money(els[3] if n > 3 else "", position, "CLP03"),
+        _money(els[4] if n > 4 else "", position, "CLP04"),
+        _money(els[5], position, "CLP05") if n > 5 and els[5] else None,
+        els[6] if n > 6 else "",
+        els[7] if n > 7 else "",
+        els[8] if n > 8 else "",
+        els[9] if n > 9 else "",
+        header_number=header_number,
+        position=position,
+    )
 
 
 def _provider_adjustments(
