@@ -1,4 +1,4 @@
-"""Configuration files of a gateway home: partners (contract section 4)."""
+"""Configuration files of a gateway home: gateway.toml (section 1), partners (section 4)."""
 
 from __future__ import annotations
 
@@ -35,21 +35,48 @@ class SubmitterConfig(_Config):
 
 class SftpConfig(_Config):
     host: str
-    port: int = 22
+    port: int = Field(22, ge=1, le=65535)
     username: str
-    private_key: str
-    known_hosts: str
+    private_key: str  # relative to the home
+    known_hosts: str  # relative to the home; the partner's host key is pinned, never learned
+    passphrase_env: str | None = None  # environment variable holding the key's passphrase
     upload_dir: str = "inbound"
     download_dir: str = "outbound"
+    upload_mode: Literal["rename", "direct"] = "rename"  # "direct": servers that forbid rename
+    connect_timeout: float = Field(15.0, gt=0)  # TCP connect, SSH handshake and auth, seconds
+    timeout: float = Field(60.0, gt=0)  # every SFTP operation, seconds
+    keepalive_seconds: int = Field(30, ge=0)  # 0: no keepalive
 
 
 class DirectoryConfig(_Config):
-    upload_dir: str
+    upload_dir: str  # relative to the home, or absolute
     download_dir: str
+    settle_seconds: float = Field(2.0, ge=0)  # a reply changed this recently is still growing
 
 
 class ScheduleConfig(_Config):
     poll_seconds: int = Field(300, ge=1)
+
+
+class BatchConfig(_Config):
+    """How queued claims become interchanges: at most ``max_claims`` per file, and a claim
+    waits at most ``max_wait_seconds`` for others to join it (``run --once`` never waits)."""
+
+    max_claims: int = Field(5000, ge=1, le=5000)  # one transaction set per file
+    max_wait_seconds: int = Field(60, ge=0)
+
+
+class DownloadConfig(_Config):
+    patterns: list[str] = ["*"]  # file-name patterns fetched from the download folder
+    after: Literal["leave", "move", "delete"] = "move"  # the remote file, once safe here
+
+
+class RetryConfig(_Config):
+    """Retries of one transport operation (exponential backoff with jitter, capped)."""
+
+    attempts: int = Field(4, ge=1, le=20)
+    initial_seconds: float = Field(1.0, gt=0)
+    max_seconds: float = Field(60.0, gt=0)
 
 
 class PartnerConfig(_Config):
@@ -62,6 +89,9 @@ class PartnerConfig(_Config):
     sftp: SftpConfig | None = None
     directory: DirectoryConfig | None = None
     schedule: ScheduleConfig = ScheduleConfig()
+    batch: BatchConfig = BatchConfig()
+    download: DownloadConfig = DownloadConfig()
+    retry: RetryConfig = RetryConfig()
 
 
 def load_partner(path: Path) -> PartnerConfig:
@@ -75,7 +105,94 @@ def load_partner(path: Path) -> PartnerConfig:
     try:
         return PartnerConfig.model_validate(data)
     except ValidationError as exc:
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"{path}: {details}") from None
+        raise ConfigError(_validation_message(path, exc)) from None
+
+
+class DatabaseSettings(_Config):
+    url: str = "sqlite:///state/gateway.db"  # a relative SQLite path is relative to the home
+
+
+class SpoolSettings(_Config):
+    root: str = "spool"
+
+
+class IntakeSettings(_Config):
+    settle_seconds: float = Field(5.0, ge=0)
+    mappings: list[str] = []  # mapping names to use; empty: every mappings/*.toml
+
+
+class LoggingSettings(_Config):
+    format: Literal["auto", "json", "console"] = "auto"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class MetricsSettings(_Config):
+    port: int = Field(0, ge=0, le=65535)  # 0: off
+
+
+class DaemonSettings(_Config):
+    tick_seconds: float = Field(2.0, gt=0)  # how often the loop looks at the spool
+    lease_seconds: int = Field(900, ge=30)  # how long a worker holds claims it is sending
+    output_batch: int = Field(10_000, ge=1)  # records per output file at most
+
+
+class GatewaySettings(_Config):
+    """``gateway.toml`` of a home (contract section 1); every section has defaults."""
+
+    database: DatabaseSettings = DatabaseSettings()
+    spool: SpoolSettings = SpoolSettings()
+    intake: IntakeSettings = IntakeSettings()
+    logging: LoggingSettings = LoggingSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    daemon: DaemonSettings = DaemonSettings()
+
+
+def _validation_message(path: Path, exc: ValidationError) -> str:
+    details = "; ".join(
+        f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+    )
+    return f"{path}: {details}"
+
+
+def load_settings(home: Path) -> GatewaySettings:
+    """The home's ``gateway.toml`` (defaults when the file has no such section)."""
+    path = home / "gateway.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: not a gateway home (no gateway.toml); create one with `gateway init DIR` "
+            "or point --home / GATEWAY_HOME at it"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return GatewaySettings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_validation_message(path, exc)) from None
+
+
+def load_partners(home: Path) -> list[PartnerConfig]:
+    """Every ``partners/*.toml``; two files naming the same partner are a ConfigError."""
+    partners = [load_partner(p) for p in sorted((home / "partners").glob("*.toml"))]
+    seen: set[str] = set()
+    for partner in partners:
+        if partner.name in seen:
+            raise ConfigError(f"{home / 'partners'}: two partner files are named {partner.name!r}")
+        seen.add(partner.name)
+        if partner.transport == "sftp" and partner.sftp is None:
+            raise ConfigError(f"partner {partner.name}: transport sftp needs an [sftp] section")
+        if partner.transport == "directory" and partner.directory is None:
+            raise ConfigError(
+                f"partner {partner.name}: transport directory needs a [directory] section"
+            )
+    return partners
+
+
+def database_url(home: Path, settings: GatewaySettings) -> str:
+    """The ledger URL, a relative SQLite path made absolute under the home."""
+    url = settings.database.url
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        return prefix + str((home / url[len(prefix) :]).resolve())
+    return url

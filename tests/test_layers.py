@@ -16,7 +16,8 @@ ALLOWED: dict[str, set[str]] = {
     "ledger": set(),
     "home": set(),
     "templates": set(),
-    "transports": set(),
+    "transports": {"config"},
+    "simulator": {"x12", "domain", "transactions", "config"},
     "daemon": {
         "x12",
         "domain",
@@ -44,6 +45,7 @@ ALLOWED: dict[str, set[str]] = {
         "transports",
         "daemon",
         "ledger",
+        "simulator",
     },
 }
 

@@ -457,6 +457,16 @@ def review_discard(ctx: click.Context, name: str, reason: str) -> None:
     click.echo(f"{name}: discarded, kept in {target}")
 
 
+def _register() -> None:
+    from gateway.cli.daemon_commands import claim_history, claims, partners, run
+
+    for command in (run, claims, claim_history, partners):
+        cli.add_command(command)
+
+
+_register()
+
+
 def main() -> None:
     from gateway.logs import configure
 

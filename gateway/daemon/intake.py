@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -23,11 +24,12 @@ from typing import Any
 import structlog
 
 from gateway.config import PartnerConfig
+from gateway.daemon.status import status_record
 from gateway.domain.claim import Claim
 from gateway.domain.problems import Problem
 from gateway.intake.claim_files import CLAIM_SUFFIXES, read_claim_file
 from gateway.intake.mappings import Mapping
-from gateway.ledger.ledger import DuplicateClaim, Ledger
+from gateway.ledger.ledger import DuplicateClaim, Ledger, OutboxItem
 
 log = structlog.get_logger("gateway.intake")
 
@@ -67,6 +69,17 @@ def settled(
     return ready, waiting
 
 
+def _queued_status(claim: Claim, partner: str, file: str) -> Callable[[int], list[OutboxItem]]:
+    def records(version: int) -> list[OutboxItem]:
+        return [status_record(
+            event="queued", claim_id=claim.claim_id, version=version, partner=partner,
+            source="intake", cause="intake", file=file, kind=claim.kind,
+            frequency=claim.frequency,
+        )]  # fmt: skip
+
+    return records
+
+
 def _record(claim: Claim) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(claim.model_dump_json())
     return data
@@ -80,9 +93,10 @@ def take_claim_files(
     mappings: list[Mapping] | None = None,
     settle_seconds: float = 5.0,
     today: date | None = None,
+    spool: Path | None = None,
 ) -> IntakeReport:
     """One intake pass over ``spool/claims/``."""
-    spool = home / "spool"
+    spool = spool or home / "spool"
     report = IntakeReport()
     ready, waiting = settled(spool / "claims", settle_seconds)
     report.waiting = [p.name for p in waiting]
@@ -100,8 +114,9 @@ def take_claim_files(
                 continue
             try:
                 version = ledger.add_claim(
-                    _record(claim), kind=claim.kind, partner=partner, payer_id=claim.payer.id
-                )
+                    _record(claim), kind=claim.kind, partner=partner, payer_id=claim.payer.id,
+                    outbox_records=_queued_status(claim, partner, path.name),
+                )  # fmt: skip
             except DuplicateClaim as exc:
                 stored = ledger.claim(claim.claim_id)
                 if stored is not None and stored.record == _record(claim):

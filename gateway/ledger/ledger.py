@@ -9,7 +9,7 @@ workers (threads or daemons on one PostgreSQL) through leases taken with
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -91,6 +91,40 @@ class ClaimEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class Interchange:
+    id: int
+    partner: str
+    control_number: int
+    group_control_number: int | None
+    kind: str
+    file_name: str
+    sha256: str
+    claim_count: int
+    created_at: datetime
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimChange:
+    """A state change a reply asks for; applied only if the claim is in ``only_from`` (when
+    given) and the state machine allows it, otherwise skipped with the reason."""
+
+    claim_id: str
+    state: ClaimState
+    source: str
+    detail: Mapping[str, Any]
+    outbox_records: Sequence[OutboxItem] = ()
+    only_from: frozenset[ClaimState] | None = None
+    version: int | None = None
+
+
+@dataclass
+class ChangesApplied:
+    applied: list[ClaimEvent]
+    skipped: list[tuple[str, str]]  # claim id, why
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxEntry:
     record_id: str
     kind: OutboxKind
@@ -158,7 +192,13 @@ class Ledger:
     # -- claims ----------------------------------------------------------------------------
 
     def add_claim(
-        self, record: Mapping[str, Any], *, kind: str, partner: str, payer_id: str
+        self,
+        record: Mapping[str, Any],
+        *,
+        kind: str,
+        partner: str,
+        payer_id: str,
+        outbox_records: Callable[[int], Iterable[OutboxItem]] | None = None,
     ) -> int:
         """Queue a claim record; returns its version.
 
@@ -205,6 +245,8 @@ class Ledger:
                     connection, claim_id, version, ClaimState.QUEUED, now, "intake",
                     {"frequency": frequency, "partner": partner},
                 )  # fmt: skip
+                if outbox_records is not None:  # e.g. the "queued" status record
+                    self._add_outbox(connection, outbox_records(version), now)
         except IntegrityError as error:  # a concurrent writer added the same version
             raise DuplicateClaim(f"claim {claim_id}: added concurrently") from error
         return version
@@ -255,31 +297,46 @@ class Ledger:
         (e.g. the status record for the practice) are written in one transaction, or nothing is
         (``IllegalTransition`` when ``schema.TRANSITIONS`` does not allow it).
         """
-        new_state = ClaimState(new_state)
-        now = _now()
         with self.engine.begin() as connection:
-            query = select(claims.c.version, claims.c.state).where(claims.c.claim_id == claim_id)
-            if version is not None:
-                query = query.where(claims.c.version == version)
-            row = connection.execute(
-                query.order_by(claims.c.version.desc()).limit(1).with_for_update()
-            ).first()
-            if row is None:
-                raise UnknownClaim(f"claim {claim_id}: not in the ledger")
-            old_state = ClaimState(row.state)
-            if new_state not in TRANSITIONS[old_state]:
-                raise IllegalTransition(
-                    f"claim {claim_id} version {row.version}: {old_state} -> {new_state} "
-                    "is not an allowed transition"
-                )
-            connection.execute(
-                update(claims)
-                .where(claims.c.claim_id == claim_id, claims.c.version == row.version)
-                .values(state=new_state.value, updated_at=now)
+            return self._transition(
+                connection, claim_id, ClaimState(new_state), source=source,
+                detail=detail, version=version, outbox_records=outbox_records, now=_now(),
+            )  # fmt: skip
+
+    def _transition(
+        self,
+        connection: Connection,
+        claim_id: str,
+        new_state: ClaimState,
+        *,
+        source: str,
+        detail: Mapping[str, Any] | None,
+        version: int | None,
+        outbox_records: Iterable[OutboxItem],
+        now: datetime,
+    ) -> ClaimEvent:
+        query = select(claims.c.version, claims.c.state).where(claims.c.claim_id == claim_id)
+        if version is not None:
+            query = query.where(claims.c.version == version)
+        row = connection.execute(
+            query.order_by(claims.c.version.desc()).limit(1).with_for_update()
+        ).first()
+        if row is None:
+            raise UnknownClaim(f"claim {claim_id}: not in the ledger")
+        old_state = ClaimState(row.state)
+        if new_state not in TRANSITIONS[old_state]:
+            raise IllegalTransition(
+                f"claim {claim_id} version {row.version}: {old_state} -> {new_state} "
+                "is not an allowed transition"
             )
-            details = dict(detail or {})
-            self._event(connection, claim_id, row.version, new_state, now, source, details)
-            self._add_outbox(connection, outbox_records, now)
+        connection.execute(
+            update(claims)
+            .where(claims.c.claim_id == claim_id, claims.c.version == row.version)
+            .values(state=new_state.value, updated_at=now)
+        )
+        details = dict(detail or {})
+        self._event(connection, claim_id, row.version, new_state, now, source, details)
+        self._add_outbox(connection, outbox_records, now)
         return ClaimEvent(claim_id, int(row.version), new_state, now, source, details)
 
     def history(self, claim_id: str) -> list[ClaimEvent]:
@@ -534,6 +591,289 @@ class Ledger:
             )
             self._add_outbox(connection, outbox_records, now)
 
+    # -- the daemon's queries and compound writes ------------------------------------------
+
+    def queued_summary(self, partner: str, kind: str) -> tuple[int, datetime | None]:
+        """How many current claim versions of ``partner`` and ``kind`` wait queued and unleased,
+        and when the oldest of them was queued (for the batch's "max wait")."""
+        now = _now()
+        newer = claims.alias("newer")
+        work_key = literal("claim:") + claims.c.claim_id
+        query = select(func.count(), func.min(claims.c.created_at)).where(
+            claims.c.state == ClaimState.QUEUED.value,
+            claims.c.partner == partner,
+            claims.c.kind == kind,
+            ~exists().where(
+                newer.c.claim_id == claims.c.claim_id, newer.c.version > claims.c.version
+            ),
+            ~exists().where(leases.c.work_key == work_key, leases.c.expires_at > now),
+        )
+        with self.engine.begin() as connection:
+            count, oldest = connection.execute(query).one()
+        if isinstance(oldest, str):  # SQLite returns min() of a timestamp as text
+            oldest = datetime.fromisoformat(oldest)
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)
+        return int(count), oldest
+
+    def release_owner_leases(self, owner: str) -> int:
+        """Drop every lease of ``owner``: a restarted worker takes back what it held when it
+        died (one daemon per home holds the home's lock, so no live worker shares the name)."""
+        with self.engine.begin() as connection:
+            result = connection.execute(leases.delete().where(leases.c.owner == owner))
+        return int(result.rowcount)
+
+    def submit_interchange(
+        self,
+        partner: str,
+        control_number: int,
+        group_control_number: int,
+        *,
+        kind: str,
+        file_name: str,
+        sha256: str,
+        claim_ids: Sequence[str],
+        owner: str,
+        status_records: Callable[[str, int], Iterable[OutboxItem]],
+    ) -> int:
+        """Record a built interchange and move its claims to ``submitted``, in one transaction.
+
+        Either the interchange exists and every claim is submitted in it (with its status
+        record in the outbox), or nothing happened: the file is then an orphan, never sent.
+        """
+        now = _now()
+        try:
+            with self.engine.begin() as connection:
+                last = connection.execute(
+                    select(control_numbers.c.last_interchange).where(
+                        control_numbers.c.partner == partner
+                    )
+                ).scalar()
+                if last is None or not 0 < control_number <= last:
+                    raise LedgerError(
+                        f"partner {partner}: control number {control_number} was never reserved"
+                    )
+                interchange_id = connection.execute(
+                    interchanges.insert()
+                    .values(
+                        partner=partner, control_number=control_number,
+                        group_control_number=group_control_number, kind=kind,
+                        file_name=file_name, sha256=sha256, claim_count=len(claim_ids),
+                        created_at=now,
+                    )
+                    .returning(interchanges.c.id)
+                ).scalar_one()  # fmt: skip
+                links = []
+                detail = {"file": file_name, "control_number": f"{control_number:09d}"}
+                for claim_id in claim_ids:
+                    event = self._transition(
+                        connection, claim_id, ClaimState.SUBMITTED, source="837",
+                        detail=detail, version=None, outbox_records=(), now=now,
+                    )  # fmt: skip
+                    self._add_outbox(connection, status_records(claim_id, event.version), now)
+                    links.append(
+                        {"interchange_id": interchange_id, "claim_id": claim_id,
+                         "version": event.version}
+                    )  # fmt: skip
+                if links:
+                    connection.execute(interchange_claims.insert(), links)
+                connection.execute(
+                    leases.delete().where(
+                        leases.c.work_key.in_([_claim_key(c) for c in claim_ids]),
+                        leases.c.owner == owner,
+                    )
+                )
+        except IntegrityError as error:
+            raise LedgerError(
+                f"partner {partner}: control number {control_number} is already used"
+            ) from error
+        return int(interchange_id)
+
+    def interchange(
+        self,
+        *,
+        partner: str | None = None,
+        control_number: int | None = None,
+        group_control_number: int | None = None,
+        file_name: str | None = None,
+    ) -> Interchange | None:
+        """One interchange, by partner and ISA13 or GS06, or by its file name."""
+        query = select(interchanges)
+        if partner is not None:
+            query = query.where(interchanges.c.partner == partner)
+        if control_number is not None:
+            query = query.where(interchanges.c.control_number == control_number)
+        if group_control_number is not None:
+            query = query.where(interchanges.c.group_control_number == group_control_number)
+        if file_name is not None:
+            query = query.where(interchanges.c.file_name == file_name)
+        with self.engine.begin() as connection:
+            row = connection.execute(query.order_by(interchanges.c.id.desc()).limit(1)).first()
+        return None if row is None else _interchange(row)
+
+    def interchange_claims(self, interchange_id: int) -> list[tuple[str, int]]:
+        """The claims (id, version) sent in an interchange."""
+        with self.engine.begin() as connection:
+            rows = connection.execute(
+                select(interchange_claims.c.claim_id, interchange_claims.c.version)
+                .where(interchange_claims.c.interchange_id == interchange_id)
+                .order_by(interchange_claims.c.claim_id)
+            ).all()
+        return [(str(r.claim_id), int(r.version)) for r in rows]
+
+    def claim_interchanges(self, claim_id: str) -> list[Interchange]:
+        """Every interchange that carried a version of the claim, oldest first."""
+        with self.engine.begin() as connection:
+            rows = connection.execute(
+                select(interchanges)
+                .join(interchange_claims, interchange_claims.c.interchange_id == interchanges.c.id)
+                .where(interchange_claims.c.claim_id == claim_id)
+                .order_by(interchanges.c.id)
+            ).all()
+        return [_interchange(r) for r in rows]
+
+    def list_claims(
+        self, state: ClaimState | str | None = None, *, limit: int = 1000, offset: int = 0
+    ) -> list[StoredClaim]:
+        """Current claim versions, newest change first (optionally only those in ``state``)."""
+        newer = claims.alias("newer")
+        query = select(claims).where(
+            ~exists().where(
+                newer.c.claim_id == claims.c.claim_id, newer.c.version > claims.c.version
+            )
+        )
+        if state is not None:
+            query = query.where(claims.c.state == ClaimState(state).value)
+        query = query.order_by(claims.c.updated_at.desc(), claims.c.claim_id)
+        with self.engine.begin() as connection:
+            rows = connection.execute(query.limit(limit).offset(offset)).all()
+        return [_stored_claim(r) for r in rows]
+
+    def count_claims(self) -> dict[str, int]:
+        """Current claim versions per state."""
+        newer = claims.alias("newer")
+        query = (
+            select(claims.c.state, func.count())
+            .where(
+                ~exists().where(
+                    newer.c.claim_id == claims.c.claim_id, newer.c.version > claims.c.version
+                )
+            )
+            .group_by(claims.c.state)
+        )
+        with self.engine.begin() as connection:
+            return {str(state): int(n) for state, n in connection.execute(query).all()}
+
+    def received_name_known(self, partner: str, name: str) -> bool:
+        """Whether a file of this name came from ``partner`` before (for ``leave`` downloads)."""
+        with self.engine.begin() as connection:
+            return (
+                connection.execute(
+                    select(received_files.c.id).where(
+                        received_files.c.partner == partner, received_files.c.name == name
+                    )
+                ).first()
+                is not None
+            )
+
+    def received_file_known(self, sha256: str) -> bool:
+        with self.engine.begin() as connection:
+            return (
+                connection.execute(
+                    select(received_files.c.id).where(received_files.c.sha256 == sha256)
+                ).first()
+                is not None
+            )
+
+    def apply_reply(
+        self,
+        sha256: str,
+        *,
+        partner: str,
+        name: str,
+        kind: str,
+        changes: Sequence[ClaimChange],
+        state: str = "processed",
+    ) -> ChangesApplied | None:
+        """Record a received file and apply its claim changes, in one transaction.
+
+        None when this content was recorded before (nothing applied again): a file processed
+        before a crash is not processed twice, one that was not is processed whole.
+        """
+        now = _now()
+        with self.engine.begin() as connection:
+            stmt = self._insert(connection, received_files).values(
+                partner=partner, name=name, sha256=sha256, kind=kind, received_at=now,
+                state=state,
+            )  # fmt: skip
+            stmt = stmt.on_conflict_do_nothing(  # type: ignore[attr-defined]
+                index_elements=[received_files.c.sha256]
+            ).returning(received_files.c.id)
+            if connection.execute(stmt).first() is None:
+                return None
+            return self._apply_changes(connection, changes, now)
+
+    def apply_remittance(
+        self,
+        identity: RemittanceIdentity,
+        *,
+        file_name: str,
+        control_number: str,
+        state: RemittanceState,
+        outbox_records: Iterable[OutboxItem],
+        changes: Sequence[ClaimChange],
+    ) -> ChangesApplied | None:
+        """Record one payment with its output records and claim changes, in one transaction;
+        None when the payment was recorded before (a re-sent 835 never posts twice)."""
+        trace_number, payer_id, amount, payment_date = identity
+        now = _now()
+        with self.engine.begin() as connection:
+            stmt = self._insert(connection, remittances).values(
+                trace_number=trace_number, payer_id=payer_id, amount=amount,
+                payment_date=payment_date, file_name=file_name, control_number=control_number,
+                state=RemittanceState(state).value, recorded_at=now, updated_at=now,
+            )  # fmt: skip
+            stmt = stmt.on_conflict_do_nothing(  # type: ignore[attr-defined]
+                index_elements=[
+                    remittances.c.trace_number,
+                    remittances.c.payer_id,
+                    remittances.c.amount,
+                    remittances.c.payment_date,
+                ]
+            ).returning(remittances.c.id)
+            if connection.execute(stmt).first() is None:
+                return None
+            self._add_outbox(connection, outbox_records, now)
+            return self._apply_changes(connection, changes, now)
+
+    def _apply_changes(
+        self, connection: Connection, changes: Sequence[ClaimChange], now: datetime
+    ) -> ChangesApplied:
+        result = ChangesApplied([], [])
+        for change in changes:
+            query = select(claims.c.state).where(claims.c.claim_id == change.claim_id)
+            if change.version is not None:
+                query = query.where(claims.c.version == change.version)
+            current = connection.execute(query.order_by(claims.c.version.desc()).limit(1)).scalar()
+            if current is None:
+                result.skipped.append((change.claim_id, "not in the ledger"))
+                continue
+            state = ClaimState(current)
+            if change.only_from is not None and state not in change.only_from:
+                result.skipped.append((change.claim_id, f"already {state}"))
+                continue
+            if change.state not in TRANSITIONS[state]:
+                result.skipped.append((change.claim_id, f"{state} -> {change.state} not allowed"))
+                continue
+            result.applied.append(
+                self._transition(
+                    connection, change.claim_id, change.state, source=change.source,
+                    detail=change.detail, version=change.version,
+                    outbox_records=change.outbox_records, now=now,
+                )
+            )  # fmt: skip
+        return result
+
     # -- outbox ----------------------------------------------------------------------------
 
     def add_outbox(self, records: Iterable[OutboxItem]) -> int:
@@ -603,6 +943,79 @@ class Ledger:
                 )
                 marked += int(result.rowcount)
         return marked
+
+    def open_batch(
+        self, kind: OutboxKind | str, name: Callable[[], str], limit: int = 10_000
+    ) -> tuple[str, list[OutboxEntry]] | None:
+        """The next output file of ``kind`` to write: a batch assigned before a crash and not
+        yet marked emitted (same name, same records), else up to ``limit`` pending records
+        assigned now to a new batch called ``name()``; None when nothing is pending."""
+        kind = OutboxKind(kind)
+        with self.engine.begin() as connection:
+            batch = connection.execute(
+                select(outbox.c.batch)
+                .where(
+                    outbox.c.kind == kind.value,
+                    outbox.c.emitted_at.is_(None),
+                    outbox.c.batch.is_not(None),
+                )
+                .order_by(outbox.c.id)
+                .limit(1)
+            ).scalar()
+            if batch is None:
+                ids = list(
+                    connection.execute(
+                        select(outbox.c.id)
+                        .where(
+                            outbox.c.kind == kind.value,
+                            outbox.c.emitted_at.is_(None),
+                            outbox.c.batch.is_(None),
+                        )
+                        .order_by(outbox.c.id)
+                        .limit(limit)
+                    ).scalars()
+                )
+                if not ids:
+                    return None
+                batch = name()
+                for start in range(0, len(ids), _CHUNK):
+                    connection.execute(
+                        update(outbox)
+                        .where(outbox.c.id.in_(ids[start : start + _CHUNK]))
+                        .values(batch=batch)
+                    )
+            rows = connection.execute(
+                select(outbox).where(outbox.c.batch == batch).order_by(outbox.c.id)
+            ).all()
+        entries = [
+            OutboxEntry(row.record_id, kind, json.loads(row.payload), row.created_at)
+            for row in rows
+        ]
+        return str(batch), entries
+
+    def mark_batch_emitted(self, batch: str, at: datetime | None = None) -> int:
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                update(outbox)
+                .where(outbox.c.batch == batch, outbox.c.emitted_at.is_(None))
+                .values(emitted_at=at or _now())
+            )
+        return int(result.rowcount)
+
+
+def _interchange(row: Row[Any]) -> Interchange:
+    return Interchange(
+        id=int(row.id),
+        partner=row.partner,
+        control_number=int(row.control_number),
+        group_control_number=row.group_control_number,
+        kind=row.kind,
+        file_name=row.file_name,
+        sha256=row.sha256,
+        claim_count=int(row.claim_count),
+        created_at=row.created_at,
+        sent_at=row.sent_at,
+    )
 
 
 def _identity_is(identity: RemittanceIdentity) -> Any:

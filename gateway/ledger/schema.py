@@ -167,7 +167,10 @@ interchanges = Table(
     Column("claim_count", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
+    Column("group_control_number", Integer),  # GS06, named by a 999's AK102
     UniqueConstraint("partner", "control_number"),
+    Index(None, "partner", "group_control_number"),
+    Index(None, "file_name"),
 )
 
 interchange_claims = Table(
@@ -177,6 +180,7 @@ interchange_claims = Table(
     Column("claim_id", String(20), primary_key=True),
     Column("version", Integer, nullable=False),
     ForeignKeyConstraint(["claim_id", "version"], ["claims.claim_id", "claims.version"]),
+    Index(None, "claim_id"),
 )
 
 received_files = Table(
@@ -217,7 +221,9 @@ outbox = Table(
     Column("payload", Text, nullable=False),  # JSON
     Column("created_at", UTCDateTime, nullable=False),
     Column("emitted_at", UTCDateTime),
+    Column("batch", String(128)),  # the output file it was assigned to (emitted or not yet)
     Index(None, "kind", "emitted_at"),
+    Index(None, "batch"),
 )
 
 # Work taken by a worker until expires_at; an expired lease may be taken over.

@@ -79,7 +79,7 @@ def post_remittance(
         for tmp in temps.values():
             tmp.unlink(missing_ok=True)
     if held_errors:
-        _hold(spool, path, held_errors, now)
+        hold_for_review(spool, path, held_errors, now)
     return result
 
 
@@ -162,7 +162,7 @@ def _post_events(
                                 discrepancy=error.message, partner=partner)  # fmt: skip
 
 
-def _hold(spool: Path, path: Path, transactions: list[dict[str, Any]], now: str) -> None:
+def hold_for_review(spool: Path, path: Path, transactions: list[dict[str, Any]], now: str) -> None:
     review = _private_dir(spool / "review")
     target = review / path.name
     if not target.exists():

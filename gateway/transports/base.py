@@ -27,6 +27,17 @@ class RemoteFile:
     mtime: float
 
 
+@dataclass(frozen=True)
+class TransportCheck:
+    """What ``gateway partners check`` reports: both folders reached, and what they hold."""
+
+    upload_dir: str
+    upload_files: int
+    download_dir: str
+    download_files: int
+    detail: str = ""  # e.g. the server's banner or the pinned host key's fingerprint
+
+
 def safe_name(name: str) -> str:
     """A partner's file name, accepted only if it cannot leave the folder it lands in."""
     if not _SAFE_NAME.match(name) or ".." in name:
@@ -54,6 +65,9 @@ class Transport(Protocol):
 
     def done(self, name: str, how: str) -> None:
         """After a download is safe: ``leave``, ``move`` (to ``processed/``) or ``delete``."""
+
+    def check(self) -> TransportCheck:
+        """Log in and list both folders (``gateway partners check``); raises TransportError."""
 
     def close(self) -> None: ...
 

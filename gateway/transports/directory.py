@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from gateway.transports.base import RemoteFile, safe_name
+from gateway.transports.base import RemoteFile, TransportCheck, safe_name
 from gateway.transports.errors import (
     PermanentTransportError,
     TransientTransportError,
@@ -112,6 +112,17 @@ class DirectoryTransport:
                 raise PermanentTransportError(f"unknown after-download action {how!r}")
         except OSError as exc:
             raise self._map(exc, f"{how} of {name}") from exc
+
+    def check(self) -> TransportCheck:
+        counts = []
+        for folder in (self.upload_dir, self.download_dir):
+            try:
+                counts.append(sum(1 for e in os.scandir(folder) if e.is_file()))
+            except OSError as exc:
+                raise self._map(exc, f"listing {folder}") from exc
+        if not os.access(self.upload_dir, os.W_OK):
+            raise PermanentTransportError(f"upload folder {self.upload_dir} is not writable")
+        return TransportCheck(str(self.upload_dir), counts[0], str(self.download_dir), counts[1])
 
     def close(self) -> None:
         """Nothing to close for a folder."""

@@ -1,0 +1,136 @@
+"""835s posted through the ledger: each payment (transaction set) in one ledger transaction.
+
+A payment's postings, balances and status records go to the outbox together with its claims'
+state changes and its identity (trace number, payer, amount, date): the same payment again, in
+the same file after a crash or re-sent under another name, posts nothing. A payment whose money
+does not add up is recorded as held, posts nothing, and waits in ``spool/review/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from gateway.domain.claim import Claim
+from gateway.ledger.ledger import ClaimChange, Ledger, OutboxItem
+from gateway.ledger.schema import ClaimState, OutboxKind, RemittanceState
+from gateway.replies.posting_files import hold_for_review
+from gateway.replies.remittances import ClaimPosted, PaymentFinished, PaymentStarted, post_835
+
+log = structlog.get_logger("gateway.posting")
+
+OUTCOME_STATE = {
+    "paid": ClaimState.PAID,
+    "partially_paid": ClaimState.PARTIALLY_PAID,
+    "denied": ClaimState.DENIED,
+    "reversed": ClaimState.REVERSED,
+}
+
+
+@dataclass
+class RemittanceReport:
+    posted: list[str] = field(default_factory=list)  # ST02 of the payments posted now
+    already: list[str] = field(default_factory=list)  # posted before (same payment identity)
+    held: list[str] = field(default_factory=list)
+    claims: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # claim changes not applied
+
+
+def _status(posting: dict[str, Any], partner: str) -> OutboxItem:
+    return OutboxKind.STATUS, {
+        "id": f"{posting['id']}-status",
+        "event": posting["status"],
+        "claim_id": posting["claim_id"],
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "partner": partner,
+        "source": "835",
+        "reasons": [
+            {"code": f"{a['group']}-{a['reason']}", "text": a["text"]}
+            for a in posting["adjustments"]
+        ],
+        "paid": posting["paid"],
+        "payer_claim_number": posting["payer_claim_number"],
+        "trace_number": posting["payment"]["trace_number"],
+        "file": posting["source_file"],
+    }
+
+
+def post_remittance_file(path: Path, spool: Path, ledger: Ledger, partner: str) -> RemittanceReport:
+    """Post every payment of one 835 file through the ledger (raises X12SyntaxError)."""
+
+    @lru_cache(maxsize=4096)
+    def lookup(claim_id: str) -> Claim | None:
+        stored = ledger.claim(claim_id)
+        return None if stored is None else Claim.model_validate(stored.record)
+
+    report = RemittanceReport()
+    records: list[OutboxItem] = []
+    changes: list[ClaimChange] = []
+    held: list[dict[str, Any]] = []
+    for event in post_835(path, source_file=path.name, lookup=lookup):
+        if isinstance(event, PaymentStarted):
+            records, changes = [], []
+        elif isinstance(event, ClaimPosted):
+            posting = event.posting
+            records.append((OutboxKind.POSTINGS, posting))
+            if event.balance is not None:
+                records.append((OutboxKind.BALANCES, event.balance))
+            status = _status(posting, partner)
+            state = OUTCOME_STATE.get(posting["status"])
+            if state is not None and posting.get("matched", True):
+                detail = {
+                    "file": path.name, "trace_number": posting["payment"]["trace_number"],
+                    "paid": posting["paid"], "charge": posting["charge"],
+                    "patient_responsibility": posting["patient_responsibility"],
+                    "payer_claim_number": posting["payer_claim_number"],
+                    "posting_id": posting["id"],
+                    "balance_id": event.balance["id"] if event.balance else None,
+                    "patient_owes": event.balance["patient_owes"] if event.balance else None,
+                    "next_action": event.balance["next_action"] if event.balance else None,
+                }  # fmt: skip
+                changes.append(ClaimChange(posting["claim_id"], state, "835", detail, [status]))
+            else:
+                records.append(status)  # money for a claim we do not know: still reported
+        elif isinstance(event, PaymentFinished):
+            payment = event.payment
+            control = payment.control_number
+            ok = event.balanced
+            result = ledger.apply_remittance(
+                payment.identity, file_name=path.name, control_number=control,
+                state=RemittanceState.POSTED if ok else RemittanceState.HELD,
+                outbox_records=records if ok else [], changes=changes if ok else [],
+            )  # fmt: skip
+            if result is None and ledger.remittance_state(payment.identity) != RemittanceState.HELD:
+                report.already.append(control)
+                log.info("remittance_already_posted", partner=partner, file=path.name,
+                         transaction=control, trace_number=payment.trace_number)  # fmt: skip
+            elif result is not None and ok:
+                report.posted.append(control)
+                report.claims += event.end.claim_count
+                report.skipped.extend(result.skipped)
+                for claim_id, why in result.skipped:
+                    log.warning("claim_state_unchanged", partner=partner, file=path.name,
+                                claim_id=claim_id, source="835", why=why)  # fmt: skip
+                log.info("remittance_posted", partner=partner, file=path.name,
+                         transaction=control, claims=event.end.claim_count,
+                         trace_number=payment.trace_number)  # fmt: skip
+            else:  # unbalanced now, or held before a crash: it must wait in review
+                report.held.append(control)
+                held.append({
+                    "control_number": control, "trace_number": payment.trace_number,
+                    "amount": str(payment.amount), "claim_count": event.end.claim_count,
+                    "balance_errors": [e.as_dict() for e in event.balance_errors],
+                })  # fmt: skip
+                for error in event.balance_errors:
+                    log.warning("remittance_held_for_review", partner=partner, file=path.name,
+                                transaction=control, rule=error.rule, claim_id=error.claim_id,
+                                discrepancy=error.message)  # fmt: skip
+            records, changes = [], []
+    if held:
+        hold_for_review(spool, path, held, datetime.now(UTC).isoformat(timespec="seconds"))
+    return report

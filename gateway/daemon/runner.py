@@ -1,0 +1,280 @@
+"""``gateway run``: the daemon's cycle and its loop.
+
+One cycle: take settled claim files, build and send interchanges, poll partners whose time has
+come, process what came back, write the outputs. Every step is guarded: a failing partner or
+file is logged and the cycle goes on (one partner down never blocks the others). SIGTERM and
+SIGINT let the step in hand finish, then the daemon exits. One daemon per home: the home's lock
+file says who runs.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+import structlog
+
+from gateway.config import (
+    ConfigError,
+    GatewaySettings,
+    PartnerConfig,
+    database_url,
+    load_partners,
+    load_settings,
+)
+from gateway.daemon.files import private_dir, write_atomic
+from gateway.daemon.inbound import InboundReport, fetch, process_inbound
+from gateway.daemon.intake import take_claim_files
+from gateway.daemon.outbound import SendReport, build_interchanges, send_outbound
+from gateway.daemon.outputs import emit_outputs
+from gateway.daemon.transports import open_transport
+from gateway.intake.mappings import Mapping, MappingError, load_mappings
+from gateway.ledger.db import open_ledger
+from gateway.ledger.ledger import Ledger
+from gateway.transports.errors import TransportError
+
+log = structlog.get_logger("gateway.daemon")
+
+
+class AlreadyRunning(Exception):
+    """Another daemon holds this home's lock."""
+
+
+@dataclass
+class PartnerHealth:
+    state: str = "unknown"  # ok, down
+    failures: int = 0
+    last_error: str = ""
+    last_ok: str = ""
+    last_poll: float = 0.0  # monotonic time of the last successful poll
+
+
+@dataclass
+class CycleReport:
+    ok: bool = True
+    failures: list[str] = field(default_factory=list)
+    claims_taken: int = 0
+    files_rejected: int = 0
+    sent: SendReport = field(default_factory=SendReport)
+    inbound: InboundReport = field(default_factory=InboundReport)
+    outputs: dict[str, int] = field(default_factory=dict)
+
+    def fail(self, what: str) -> None:
+        self.ok = False
+        self.failures.append(what)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "failures": self.failures,
+            "claims_taken": self.claims_taken,
+            "claim_files_rejected": self.files_rejected,
+            "interchanges_built": len(self.sent.built),
+            "claims_submitted": self.sent.claims,
+            "interchanges_sent": len(self.sent.sent) + len(self.sent.already_there),
+            "replies_fetched": len(self.inbound.fetched),
+            "replies_processed": self.inbound.processed,
+            "replies_quarantined": len(self.inbound.quarantined),
+            "payments_posted": self.inbound.payments_posted,
+            "payments_held": self.inbound.payments_held,
+            "outputs_written": self.outputs,
+        }
+
+
+def worker_name(home: Path) -> str:
+    """Stable across restarts of the daemon of this home on this host (its leases' owner)."""
+    digest = hashlib.sha256(str(home.resolve()).encode()).hexdigest()[:12]
+    return f"{socket.gethostname()}:{digest}"
+
+
+@contextmanager
+def home_lock(home: Path) -> Iterator[None]:
+    """Hold ``state/gateway.lock`` while running; a second daemon on the home is refused."""
+    path = private_dir(home / "state") / "gateway.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    handle: IO[str] = os.fdopen(fd, "r+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = handle.read().strip() or "another process"
+            raise AlreadyRunning(f"a gateway already runs on {home} (pid {holder})") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # closing releases the lock
+
+
+class Daemon:
+    """The gateway of one home."""
+
+    def __init__(
+        self,
+        home: Path,
+        *,
+        settings: GatewaySettings | None = None,
+        partners: list[PartnerConfig] | None = None,
+        ledger: Ledger | None = None,
+    ) -> None:
+        self.home = home
+        self.settings = settings or load_settings(home)
+        self.partners = partners if partners is not None else load_partners(home)
+        if not self.partners:
+            raise ConfigError(f"{home / 'partners'}: no partner is configured")
+        self.spool = home / self.settings.spool.root
+        self.ledger = ledger or open_ledger(database_url(home, self.settings))
+        self.owner = worker_name(home)
+        self.health = {p.name: PartnerHealth() for p in self.partners}
+        self.stopping = False
+        self.mappings = self._mappings()
+
+    def _mappings(self) -> list[Mapping]:
+        try:
+            found = load_mappings(self.home / "mappings")
+        except MappingError as exc:
+            raise ConfigError(str(exc)) from exc
+        wanted = set(self.settings.intake.mappings)
+        return [m for m in found if not wanted or m.name in wanted]
+
+    def stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
+        """Finish the step in hand, then leave (SIGTERM, SIGINT)."""
+        if not self.stopping:
+            log.info("daemon_stopping", signal=signum)
+        self.stopping = True
+
+    def _stop_requested(self) -> bool:
+        return self.stopping
+
+    # -- one cycle -------------------------------------------------------------------------
+
+    def cycle(self, *, once: bool = False) -> CycleReport:
+        report = CycleReport()
+        self._step(report, "intake", self._intake, report)
+        for partner in self.partners:
+            if self.stopping:
+                break
+            self._exchange(partner, report, once=once)
+        for partner in self.partners:
+            if self.stopping:
+                break
+            self._step(report, f"replies of {partner.name}", process_inbound, self.spool,
+                       self.ledger, partner.name, report.inbound, self._stop_requested)  # fmt: skip
+        outputs = self._step(report, "outputs", emit_outputs, self.spool, self.ledger,
+                             batch_size=self.settings.daemon.output_batch)  # fmt: skip
+        report.outputs = outputs or {}
+        self._write_health()
+        return report
+
+    def _step(self, report: CycleReport, what: str, func: Callable[..., Any], *args: Any,
+              **kwargs: Any) -> Any:  # fmt: skip
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:
+            log.exception("step_failed", step=what, error=str(exc))
+            report.fail(f"{what}: {exc}")
+            return None
+
+    def _intake(self, report: CycleReport) -> None:
+        result = take_claim_files(
+            self.home, self.ledger, self.partners, mappings=self.mappings,
+            settle_seconds=self.settings.intake.settle_seconds, spool=self.spool,
+        )  # fmt: skip
+        report.claims_taken += len(result.taken)
+        report.files_rejected += len(result.rejected_files)
+
+    def _exchange(self, partner: PartnerConfig, report: CycleReport, *, once: bool) -> None:
+        try:
+            build_interchanges(self.spool, self.ledger, partner, owner=self.owner,
+                               lease_seconds=self.settings.daemon.lease_seconds, once=once,
+                               report=report.sent, stop=self._stop_requested)  # fmt: skip
+        except Exception as exc:
+            log.exception("step_failed", step=f"build for {partner.name}", error=str(exc))
+            report.fail(f"build for {partner.name}: {exc}")
+        health = self.health[partner.name]
+        poll_due = once or time.monotonic() - health.last_poll >= partner.schedule.poll_seconds
+        outbound = self.spool / "outbound" / partner.name
+        has_outbound = outbound.is_dir() and any(
+            not p.name.startswith(".") for p in outbound.iterdir()
+        )
+        if not (poll_due or has_outbound):
+            return
+        try:
+            with open_transport(self.home, partner) as transport:
+                send_outbound(self.spool, self.ledger, partner, transport, report.sent)
+                if poll_due and not self.stopping:
+                    fetch(self.spool, self.ledger, partner, transport, report.inbound,
+                          self._stop_requested)  # fmt: skip
+                    health.last_poll = time.monotonic()
+        except (TransportError, ConfigError, OSError) as exc:
+            self._partner_failed(partner.name, exc, report)
+            return
+        except Exception as exc:
+            log.exception("step_failed", step=f"exchange with {partner.name}", error=str(exc))
+            self._partner_failed(partner.name, exc, report)
+            return
+        if health.state != "ok":
+            log.info("partner_health", partner=partner.name, state="ok", previous=health.state)
+        health.state, health.failures, health.last_error = "ok", 0, ""
+        health.last_ok = datetime.now(UTC).isoformat(timespec="seconds")
+
+    def _partner_failed(self, partner: str, exc: BaseException, report: CycleReport) -> None:
+        health = self.health[partner]
+        health.failures += 1
+        health.last_error = str(exc)
+        if health.state != "down":
+            log.warning("partner_health", partner=partner, state="down", previous=health.state,
+                        error=str(exc))  # fmt: skip
+        health.state = "down"
+        report.fail(f"partner {partner}: {exc}")
+
+    def _write_health(self) -> None:
+        document = {name: vars(h) for name, h in self.health.items()}
+        write_atomic(self.home / "state" / "partners.json",
+                     json.dumps(document, indent=2, default=str).encode())  # fmt: skip
+
+    # -- running ---------------------------------------------------------------------------
+
+    def run(self, *, once: bool = False) -> int:
+        """Run until stopped (or one cycle with ``once``); the exit code."""
+        with home_lock(self.home):
+            dropped = self.ledger.release_owner_leases(self.owner)
+            if dropped:
+                log.info("leases_taken_back", count=dropped, worker=self.owner)
+            previous = {s: signal.signal(s, self.stop) for s in (signal.SIGTERM, signal.SIGINT)}
+            try:
+                return self._run(once)
+            finally:
+                for s, handler in previous.items():
+                    signal.signal(s, handler)
+
+    def _run(self, once: bool) -> int:
+        log.info("daemon_started", home=str(self.home), partners=[p.name for p in self.partners],
+                 once=once, worker=self.owner)  # fmt: skip
+        if once:
+            report = self.cycle(once=True)
+            log.info("cycle_done", **report.summary())
+            return 0 if report.ok or self.stopping else 1
+        while not self.stopping:
+            report = self.cycle()
+            if not report.ok or report.sent.built or report.inbound.fetched:
+                log.info("cycle_done", **report.summary())
+            deadline = time.monotonic() + self.settings.daemon.tick_seconds
+            while not self.stopping and time.monotonic() < deadline:
+                time.sleep(0.1)
+        log.info("daemon_stopped")
+        return 0

@@ -1,0 +1,87 @@
+"""Gateway homes for daemon tests: a directory partner whose folders live in the test's tmp."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from gateway.home import init_home
+
+PARTNER = """
+name = "acme"
+transport = "directory"
+payers = ["*"]
+usage = "T"
+
+[interchange]
+sender_id = "PRACTICE01"
+receiver_id = "ACMECH"
+ack_requested = true
+
+[submitter]
+name = "Main Street Clinic"
+contact = "Billing Office"
+phone = "5125550100"
+receiver_name = "ACME CLEARINGHOUSE"
+
+[directory]
+upload_dir = "exchange/in"
+download_dir = "exchange/out"
+settle_seconds = 0
+
+[schedule]
+poll_seconds = {poll}
+
+[batch]
+max_claims = {max_claims}
+max_wait_seconds = 0
+
+[download]
+after = "move"
+"""
+
+
+def make_home(root: Path, *, poll: int = 1, max_claims: int = 5000, database: str = "") -> Path:
+    home = root / "home"
+    init_home(home)
+    (home / "partners" / "example.toml").unlink()
+    (home / "partners" / "acme.toml").write_text(PARTNER.format(poll=poll, max_claims=max_claims))
+    settings = (home / "gateway.toml").read_text().replace(
+        "settle_seconds = 5", "settle_seconds = 0"
+    ).replace('format = "auto"', 'format = "json"')  # fmt: skip
+    if database:
+        settings = settings.replace('url = "sqlite:///state/gateway.db"', f'url = "{database}"')
+    (home / "gateway.toml").write_text(settings)
+    for folder in ("exchange/in", "exchange/out"):
+        (home / folder).mkdir(parents=True, mode=0o700)
+    return home
+
+
+def drop_claims(home: Path, name: str, records: list[dict[str, Any]] | dict[str, Any]) -> Path:
+    """Write a claim file the way a practice system should: temporary name, then rename."""
+    target = home / "spool" / "claims" / name
+    tmp = target.with_name(f".{name}.tmp")
+    tmp.write_text(json.dumps(records))
+    past = time.time() - 10
+    os.utime(tmp, (past, past))
+    os.replace(tmp, target)
+    return target
+
+
+def drop_reply(home: Path, name: str, text: str) -> Path:
+    """A reply from the partner, complete (renamed into place)."""
+    target = home / "exchange" / "out" / name
+    tmp = target.with_name(f".{name}.part")
+    tmp.write_text(text)
+    os.replace(tmp, target)
+    return target
+
+
+def read_jsonl(folder: Path) -> list[dict[str, Any]]:
+    records = []
+    for path in sorted(folder.glob("*.jsonl")):
+        records += [json.loads(line) for line in path.read_text().splitlines()]
+    return records
