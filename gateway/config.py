@@ -94,14 +94,18 @@ class PartnerConfig(_Config):
     retry: RetryConfig = RetryConfig()
 
 
-def load_partner(path: Path) -> PartnerConfig:
-    """Read ``partners/NAME.toml``; every mistake comes back as one ConfigError sentence."""
+def _read_toml(path: Path, missing: str) -> dict[str, object]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such partner file") from None
+        raise ConfigError(f"{path}: {missing}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def load_partner(path: Path) -> PartnerConfig:
+    """Read ``partners/NAME.toml``; every mistake comes back as one ConfigError sentence."""
+    data = _read_toml(path, "no such partner file")
     try:
         return PartnerConfig.model_validate(data)
     except ValidationError as exc:
@@ -157,15 +161,11 @@ def _validation_message(path: Path, exc: ValidationError) -> str:
 def load_settings(home: Path) -> GatewaySettings:
     """The home's ``gateway.toml`` (defaults when the file has no such section)."""
     path = home / "gateway.toml"
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: not a gateway home (no gateway.toml); create one with `gateway init DIR` "
-            "or point --home / GATEWAY_HOME at it"
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    data = _read_toml(
+        path,
+        "not a gateway home (no gateway.toml); create one with `gateway init DIR` or point "
+        "--home / GATEWAY_HOME at it",
+    )
     try:
         return GatewaySettings.model_validate(data)
     except ValidationError as exc:

@@ -506,15 +506,9 @@ class Ledger:
         self, sha256: str, *, partner: str, name: str, kind: str, state: str = "received"
     ) -> bool:
         """Record a file taken in from a partner; False if this content was seen before."""
-        with self.engine.begin() as connection:
-            stmt = self._insert(connection, received_files).values(
-                partner=partner, name=name, sha256=sha256, kind=kind,
-                received_at=_now(), state=state,
-            )  # fmt: skip
-            stmt = stmt.on_conflict_do_nothing(  # type: ignore[attr-defined]
-                index_elements=[received_files.c.sha256]
-            ).returning(received_files.c.id)
-            return connection.execute(stmt).first() is not None
+        recorded = self.apply_reply(sha256, partner=partner, name=name, kind=kind, changes=(),
+                                    state=state)  # fmt: skip
+        return recorded is not None
 
     def set_received_file_state(self, sha256: str, state: str) -> None:
         with self.engine.begin() as connection:
@@ -538,26 +532,11 @@ class Ledger:
         ``outbox_records`` (its postings and balances) are added in the same transaction, and
         only when the payment is new: a payment is posted once, also across restarts.
         """
-        trace_number, payer_id, amount, payment_date = identity
-        now = _now()
-        with self.engine.begin() as connection:
-            stmt = self._insert(connection, remittances).values(
-                trace_number=trace_number, payer_id=payer_id, amount=amount,
-                payment_date=payment_date, file_name=file_name, control_number=control_number,
-                state=RemittanceState(state).value, recorded_at=now, updated_at=now,
-            )  # fmt: skip
-            stmt = stmt.on_conflict_do_nothing(  # type: ignore[attr-defined]
-                index_elements=[
-                    remittances.c.trace_number,
-                    remittances.c.payer_id,
-                    remittances.c.amount,
-                    remittances.c.payment_date,
-                ]
-            ).returning(remittances.c.id)
-            if connection.execute(stmt).first() is None:
-                return False
-            self._add_outbox(connection, outbox_records, now)
-        return True
+        recorded = self.apply_remittance(
+            identity, file_name=file_name, control_number=control_number, state=state,
+            outbox_records=outbox_records, changes=(),
+        )  # fmt: skip
+        return recorded is not None
 
     def remittance_state(self, identity: RemittanceIdentity) -> RemittanceState | None:
         with self.engine.begin() as connection:
