@@ -31,7 +31,15 @@ def init_home(home: Path) -> list[Path]:
     if (home / "gateway.toml").exists():
         raise HomeExists(f"{home} is already a gateway home (it has a gateway.toml)")
     made = []
-    for folder in ("partners", "mappings", "state", *(f"spool/{n}" for n in SPOOL_FOLDERS)):
+    folders = (
+        "partners",
+        "mappings",
+        "state",
+        *(f"spool/{n}" for n in SPOOL_FOLDERS),
+        "exchange/example/in",
+        "exchange/example/out",
+    )  # the example partner's folders
+    for folder in folders:
         path = home / folder
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         path.chmod(0o700)
