@@ -459,8 +459,9 @@ def review_discard(ctx: click.Context, name: str, reason: str) -> None:
 
 def _register() -> None:
     from gateway.cli.daemon_commands import claim_history, claims, partners, run
+    from gateway.cli.simulate import simulate
 
-    for command in (run, claims, claim_history, partners):
+    for command in (run, claims, claim_history, partners, simulate):
         cli.add_command(command)
 
 
@@ -472,3 +473,7 @@ def main() -> None:
 
     configure()
     cli(obj={})
+
+
+if __name__ == "__main__":
+    main()
