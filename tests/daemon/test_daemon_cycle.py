@@ -36,8 +36,9 @@ def _by(records: list[dict[str, Any]], *keys: str) -> dict[tuple[Any, ...], dict
     return out
 
 
-def test_claims_to_payments_end_to_end(tmp_path: Path) -> None:
-    home = make_home(tmp_path)
+def test_claims_to_payments_end_to_end(tmp_path: Path, db_url: str) -> None:
+    """On SQLite and on PostgreSQL (``db_url``: a fresh database of each)."""
+    home = make_home(tmp_path, database=db_url)
     spool = home / "spool"
     drop_claims(home, "prof.json", _samples("professional"))
     drop_claims(home, "dental.json", _samples("dental"))
