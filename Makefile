@@ -23,6 +23,7 @@ typecheck: venv
 
 pytest: venv
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-sshd.sh
 	$(BIN)/pytest -q -p no:cacheprovider
 
 test: lint typecheck pytest

@@ -1,9 +1,10 @@
-"""``python -m bench [837|835|all]``: the benchmarks, one step per fresh interpreter.
+"""``python -m bench [837|835|sftp|all]``: the benchmarks, one step per fresh interpreter.
 
 See bench/README.md. ``837``: build and read 837P files (``--quick`` runs 1k and 10k claims; the
 default runs 10k and 100k). ``835``: parse and post 835s beside the peers (bench/remit_835.py).
-``all`` (the default without arguments) runs both; options without a suite word go to the 837
-suite, as before the 835 suite existed.
+``sftp``: SftpTransport beside OpenSSH's ``sftp`` against a private sshd (bench/sftp.py).
+``all`` (the default without arguments) runs 837 and 835; options without a suite word go to the
+837 suite, as before the 835 suite existed.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ LABELS = {
     "pyx12": "pyx12 X12Reader",
 }
 MIB = 1024.0
-SUITES = ("837", "835", "all")
+SUITES = ("837", "835", "sftp", "all")
 BUSY_CPUS = 0.25  # CPUs kept busy by other processes during a step above which we warn
 
 console = Console(stderr=True)
@@ -268,6 +269,10 @@ def main(argv: list[str] | None = None) -> int:
         suite = "837" if args else "all"
     if suite == "837":
         return main_837(args)
+    if suite == "sftp":
+        from bench.sftp import main as main_sftp
+
+        return main_sftp(args)
     from bench.remit_835 import main as main_835
 
     if suite == "835":

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.sshd"]  # the private OpenSSH server fixture
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "gateway" / "samples"
 
