@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck pytest demo bench clean
+.PHONY: venv test lint typecheck pytest demo demo-837 bench clean
 
 venv: $(STAMP)
 
@@ -29,19 +29,20 @@ pytest: venv
 test: lint typecheck pytest
 
 demo: venv
-	@echo "== 1. checking the sample claims shipped in gateway/samples/ =="
-	$(BIN)/gateway validate gateway/samples/*.json
-	@echo "== 2. building one 837 interchange per kind of claim into demo-out/ =="
+	@echo "== the whole cycle: generated claims -> daemon -> payer simulator -> postings and balances =="
+	rm -rf demo-home
+	$(BIN)/gateway demo --home demo-home
+	@echo "== the home is kept in demo-home/: try .venv/bin/gateway --home demo-home claims =="
+
+demo-837: venv
+	@echo "== building one 837 per kind from gateway/samples/ into demo-out/, validating, reading back =="
 	rm -rf demo-out
 	$(BIN)/gateway --home . build gateway/samples/*.json -o demo-out --partner example
-	@echo "== 3. validating the 837s (pyx12, our 837D map, and our own rules) =="
 	$(BIN)/gateway validate demo-out/*.x12
-	@echo "== 4. reading each 837 back as claim records (demo-out/*.json) =="
 	for f in demo-out/*.x12; do $(BIN)/gateway parse $$f > $${f%.x12}.json && echo "$$f -> $${f%.x12}.json"; done
-	@echo "done: the 837 files and their read-back claim records are in demo-out/"
 
 bench: venv
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo-out demo-home .pytest_cache .mypy_cache .ruff_cache

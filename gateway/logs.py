@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -34,9 +34,12 @@ def mask_patient_data(_: Any, __: str, event: MutableMapping[str, Any]) -> Mutab
     return event
 
 
-def configure(*, json: bool | None = None, level: int = logging.INFO) -> None:
-    """Send logs to stderr: JSON lines, or a readable console when stderr is a terminal."""
-    as_json = not sys.stderr.isatty() if json is None else json
+def configure(
+    *, json: bool | None = None, level: int = logging.INFO, file: TextIO | None = None
+) -> None:
+    """Send logs to stderr (or ``file``): JSON lines, or a readable console on a terminal."""
+    out = file or sys.stderr
+    as_json = not out.isatty() if json is None else json
     renderer: Any = (
         structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
     )
@@ -48,6 +51,6 @@ def configure(*, json: bool | None = None, level: int = logging.INFO) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )

@@ -18,6 +18,7 @@ ALLOWED: dict[str, set[str]] = {
     "templates": set(),
     "transports": {"config"},
     "simulator": {"x12", "domain", "transactions", "config"},
+    "demo": {"domain", "daemon", "simulator", "home", "ledger", "config"},
     "daemon": {
         "x12",
         "domain",
@@ -46,6 +47,7 @@ ALLOWED: dict[str, set[str]] = {
         "daemon",
         "ledger",
         "simulator",
+        "demo",
     },
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
@@ -170,7 +171,17 @@ def partners_check(ctx: click.Context, name: str | None) -> None:
     if not chosen:
         raise click.UsageError(f"no partner named {name!r} in {home / 'partners'}")
     failed = False
+    health_file = home / "state" / "partners.json"
+    health = json.loads(health_file.read_text()) if health_file.exists() else {}
     for partner in chosen:
+        seen = health.get(partner.name)
+        if seen:
+            click.echo(
+                f"{partner.name}: the daemon last saw it {seen['state']}"
+                + (f" since {seen['failures']} failure(s): {seen['last_error']}"
+                   if seen["state"] == "down" else "")
+                + (f"; last good exchange {seen['last_ok']}" if seen.get("last_ok") else "")
+            )  # fmt: skip
         try:
             with open_transport(home, partner) as transport:
                 check = transport.check()
@@ -184,3 +195,35 @@ def partners_check(ctx: click.Context, name: str | None) -> None:
             f"[{check.download_files} file(s)]" + (f"; {check.detail}" if check.detail else "")
         )
     sys.exit(1 if failed else 0)
+
+
+@click.command()
+@click.option("--home", "demo_home", type=click.Path(file_okay=False),
+              help="where to build the demo home (default: a new temporary folder)")  # fmt: skip
+@click.option("--claims", "count", default=60, show_default=True, help="claims to generate")
+@click.option("--seed", default=7, show_default=True, help="same seed, same claims and replies")
+def demo(demo_home: str | None, count: int, seed: int) -> None:
+    """The whole cycle end to end: generated claims, the daemon, the payer simulator."""
+    import tempfile
+
+    from rich.console import Console
+
+    from gateway.demo.run import print_summary, run_demo
+    from gateway.logs import configure
+
+    home = Path(demo_home) if demo_home else Path(tempfile.mkdtemp(prefix="gateway-demo-"))
+    if home.exists() and any(home.iterdir()):
+        raise click.UsageError(f"{home} is not empty: the demo builds a fresh home")
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "state").mkdir(mode=0o700, exist_ok=True)
+    log = (home / "state" / "demo.log").open("w", encoding="utf-8")
+    configure(json=True, file=log)  # the daemon's logs go to the home, the screen shows progress
+    console = Console()
+    console.print(f"[bold]gateway demo[/bold]: {count} claims, seed {seed}, home {home}")
+    try:
+        summary = run_demo(home, claims=count, seed=seed, console=console)
+    finally:
+        configure()  # logs back to stderr before the file closes
+        log.close()
+    print_summary(summary, console)
+    sys.exit(0 if summary.finished and not summary.unreconciled else 1)

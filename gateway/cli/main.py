@@ -458,10 +458,10 @@ def review_discard(ctx: click.Context, name: str, reason: str) -> None:
 
 
 def _register() -> None:
-    from gateway.cli.daemon_commands import claim_history, claims, partners, run
+    from gateway.cli.daemon_commands import claim_history, claims, demo, partners, run
     from gateway.cli.simulate import simulate
 
-    for command in (run, claims, claim_history, partners, simulate):
+    for command in (run, claims, claim_history, partners, simulate, demo):
         cli.add_command(command)
 
 

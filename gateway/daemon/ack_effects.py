@@ -64,6 +64,10 @@ def ta1_changes(path: Path, ledger: Ledger, partner: str, sha: str) -> list[Clai
                  interchange=interchange.file_name, accepted=reply.accepted, note=note)  # fmt: skip
         if reply.accepted:
             continue
+        if reply.note_code == "025":  # a copy sent again after a crash: the first one counts
+            log.warning("partner_saw_interchange_twice", partner=partner, file=path.name,
+                        interchange=interchange.file_name)  # fmt: skip
+            continue
         reasons = [{"code": f"TA1-{reply.note_code}", "text": note}]
         for claim_id, version in ledger.interchange_claims(interchange.id):
             changes.append(_change(

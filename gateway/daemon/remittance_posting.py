@@ -41,6 +41,20 @@ class RemittanceReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # claim changes not applied
 
 
+def _reasons(posting: dict[str, Any]) -> list[dict[str, str]]:
+    """Claim and line adjustments (a denial is often told per line), and remarks, once each."""
+    found: dict[str, str] = {}
+    adjustments = posting["adjustments"] + [a for ln in posting["lines"] for a in ln["adjustments"]]
+    for a in adjustments:
+        found.setdefault(f"{a['group']}-{a['reason']}", a["text"])
+    for remark in posting.get("remarks", []) + [
+        r for ln in posting["lines"] for r in ln["remarks"]
+    ]:
+        if isinstance(remark, dict):
+            found.setdefault(str(remark.get("code")), str(remark.get("text", "")))
+    return [{"code": code, "text": text} for code, text in found.items()]
+
+
 def _status(posting: dict[str, Any], partner: str) -> OutboxItem:
     return OutboxKind.STATUS, {
         "id": f"{posting['id']}-status",
@@ -49,10 +63,7 @@ def _status(posting: dict[str, Any], partner: str) -> OutboxItem:
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "partner": partner,
         "source": "835",
-        "reasons": [
-            {"code": f"{a['group']}-{a['reason']}", "text": a["text"]}
-            for a in posting["adjustments"]
-        ],
+        "reasons": _reasons(posting),
         "paid": posting["paid"],
         "payer_claim_number": posting["payer_claim_number"],
         "trace_number": posting["payment"]["trace_number"],

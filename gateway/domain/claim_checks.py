@@ -492,6 +492,7 @@ class _ClaimChecker:
             if born > self.today:
                 yield Problem(f"{born} is in the future", name)
         patient_birth = births[-1]
+        seen: set[tuple[str, str]] = set()  # the claim's own date is judged once, not per line
         for i, line in enumerate(c.lines, 1):
             start = line.service_date or c.service_date
             if start is None and c.institutional is not None:
@@ -503,9 +504,11 @@ class _ClaimChecker:
                 )
                 continue
             field = f"lines[{i}].service_date" if line.service_date else "service_date"
-            if start > self.today:
+            if start > self.today and (field, "future") not in seen:
+                seen.add((field, "future"))
                 yield Problem(f"{start} is in the future", field)
-            if start < patient_birth[1]:
+            if start < patient_birth[1] and (field, "birth") not in seen:
+                seen.add((field, "birth"))
                 yield Problem(
                     f"{start} is before the patient's birth date {patient_birth[1]}", field
                 )

@@ -8,40 +8,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gateway.demo.run import PARTNER as DEMO_PARTNER
 from gateway.home import init_home
 
-PARTNER = """
-name = "acme"
-transport = "directory"
-payers = ["*"]
-usage = "T"
-
-[interchange]
-sender_id = "PRACTICE01"
-receiver_id = "ACMECH"
-ack_requested = true
-
-[submitter]
-name = "Main Street Clinic"
-contact = "Billing Office"
-phone = "5125550100"
-receiver_name = "ACME CLEARINGHOUSE"
-
-[directory]
-upload_dir = "exchange/in"
-download_dir = "exchange/out"
-settle_seconds = 0
-
-[schedule]
-poll_seconds = {poll}
-
-[batch]
-max_claims = {max_claims}
-max_wait_seconds = 0
-
-[download]
-after = "move"
-"""
+# The demo's partner (a folder pair), named acme, with the knobs the tests turn.
+PARTNER = (
+    DEMO_PARTNER.replace('"clearinghouse"', '"acme"')
+    .replace("exchange/clearinghouse/", "exchange/")
+    .replace("poll_seconds = 1", "poll_seconds = {poll}")
+    .replace("max_claims = 25", "max_claims = {max_claims}")
+    + '\n[download]\nafter = "move"\n'
+)
 
 
 def make_home(root: Path, *, poll: int = 1, max_claims: int = 5000, database: str = "") -> Path:

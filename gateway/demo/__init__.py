@@ -1,0 +1,1 @@
+"""``gateway demo``: the whole cycle on generated claims against the payer simulator."""

@@ -1,0 +1,105 @@
+"""The demo end to end: the daemon against the payer simulator, through a folder pair and
+through a real OpenSSH SFTP server; every claim ends paid, denied or rejected, and every
+claim's money reconciles to the cent."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+from click.testing import CliRunner
+from rich.console import Console
+
+from gateway.cli.main import cli
+from gateway.demo.run import DemoSummary, run_demo
+from gateway.transactions.claim_837_reader import read_837_claims
+from tests.sshd import Sshd
+
+SFTP_PARTNER = """
+name = "clearinghouse"
+transport = "sftp"
+payers = ["*"]
+
+[interchange]
+sender_id = "PRACTICE01"
+receiver_id = "ACMECH"
+
+[submitter]
+name = "Main Street Clinic"
+receiver_name = "ACME CLEARINGHOUSE"
+
+[sftp]
+host = "127.0.0.1"
+port = {port}
+username = "{user}"
+private_key = "keys/{key}"
+known_hosts = "known_hosts"
+upload_dir = "inbound"
+download_dir = "outbound"
+connect_timeout = 5
+timeout = 10
+
+[schedule]
+poll_seconds = 1
+
+[batch]
+max_claims = 40
+max_wait_seconds = 0
+"""
+
+
+def _postings_reconcile(home: Path) -> dict[str, Decimal]:
+    """Per claim, billed - paid - every adjustment, over all its postings (must be 0)."""
+    left: dict[str, Decimal] = {}
+    for path in (home / "spool" / "postings").glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            p = json.loads(line)
+            adjustments = p["adjustments"] + [a for ln in p["lines"] for a in ln["adjustments"]]
+            rest = Decimal(p["charge"]) - Decimal(p["paid"])
+            rest -= sum((Decimal(a["amount"]) for a in adjustments), Decimal(0))
+            left[p["claim_id"]] = left.get(p["claim_id"], Decimal(0)) + rest
+    return left
+
+
+def _check(summary: DemoSummary, claims: int) -> None:
+    assert summary.finished
+    assert summary.unreconciled == []
+    assert sum(summary.states.values()) == claims
+    assert set(summary.states) <= {"paid", "partially_paid", "denied", "rejected"}
+    assert len(summary.claims_refused_at_intake) == 3
+    assert summary.rejected_by_payer and all("A7:33" in why for _, why in summary.rejected_by_payer)
+    left = _postings_reconcile(summary.home)
+    paid_or_denied = claims - summary.states["rejected"]
+    assert len(left) == paid_or_denied
+    assert set(left.values()) == {Decimal(0)}
+    m = summary.money
+    assert m["billed"] == m["paid"] + m["contractual"] + m["patient"] + m["other"]
+    assert summary.patient_owes == m["patient"]
+
+
+def test_demo_through_a_folder_pair(tmp_path: Path) -> None:
+    summary = run_demo(tmp_path / "home", claims=80, seed=3, console=Console(file=None, quiet=True))
+    _check(summary, 80)
+
+
+def test_demo_through_a_real_sftp_server(sshd: Sshd) -> None:
+    partner = SFTP_PARTNER.format(port=sshd.port, user=sshd.user, key="id_ed25519")
+    home = sshd.home  # holds keys/ and the pinned known_hosts
+    summary = run_demo(home, claims=120, seed=5, partner=partner,
+                       served=(sshd.inbound, sshd.outbound),
+                       console=Console(quiet=True))  # fmt: skip
+    _check(summary, 120)
+    uploaded = list((sshd.inbound / "processed").glob("*.x12"))
+    sent = Counter(c.claim_id for path in uploaded for c in read_837_claims(path))
+    assert sent == Counter(f"DEMO-{n:05d}" for n in range(1, 121))  # each claim once
+    assert max(len(read_837_claims(path)) for path in uploaded) == 40  # the batch limit
+
+
+def test_gateway_demo_command(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["demo", "--home", str(tmp_path / "d"), "--claims", "30"])
+    assert result.exit_code == 0, result.output
+    assert "every claim reconciles" in result.output and "yes" in result.output
+    again = CliRunner().invoke(cli, ["demo", "--home", str(tmp_path / "d")])
+    assert again.exit_code == 2 and "not empty" in again.output
