@@ -433,13 +433,33 @@ def review_list(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def review_release(ctx: click.Context, name: str, note: str) -> None:
     """Post a held remittance as it is, after review."""
-    from gateway.replies.posting_files import release
+    from gateway.replies.posting_files import archive_review, release
 
+    home = home_dir(ctx)
+    settled = _settle_in_ledger(home, name, "released", note)
+    if settled:  # held by the daemon: posted through the ledger, written by its next cycle
+        archive_review(home, name, "released", note)
+        click.echo(f"{name}: released, payment(s) {', '.join(settled)} posted through the ledger")
+        return
     try:
-        result = release(home_dir(ctx), name, note=note)
+        result = release(home, name, note=note)
     except FileNotFoundError as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(f"{name}: released, {result.records['postings']} claim payment(s) posted")
+
+
+def _settle_in_ledger(home: Path, name: str, verdict: str, note: str) -> list[str]:
+    """Release or discard what the home's ledger holds of a reviewed file ([] if nothing)."""
+    review = home / "spool" / "review" / name
+    if not (home / "gateway.toml").exists() or not review.exists():
+        return []
+    from gateway.config import database_url, load_settings
+    from gateway.daemon.remittance_posting import settle_held
+    from gateway.ledger.db import open_ledger
+    from gateway.ledger.schema import RemittanceState
+
+    with open_ledger(database_url(home, load_settings(home))) as ledger:
+        return settle_held(review, ledger, verdict=RemittanceState(verdict), note=note)
 
 
 @review.command("discard")
@@ -450,6 +470,7 @@ def review_discard(ctx: click.Context, name: str, reason: str) -> None:
     """Keep a held remittance unposted; it moves to the archive with the reason."""
     from gateway.replies.posting_files import discard
 
+    _settle_in_ledger(home_dir(ctx), name, "discarded", reason)
     try:
         target = discard(home_dir(ctx), name, reason=reason)
     except FileNotFoundError as exc:

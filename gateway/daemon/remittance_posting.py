@@ -8,6 +8,7 @@ does not add up is recorded as held, posts nothing, and waits in ``spool/review/
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -71,14 +72,19 @@ def _status(posting: dict[str, Any], partner: str) -> OutboxItem:
     }
 
 
-def post_remittance_file(path: Path, spool: Path, ledger: Ledger, partner: str) -> RemittanceReport:
-    """Post every payment of one 835 file through the ledger (raises X12SyntaxError)."""
-
+def _lookup(ledger: Ledger) -> Callable[[str], Claim | None]:
     @lru_cache(maxsize=4096)
     def lookup(claim_id: str) -> Claim | None:
         stored = ledger.claim(claim_id)
         return None if stored is None else Claim.model_validate(stored.record)
 
+    return lookup
+
+
+def post_remittance_file(path: Path, spool: Path, ledger: Ledger, partner: str) -> RemittanceReport:
+    """Post every payment of one 835 file through the ledger (raises X12SyntaxError)."""
+
+    lookup = _lookup(ledger)
     report = RemittanceReport()
     records: list[OutboxItem] = []
     changes: list[ClaimChange] = []
@@ -145,3 +151,42 @@ def post_remittance_file(path: Path, spool: Path, ledger: Ledger, partner: str) 
     if held:
         hold_for_review(spool, path, held, datetime.now(UTC).isoformat(timespec="seconds"))
     return report
+
+
+def settle_held(path: Path, ledger: Ledger, *, verdict: RemittanceState, note: str) -> list[str]:
+    """Release (post as it is, marked so) or discard the payments of ``path`` the ledger
+    holds; returns their ST02s. Each is one ledger transaction, like a normal posting."""
+    partner = ledger.received_file_partner(path.name) or ""
+    settled: list[str] = []
+    records: list[OutboxItem] = []
+    changes: list[ClaimChange] = []
+    lookup = _lookup(ledger)
+    for event in post_835(path, source_file=path.name, lookup=lookup):
+        if isinstance(event, PaymentStarted):
+            records, changes = [], []
+        elif isinstance(event, ClaimPosted):
+            posting = dict(event.posting, released_unbalanced=True, review_note=note)
+            records.append((OutboxKind.POSTINGS, posting))
+            if event.balance is not None:
+                records.append((OutboxKind.BALANCES, event.balance))
+            status = _status(posting, partner)
+            state = OUTCOME_STATE.get(posting["status"])
+            if state is not None and posting.get("matched", True):
+                detail = {"file": path.name, "paid": posting["paid"], "review_note": note,
+                          "trace_number": posting["payment"]["trace_number"]}  # fmt: skip
+                changes.append(ClaimChange(posting["claim_id"], state, "835", detail, [status]))
+            else:
+                records.append(status)
+        elif isinstance(event, PaymentFinished):
+            identity = event.payment.identity
+            if ledger.remittance_state(identity) != RemittanceState.HELD:
+                continue
+            release = verdict == RemittanceState.RELEASED
+            ledger.set_remittance_state(
+                identity, verdict, outbox_records=records if release else (),
+                changes=changes if release else (),
+            )  # fmt: skip
+            settled.append(event.payment.control_number)
+            log.info(f"remittance_{verdict.value}", file=path.name, partner=partner,
+                     transaction=event.payment.control_number, note=note)  # fmt: skip
+    return settled

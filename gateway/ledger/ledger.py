@@ -551,8 +551,10 @@ class Ledger:
         new_state: RemittanceState,
         *,
         outbox_records: Iterable[OutboxItem] = (),
+        changes: Sequence[ClaimChange] = (),
     ) -> None:
-        """Release or discard a held payment (with the release's records, in one transaction)."""
+        """Release or discard a held payment (with the release's records and claim changes, in
+        one transaction)."""
         new_state = RemittanceState(new_state)
         now = _now()
         with self.engine.begin() as connection:
@@ -569,6 +571,7 @@ class Ledger:
                 .values(state=new_state.value, updated_at=now)
             )
             self._add_outbox(connection, outbox_records, now)
+            self._apply_changes(connection, changes, now)
 
     # -- the daemon's queries and compound writes ------------------------------------------
 
@@ -742,6 +745,17 @@ class Ledger:
         )
         with self.engine.begin() as connection:
             return {str(state): int(n) for state, n in connection.execute(query).all()}
+
+    def received_file_partner(self, name: str) -> str | None:
+        """The partner a file of this name came from (the latest such file)."""
+        with self.engine.begin() as connection:
+            partner = connection.execute(
+                select(received_files.c.partner)
+                .where(received_files.c.name == name)
+                .order_by(received_files.c.id.desc())
+                .limit(1)
+            ).scalar()
+        return None if partner is None else str(partner)
 
     def received_name_known(self, partner: str, name: str) -> bool:
         """Whether a file of this name came from ``partner`` before (for ``leave`` downloads)."""

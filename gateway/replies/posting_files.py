@@ -201,7 +201,7 @@ def release(
     controls = frozenset(t["control_number"] for t in report["transactions"])
     result = post_remittance(home, review / name, lookup=lookup, release=controls,
                              review_note=note)  # fmt: skip
-    _archive(home, name, "released", note)
+    archive_review(home, name, "released", note)
     return result
 
 
@@ -209,10 +209,10 @@ def discard(home: Path, name: str, *, reason: str) -> Path:
     """Keep a held remittance unposted for good: it moves to the archive with the reason."""
     if not (home / "spool" / "review" / f"{name}.review.json").exists():
         raise FileNotFoundError(f"no remittance {name!r} is held for review")
-    return _archive(home, name, "discarded", reason)
+    return archive_review(home, name, "discarded", reason)
 
 
-def _archive(home: Path, name: str, verdict: str, why: str) -> Path:
+def archive_review(home: Path, name: str, verdict: str, why: str) -> Path:
     review = home / "spool" / "review"
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     target = _private_dir(home / "spool" / "archive" / "review" / f"{stamp}-{verdict}-{name}")

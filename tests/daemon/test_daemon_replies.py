@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from gateway.cli.main import cli
 from gateway.config import load_partners
 from gateway.daemon.outbound import build_interchanges
 from gateway.daemon.outputs import _publish, emit_outputs
@@ -130,6 +132,32 @@ def test_an_unbalanced_835_is_held_for_review_and_posts_nothing(
     assert [e["rule"] for t in review["transactions"] for e in t["balance_errors"]] == [
         "transaction"
     ]
+    # an admin checks with the payer and releases it: posted through the ledger, once
+    runner = CliRunner()
+    args = ["--home", str(home), "review", "release", "odd.835", "--note", "payer confirmed"]
+    released = runner.invoke(cli, args)
+    assert released.exit_code == 0, released.output
+    assert "through the ledger" in released.output
+    assert daemon.run(once=True) == 0
+    postings = read_jsonl(home / "spool" / "postings")
+    assert sorted(p["claim_id"] for p in postings) == ["PCN-2025-0001", "PCN-2025-0002"]
+    assert all(p["released_unbalanced"] and p["review_note"] == "payer confirmed" for p in postings)
+    assert set(_states(daemon).values()) == {ClaimState.PAID}
+    assert not (home / "spool" / "review" / "odd.835").exists()
+    again = runner.invoke(cli, args)
+    assert again.exit_code == 2  # nothing held any more
+
+
+def test_a_discarded_835_never_posts(sent_home: tuple[Path, Daemon, Path]) -> None:
+    home, daemon, sent = sent_home
+    text = remit_835([adjudicate(c) for c in claims_of(sent)], trace="T-8")
+    drop_reply(home, "odd.835", text.replace("BPR*I*", "BPR*I*1", 1))
+    assert daemon.run(once=True) == 0
+    args = ["--home", str(home), "review", "discard", "odd.835", "--reason", "wrong payee"]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    assert daemon.run(once=True) == 0
+    assert read_jsonl(home / "spool" / "postings") == []
+    assert set(_states(daemon).values()) == {ClaimState.SUBMITTED}
 
 
 def test_an_orphan_837_is_set_aside_and_its_claims_go_out_in_a_new_file(tmp_path: Path) -> None:
