@@ -94,7 +94,9 @@ def _done(home: Path) -> bool:
 def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> None:
     home = make_home(tmp_path, poll=1, max_claims=5)
     settings = home / "gateway.toml"
-    settings.write_text(settings.read_text() + "\n[daemon]\ntick_seconds = 0.05\n")
+    text = settings.read_text()
+    assert "tick_seconds = 2 " in text
+    settings.write_text(text.replace("tick_seconds = 2 ", "tick_seconds = 0.05 "))
     records = _claims()
     per_file = CLAIMS // FILES
     partner = Partner(home)
@@ -121,11 +123,14 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
     process = _start(home)
     lock = home / "state" / "gateway.lock"
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and lock.read_text().strip() != str(process.pid):
+    while time.monotonic() < deadline and not (
+        lock.exists() and lock.read_text().strip() == str(process.pid)
+    ):
         time.sleep(0.05)
     deadline = time.monotonic() + 180
     try:
         while time.monotonic() < deadline and not _done(home):
+            assert process.poll() is None, f"the daemon exited with {process.returncode}"
             partner.step()
             time.sleep(0.5)
         assert _done(home), "the daemon did not finish the claims within 3 minutes"
