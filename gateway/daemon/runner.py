@@ -59,6 +59,7 @@ class PartnerHealth:
     last_error: str = ""
     last_ok: str = ""
     last_poll: float = 0.0  # monotonic time of the last successful poll
+    retry_at: float = 0.0  # monotonic time before which a partner that is down is left alone
 
 
 @dataclass
@@ -206,6 +207,8 @@ class Daemon:
             log.exception("step_failed", step=f"build for {partner.name}", error=str(exc))
             report.fail(f"build for {partner.name}: {exc}")
         health = self.health[partner.name]
+        if not once and time.monotonic() < health.retry_at:
+            return  # down: its own backoff, so the other partners are not held up
         poll_due = once or time.monotonic() - health.last_poll >= partner.schedule.poll_seconds
         outbound = self.spool / "outbound" / partner.name
         has_outbound = outbound.is_dir() and any(
@@ -236,6 +239,9 @@ class Daemon:
         health = self.health[partner]
         health.failures += 1
         health.last_error = str(exc)
+        retry = next(p.retry for p in self.partners if p.name == partner)
+        pause = min(retry.max_seconds, retry.initial_seconds * 2 ** min(health.failures, 16))
+        health.retry_at = time.monotonic() + pause
         if health.state != "down":
             log.warning("partner_health", partner=partner, state="down", previous=health.state,
                         error=str(exc))  # fmt: skip
@@ -243,7 +249,8 @@ class Daemon:
         report.fail(f"partner {partner}: {exc}")
 
     def _write_health(self) -> None:
-        document = {name: vars(h) for name, h in self.health.items()}
+        shown = ("state", "failures", "last_error", "last_ok")
+        document = {name: {k: getattr(h, k) for k in shown} for name, h in self.health.items()}
         write_atomic(self.home / "state" / "partners.json",
                      json.dumps(document, indent=2, default=str).encode())  # fmt: skip
 

@@ -236,6 +236,13 @@ def test_once_exits_1_when_a_partner_is_down_and_still_serves_the_others(tmp_pat
     assert [p.name for p in waiting] == ["down-837D-000000001.x12"]  # kept until it is back
     health = json.loads((home / "state" / "partners.json").read_text())
     assert health["down"]["state"] == "down" and "nowhere" in health["down"]["last_error"]
+    # in the loop, a partner that is down waits out its own backoff instead of being retried
+    # every tick (and holding up the others)
+    daemon.cycle()
+    assert daemon.health["down"].failures == 1
+    daemon.health["down"].retry_at = 0
+    daemon.cycle()
+    assert daemon.health["down"].failures == 2
 
 
 def test_one_daemon_per_home(tmp_path: Path) -> None:
