@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,6 +38,7 @@ from gateway.config import (
 from gateway.daemon.files import private_dir, write_atomic
 from gateway.daemon.inbound import InboundReport, fetch, process_inbound
 from gateway.daemon.intake import take_claim_files
+from gateway.daemon.metrics import Metrics
 from gateway.daemon.outbound import SendReport, build_interchanges, send_outbound
 from gateway.daemon.outputs import emit_outputs
 from gateway.daemon.transports import open_transport
@@ -143,6 +145,7 @@ class Daemon:
         self.health = {p.name: PartnerHealth() for p in self.partners}
         self.stopping = False
         self.mappings = self._mappings()
+        self.metrics = Metrics()
 
     def _mappings(self) -> list[Mapping]:
         try:
@@ -164,6 +167,17 @@ class Daemon:
     # -- one cycle -------------------------------------------------------------------------
 
     def cycle(self, *, once: bool = False) -> CycleReport:
+        started = time.monotonic()
+        report = self._cycle(once)
+        try:
+            claims = self.ledger.count_claims()
+        except Exception:  # the ledger is down: the step failures already say so
+            claims = {}
+        health = {name: h.state for name, h in self.health.items()}
+        self.metrics.record(report, time.monotonic() - started, health, claims)
+        return report
+
+    def _cycle(self, once: bool) -> CycleReport:
         report = CycleReport()
         self._step(report, "intake", self._intake, report)
         for partner in self.partners:
@@ -262,7 +276,9 @@ class Daemon:
             dropped = self.ledger.release_owner_leases(self.owner)
             if dropped:
                 log.info("leases_taken_back", count=dropped, worker=self.owner)
-            previous = {s: signal.signal(s, self.stop) for s in (signal.SIGTERM, signal.SIGINT)}
+            main = threading.current_thread() is threading.main_thread()
+            signals = (signal.SIGTERM, signal.SIGINT) if main else ()  # embedded: call stop()
+            previous = {s: signal.signal(s, self.stop) for s in signals}
             try:
                 return self._run(once)
             finally:
@@ -272,6 +288,17 @@ class Daemon:
     def _run(self, once: bool) -> int:
         log.info("daemon_started", home=str(self.home), partners=[p.name for p in self.partners],
                  once=once, worker=self.owner)  # fmt: skip
+        port = self.settings.metrics.port
+        server = self.metrics.serve(port) if port and not once else None
+        if server is not None:
+            log.info("metrics_served", url=f"http://127.0.0.1:{port}/metrics")
+        try:
+            return self._loop(once)
+        finally:
+            if server is not None:
+                server.shutdown()
+
+    def _loop(self, once: bool) -> int:
         if once:
             report = self.cycle(once=True)
             log.info("cycle_done", **report.summary())

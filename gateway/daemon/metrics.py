@@ -1,0 +1,76 @@
+"""Prometheus metrics of a running daemon (``[metrics] port`` in gateway.toml, 0 = off).
+
+Served on 127.0.0.1 only: the numbers say nothing about patients, but an admin decides who may
+read them (a reverse proxy, an SSH tunnel). Each daemon has its own registry.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+if TYPE_CHECKING:
+    from gateway.daemon.runner import CycleReport
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.claims_taken = Counter("gateway_claims_taken", "claims queued from claim files",
+                                    registry=r)  # fmt: skip
+        self.files_rejected = Counter("gateway_claim_files_rejected",
+                                      "claim files sent to spool/rejected", registry=r)  # fmt: skip
+        self.claims_submitted = Counter("gateway_claims_submitted", "claims built into 837s",
+                                        registry=r)  # fmt: skip
+        self.interchanges_sent = Counter("gateway_interchanges_sent", "837 files uploaded",
+                                         registry=r)  # fmt: skip
+        self.replies = Counter("gateway_replies_processed", "replies applied", ["kind"],
+                               registry=r)  # fmt: skip
+        self.quarantined = Counter("gateway_replies_quarantined", "files set aside",
+                                   registry=r)  # fmt: skip
+        self.payments_posted = Counter("gateway_payments_posted", "835 payments posted",
+                                       registry=r)  # fmt: skip
+        self.payments_held = Counter("gateway_payments_held", "835 payments held for review",
+                                     registry=r)  # fmt: skip
+        self.outputs = Counter("gateway_output_records", "records written to the spool",
+                               ["kind"], registry=r)  # fmt: skip
+        self.failures = Counter("gateway_cycle_failures", "failed steps", registry=r)
+        self.partner_up = Gauge("gateway_partner_up", "1 when the last exchange worked",
+                                ["partner"], registry=r)  # fmt: skip
+        self.claims = Gauge("gateway_claims", "claims in the ledger per state", ["state"],
+                            registry=r)  # fmt: skip
+        self.cycle_seconds = Histogram("gateway_cycle_seconds", "time of one cycle",
+                                       registry=r)  # fmt: skip
+
+    def serve(self, port: int) -> Any:
+        """Serve /metrics on 127.0.0.1:``port``; returns the server (``shutdown()`` stops it)."""
+        server, _thread = start_http_server(port, addr="127.0.0.1", registry=self.registry)
+        return server
+
+    def record(
+        self,
+        report: CycleReport,
+        seconds: float,
+        health: dict[str, str],
+        claims: dict[str, int],
+    ) -> None:
+        self.claims_taken.inc(report.claims_taken)
+        self.files_rejected.inc(report.files_rejected)
+        self.claims_submitted.inc(report.sent.claims)
+        self.interchanges_sent.inc(len(report.sent.sent))
+        for kind, n in report.inbound.processed.items():
+            self.replies.labels(kind).inc(n)
+        self.quarantined.inc(len(report.inbound.quarantined))
+        self.payments_posted.inc(report.inbound.payments_posted)
+        self.payments_held.inc(report.inbound.payments_held)
+        for kind, n in report.outputs.items():
+            self.outputs.labels(kind).inc(n)
+        self.failures.inc(len(report.failures))
+        for partner, state in health.items():
+            if state != "unknown":
+                self.partner_up.labels(partner).set(1 if state == "ok" else 0)
+        for state, n in claims.items():
+            self.claims.labels(state).set(n)
+        self.cycle_seconds.observe(seconds)
