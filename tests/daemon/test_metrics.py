@@ -9,6 +9,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from gateway.daemon.runner import Daemon
 from tests.conftest import SAMPLES
 from tests.daemon.homes import drop_claims, make_home
@@ -31,7 +33,8 @@ def _metrics(port: int) -> dict[str, float]:
     return values
 
 
-def test_metrics_while_running(tmp_path: Path) -> None:
+def test_metrics_while_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("gateway.daemon.runner.COUNT_CLAIMS_SECONDS", 0.0)  # count every cycle
     home = make_home(tmp_path)
     port = _free_port()
     settings = home / "gateway.toml"
