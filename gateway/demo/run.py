@@ -220,6 +220,7 @@ def print_summary(summary: DemoSummary, console: Console) -> None:
         ("dropped by the practice system", summary.claims_dropped),
         ("refused at intake (see spool/rejected/)", len(summary.claims_refused_at_intake)),
         ("sent, in interchanges", f"{sum(s.values())} in {summary.interchanges} files"),
+        ("accepted by the payer (999, 277CA)", sum(s.values()) - s.get("rejected", 0)),
         ("paid", s.get("paid", 0)),
         ("partially paid", s.get("partially_paid", 0)),
         ("denied", s.get("denied", 0)),
