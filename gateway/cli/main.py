@@ -169,35 +169,9 @@ def build(
 
 
 def _envelope(config: PartnerConfig | None, control: int, when: datetime) -> Envelope:
-    if config is None:
-        return Envelope(
-            sender_id="SENDER",
-            receiver_id="RECEIVER",
-            interchange_control=control,
-            group_control=control,
-            batch_id=f"B{control:09d}",
-            submitter_name="SUBMITTER",
-            receiver_name="RECEIVER",
-            when=when,
-        )
-    i, s = config.interchange, config.submitter
-    return Envelope(
-        sender_id=i.sender_id,
-        receiver_id=i.receiver_id,
-        sender_qualifier=i.sender_qualifier,
-        receiver_qualifier=i.receiver_qualifier,
-        interchange_control=control,
-        group_control=control,
-        batch_id=f"B{control:09d}",
-        submitter_name=s.name,
-        submitter_contact=s.contact,
-        submitter_phone=s.phone,
-        receiver_name=s.receiver_name,
-        usage=config.usage,
-        ack_requested=i.ack_requested,
-        line_breaks=i.line_breaks,
-        when=when,
-    )
+    from gateway.daemon.outbound import envelope_for
+
+    return envelope_for(config, control, control, when)
 
 
 def _mappings(ctx: click.Context) -> list[Mapping]:

@@ -454,28 +454,10 @@ class Ledger:
         now = _now()
         try:
             with self.engine.begin() as connection:
-                last = connection.execute(
-                    select(control_numbers.c.last_interchange).where(
-                        control_numbers.c.partner == partner
-                    )
-                ).scalar()
-                if last is None or not 0 < control_number <= last:
-                    raise LedgerError(
-                        f"partner {partner}: control number {control_number} was never reserved"
-                    )
-                interchange_id = connection.execute(
-                    interchanges.insert()
-                    .values(
-                        partner=partner,
-                        control_number=control_number,
-                        kind=kind,
-                        file_name=file_name,
-                        sha256=sha256,
-                        claim_count=len(claim_ids),
-                        created_at=now,
-                    )
-                    .returning(interchanges.c.id)
-                ).scalar_one()
+                interchange_id = self._insert_interchange(
+                    connection, partner, control_number, None, kind=kind, file_name=file_name,
+                    sha256=sha256, claim_count=len(claim_ids), now=now,
+                )  # fmt: skip
                 links = []
                 for claim_id in claim_ids:
                     version = connection.execute(
@@ -492,6 +474,38 @@ class Ledger:
             raise LedgerError(
                 f"partner {partner}: control number {control_number} is already used"
             ) from error
+        return interchange_id
+
+    def _insert_interchange(
+        self,
+        connection: Connection,
+        partner: str,
+        control_number: int,
+        group_control_number: int | None,
+        *,
+        kind: str,
+        file_name: str,
+        sha256: str,
+        claim_count: int,
+        now: datetime,
+    ) -> int:
+        """The interchange row, after checking its control number was reserved."""
+        last = connection.execute(
+            select(control_numbers.c.last_interchange).where(control_numbers.c.partner == partner)
+        ).scalar()
+        if last is None or not 0 < control_number <= last:
+            raise LedgerError(
+                f"partner {partner}: control number {control_number} was never reserved"
+            )
+        interchange_id = connection.execute(
+            interchanges.insert()
+            .values(
+                partner=partner, control_number=control_number,
+                group_control_number=group_control_number, kind=kind, file_name=file_name,
+                sha256=sha256, claim_count=claim_count, created_at=now,
+            )
+            .returning(interchanges.c.id)
+        ).scalar_one()  # fmt: skip
         return int(interchange_id)
 
     def mark_interchange_sent(self, interchange_id: int, at: datetime | None = None) -> None:
@@ -626,25 +640,10 @@ class Ledger:
         now = _now()
         try:
             with self.engine.begin() as connection:
-                last = connection.execute(
-                    select(control_numbers.c.last_interchange).where(
-                        control_numbers.c.partner == partner
-                    )
-                ).scalar()
-                if last is None or not 0 < control_number <= last:
-                    raise LedgerError(
-                        f"partner {partner}: control number {control_number} was never reserved"
-                    )
-                interchange_id = connection.execute(
-                    interchanges.insert()
-                    .values(
-                        partner=partner, control_number=control_number,
-                        group_control_number=group_control_number, kind=kind,
-                        file_name=file_name, sha256=sha256, claim_count=len(claim_ids),
-                        created_at=now,
-                    )
-                    .returning(interchanges.c.id)
-                ).scalar_one()  # fmt: skip
+                interchange_id = self._insert_interchange(
+                    connection, partner, control_number, group_control_number, kind=kind,
+                    file_name=file_name, sha256=sha256, claim_count=len(claim_ids), now=now,
+                )  # fmt: skip
                 links = []
                 detail = {"file": file_name, "control_number": f"{control_number:09d}"}
                 for claim_id in claim_ids:
