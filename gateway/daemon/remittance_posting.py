@@ -72,6 +72,38 @@ def _status(posting: dict[str, Any], partner: str) -> OutboxItem:
     }
 
 
+def _claim_effects(
+    event: ClaimPosted,
+    posting: dict[str, Any],
+    file: str,
+    partner: str,
+    records: list[OutboxItem],
+    changes: list[ClaimChange],
+    **extra: str,
+) -> None:
+    """A claim payment's records (posting, balance, status) and its claim's state change."""
+    records.append((OutboxKind.POSTINGS, posting))
+    balance = event.balance
+    if balance is not None:
+        records.append((OutboxKind.BALANCES, balance))
+    status = _status(posting, partner)
+    state = OUTCOME_STATE.get(posting["status"])
+    if state is None or not posting.get("matched", True):
+        records.append(status)  # money for a claim we do not know: still reported
+        return
+    detail = {
+        "file": file, "trace_number": posting["payment"]["trace_number"],
+        "paid": posting["paid"], "charge": posting["charge"],
+        "patient_responsibility": posting["patient_responsibility"],
+        "payer_claim_number": posting["payer_claim_number"], "posting_id": posting["id"],
+        "balance_id": balance["id"] if balance else None,
+        "patient_owes": balance["patient_owes"] if balance else None,
+        "next_action": balance["next_action"] if balance else None,
+        **extra,
+    }  # fmt: skip
+    changes.append(ClaimChange(posting["claim_id"], state, "835", detail, [status]))
+
+
 def _lookup(ledger: Ledger) -> Callable[[str], Claim | None]:
     @lru_cache(maxsize=4096)
     def lookup(claim_id: str) -> Claim | None:
@@ -93,26 +125,7 @@ def post_remittance_file(path: Path, spool: Path, ledger: Ledger, partner: str) 
         if isinstance(event, PaymentStarted):
             records, changes = [], []
         elif isinstance(event, ClaimPosted):
-            posting = event.posting
-            records.append((OutboxKind.POSTINGS, posting))
-            if event.balance is not None:
-                records.append((OutboxKind.BALANCES, event.balance))
-            status = _status(posting, partner)
-            state = OUTCOME_STATE.get(posting["status"])
-            if state is not None and posting.get("matched", True):
-                detail = {
-                    "file": path.name, "trace_number": posting["payment"]["trace_number"],
-                    "paid": posting["paid"], "charge": posting["charge"],
-                    "patient_responsibility": posting["patient_responsibility"],
-                    "payer_claim_number": posting["payer_claim_number"],
-                    "posting_id": posting["id"],
-                    "balance_id": event.balance["id"] if event.balance else None,
-                    "patient_owes": event.balance["patient_owes"] if event.balance else None,
-                    "next_action": event.balance["next_action"] if event.balance else None,
-                }  # fmt: skip
-                changes.append(ClaimChange(posting["claim_id"], state, "835", detail, [status]))
-            else:
-                records.append(status)  # money for a claim we do not know: still reported
+            _claim_effects(event, event.posting, path.name, partner, records, changes)
         elif isinstance(event, PaymentFinished):
             payment = event.payment
             control = payment.control_number
@@ -166,17 +179,7 @@ def settle_held(path: Path, ledger: Ledger, *, verdict: RemittanceState, note: s
             records, changes = [], []
         elif isinstance(event, ClaimPosted):
             posting = dict(event.posting, released_unbalanced=True, review_note=note)
-            records.append((OutboxKind.POSTINGS, posting))
-            if event.balance is not None:
-                records.append((OutboxKind.BALANCES, event.balance))
-            status = _status(posting, partner)
-            state = OUTCOME_STATE.get(posting["status"])
-            if state is not None and posting.get("matched", True):
-                detail = {"file": path.name, "paid": posting["paid"], "review_note": note,
-                          "trace_number": posting["payment"]["trace_number"]}  # fmt: skip
-                changes.append(ClaimChange(posting["claim_id"], state, "835", detail, [status]))
-            else:
-                records.append(status)
+            _claim_effects(event, posting, path.name, partner, records, changes, review_note=note)
         elif isinstance(event, PaymentFinished):
             identity = event.payment.identity
             if ledger.remittance_state(identity) != RemittanceState.HELD:
