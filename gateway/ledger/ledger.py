@@ -359,6 +359,26 @@ class Ledger:
             for row in rows
         ]
 
+    def list_claims(
+        self, state: ClaimState | str | None = None, *, limit: int = 1000, offset: int = 0
+    ) -> list[StoredClaim]:
+        """Current claim versions, newest change first (optionally only those in ``state``)."""
+        query = select(claims).where(_CURRENT_VERSION)
+        if state is not None:
+            query = query.where(claims.c.state == ClaimState(state).value)
+        query = query.order_by(claims.c.updated_at.desc(), claims.c.claim_id)
+        with self.engine.begin() as connection:
+            rows = connection.execute(query.limit(limit).offset(offset)).all()
+        return [_stored_claim(r) for r in rows]
+
+    def count_claims(self) -> dict[str, int]:
+        """Current claim versions per state."""
+        query = (
+            select(claims.c.state, func.count()).where(_CURRENT_VERSION).group_by(claims.c.state)
+        )
+        with self.engine.begin() as connection:
+            return {str(state): int(n) for state, n in connection.execute(query).all()}
+
     # -- leases ----------------------------------------------------------------------------
 
     def lease_queued(
@@ -376,7 +396,6 @@ class Ledger:
             return []
         now = _now()
         expires = now + timedelta(seconds=ttl_seconds)
-        newer = claims.alias("newer")
         work_key = literal("claim:") + claims.c.claim_id
         held = exists().where(leases.c.work_key == work_key, leases.c.expires_at > now)
         query = (
@@ -385,9 +404,7 @@ class Ledger:
                 claims.c.state == ClaimState.QUEUED.value,
                 claims.c.partner == partner,
                 claims.c.kind == kind,
-                ~exists().where(
-                    newer.c.claim_id == claims.c.claim_id, newer.c.version > claims.c.version
-                ),
+                _CURRENT_VERSION,
                 ~held,
             )
             .order_by(claims.c.created_at, claims.c.claim_id)
@@ -434,174 +451,16 @@ class Ledger:
             )
         return int(result.rowcount)
 
-    # -- interchanges and received files ---------------------------------------------------
-
-    def record_interchange(
-        self,
-        partner: str,
-        control_number: int,
-        *,
-        kind: str,
-        file_name: str,
-        sha256: str,
-        claim_ids: Sequence[str],
-    ) -> int:
-        """Record an interchange built with a reserved control number; returns its id.
-
-        Each claim is linked at its current version. A control number not reserved for the
-        partner, or already used by another interchange, is refused.
-        """
-        now = _now()
-        try:
-            with self.engine.begin() as connection:
-                interchange_id = self._insert_interchange(
-                    connection, partner, control_number, None, kind=kind, file_name=file_name,
-                    sha256=sha256, claim_count=len(claim_ids), now=now,
-                )  # fmt: skip
-                links = []
-                for claim_id in claim_ids:
-                    version = connection.execute(
-                        select(func.max(claims.c.version)).where(claims.c.claim_id == claim_id)
-                    ).scalar()
-                    if version is None:
-                        raise UnknownClaim(f"claim {claim_id}: not in the ledger")
-                    links.append(
-                        {"interchange_id": interchange_id, "claim_id": claim_id, "version": version}
-                    )
-                if links:
-                    connection.execute(interchange_claims.insert(), links)
-        except IntegrityError as error:
-            raise LedgerError(
-                f"partner {partner}: control number {control_number} is already used"
-            ) from error
-        return interchange_id
-
-    def _insert_interchange(
-        self,
-        connection: Connection,
-        partner: str,
-        control_number: int,
-        group_control_number: int | None,
-        *,
-        kind: str,
-        file_name: str,
-        sha256: str,
-        claim_count: int,
-        now: datetime,
-    ) -> int:
-        """The interchange row, after checking its control number was reserved."""
-        last = connection.execute(
-            select(control_numbers.c.last_interchange).where(control_numbers.c.partner == partner)
-        ).scalar()
-        if last is None or not 0 < control_number <= last:
-            raise LedgerError(
-                f"partner {partner}: control number {control_number} was never reserved"
-            )
-        interchange_id = connection.execute(
-            interchanges.insert()
-            .values(
-                partner=partner, control_number=control_number,
-                group_control_number=group_control_number, kind=kind, file_name=file_name,
-                sha256=sha256, claim_count=claim_count, created_at=now,
-            )
-            .returning(interchanges.c.id)
-        ).scalar_one()  # fmt: skip
-        return int(interchange_id)
-
-    def mark_interchange_sent(self, interchange_id: int, at: datetime | None = None) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(
-                update(interchanges)
-                .where(interchanges.c.id == interchange_id)
-                .values(sent_at=at or _now())
-            )
-
-    def record_received_file(
-        self, sha256: str, *, partner: str, name: str, kind: str, state: str = "received"
-    ) -> bool:
-        """Record a file taken in from a partner; False if this content was seen before."""
-        recorded = self.apply_reply(sha256, partner=partner, name=name, kind=kind, changes=(),
-                                    state=state)  # fmt: skip
-        return recorded is not None
-
-    def set_received_file_state(self, sha256: str, state: str) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(
-                update(received_files).where(received_files.c.sha256 == sha256).values(state=state)
-            )
-
-    # -- remittances -----------------------------------------------------------------------
-
-    def record_remittance(
-        self,
-        identity: RemittanceIdentity,
-        *,
-        file_name: str,
-        control_number: str,
-        state: RemittanceState,
-        outbox_records: Iterable[OutboxItem] = (),
-    ) -> bool:
-        """Record a payment (``PaymentInfo.identity``); False if it was recorded before.
-
-        ``outbox_records`` (its postings and balances) are added in the same transaction, and
-        only when the payment is new: a payment is posted once, also across restarts.
-        """
-        recorded = self.apply_remittance(
-            identity, file_name=file_name, control_number=control_number, state=state,
-            outbox_records=outbox_records, changes=(),
-        )  # fmt: skip
-        return recorded is not None
-
-    def remittance_state(self, identity: RemittanceIdentity) -> RemittanceState | None:
-        with self.engine.begin() as connection:
-            state = connection.execute(
-                select(remittances.c.state).where(_identity_is(identity))
-            ).scalar()
-        return None if state is None else RemittanceState(state)
-
-    def set_remittance_state(
-        self,
-        identity: RemittanceIdentity,
-        new_state: RemittanceState,
-        *,
-        outbox_records: Iterable[OutboxItem] = (),
-        changes: Sequence[ClaimChange] = (),
-    ) -> None:
-        """Release or discard a held payment (with the release's records and claim changes, in
-        one transaction)."""
-        new_state = RemittanceState(new_state)
-        now = _now()
-        with self.engine.begin() as connection:
-            state = connection.execute(
-                select(remittances.c.state).where(_identity_is(identity)).with_for_update()
-            ).scalar()
-            if state is None:
-                raise LedgerError(f"remittance {identity}: not in the ledger")
-            if new_state not in REMITTANCE_TRANSITIONS[RemittanceState(state)]:
-                raise IllegalTransition(f"remittance {identity}: {state} -> {new_state}")
-            connection.execute(
-                update(remittances)
-                .where(_identity_is(identity))
-                .values(state=new_state.value, updated_at=now)
-            )
-            self._add_outbox(connection, outbox_records, now)
-            self._apply_changes(connection, changes, now)
-
-    # -- the daemon's queries and compound writes ------------------------------------------
-
     def queued_summary(self, partner: str, kind: str) -> tuple[int, datetime | None]:
         """How many current claim versions of ``partner`` and ``kind`` wait queued and unleased,
         and when the oldest of them was queued (for the batch's "max wait")."""
         now = _now()
-        newer = claims.alias("newer")
         work_key = literal("claim:") + claims.c.claim_id
         query = select(func.count(), func.min(claims.c.created_at)).where(
             claims.c.state == ClaimState.QUEUED.value,
             claims.c.partner == partner,
             claims.c.kind == kind,
-            ~exists().where(
-                newer.c.claim_id == claims.c.claim_id, newer.c.version > claims.c.version
-            ),
+            _CURRENT_VERSION,
             ~exists().where(leases.c.work_key == work_key, leases.c.expires_at > now),
         )
         with self.engine.begin() as connection:
@@ -618,6 +477,8 @@ class Ledger:
         with self.engine.begin() as connection:
             result = connection.execute(leases.delete().where(leases.c.owner == owner))
         return int(result.rowcount)
+
+    # -- interchanges and received files ---------------------------------------------------
 
     def submit_interchange(
         self,
@@ -640,10 +501,25 @@ class Ledger:
         now = _now()
         try:
             with self.engine.begin() as connection:
-                interchange_id = self._insert_interchange(
-                    connection, partner, control_number, group_control_number, kind=kind,
-                    file_name=file_name, sha256=sha256, claim_count=len(claim_ids), now=now,
-                )  # fmt: skip
+                last = connection.execute(
+                    select(control_numbers.c.last_interchange).where(
+                        control_numbers.c.partner == partner
+                    )
+                ).scalar()
+                if last is None or not 0 < control_number <= last:
+                    raise LedgerError(
+                        f"partner {partner}: control number {control_number} was never reserved"
+                    )
+                interchange_id = connection.execute(
+                    interchanges.insert()
+                    .values(
+                        partner=partner, control_number=control_number,
+                        group_control_number=group_control_number, kind=kind,
+                        file_name=file_name, sha256=sha256, claim_count=len(claim_ids),
+                        created_at=now,
+                    )
+                    .returning(interchanges.c.id)
+                ).scalar_one()  # fmt: skip
                 links = []
                 detail = {"file": file_name, "control_number": f"{control_number:09d}"}
                 for claim_id in claim_ids:
@@ -713,69 +589,21 @@ class Ledger:
             ).all()
         return [_interchange(r) for r in rows]
 
-    def list_claims(
-        self, state: ClaimState | str | None = None, *, limit: int = 1000, offset: int = 0
-    ) -> list[StoredClaim]:
-        """Current claim versions, newest change first (optionally only those in ``state``)."""
-        newer = claims.alias("newer")
-        query = select(claims).where(
-            ~exists().where(
-                newer.c.claim_id == claims.c.claim_id, newer.c.version > claims.c.version
-            )
-        )
-        if state is not None:
-            query = query.where(claims.c.state == ClaimState(state).value)
-        query = query.order_by(claims.c.updated_at.desc(), claims.c.claim_id)
+    def mark_interchange_sent(self, interchange_id: int, at: datetime | None = None) -> None:
         with self.engine.begin() as connection:
-            rows = connection.execute(query.limit(limit).offset(offset)).all()
-        return [_stored_claim(r) for r in rows]
-
-    def count_claims(self) -> dict[str, int]:
-        """Current claim versions per state."""
-        newer = claims.alias("newer")
-        query = (
-            select(claims.c.state, func.count())
-            .where(
-                ~exists().where(
-                    newer.c.claim_id == claims.c.claim_id, newer.c.version > claims.c.version
-                )
-            )
-            .group_by(claims.c.state)
-        )
-        with self.engine.begin() as connection:
-            return {str(state): int(n) for state, n in connection.execute(query).all()}
-
-    def received_file_partner(self, name: str) -> str | None:
-        """The partner a file of this name came from (the latest such file)."""
-        with self.engine.begin() as connection:
-            partner = connection.execute(
-                select(received_files.c.partner)
-                .where(received_files.c.name == name)
-                .order_by(received_files.c.id.desc())
-                .limit(1)
-            ).scalar()
-        return None if partner is None else str(partner)
-
-    def received_name_known(self, partner: str, name: str) -> bool:
-        """Whether a file of this name came from ``partner`` before (for ``leave`` downloads)."""
-        with self.engine.begin() as connection:
-            return (
-                connection.execute(
-                    select(received_files.c.id).where(
-                        received_files.c.partner == partner, received_files.c.name == name
-                    )
-                ).first()
-                is not None
+            connection.execute(
+                update(interchanges)
+                .where(interchanges.c.id == interchange_id)
+                .values(sent_at=at or _now())
             )
 
-    def received_file_known(self, sha256: str) -> bool:
-        with self.engine.begin() as connection:
-            return (
-                connection.execute(
-                    select(received_files.c.id).where(received_files.c.sha256 == sha256)
-                ).first()
-                is not None
-            )
+    def record_received_file(
+        self, sha256: str, *, partner: str, name: str, kind: str, state: str = "received"
+    ) -> bool:
+        """Record a file taken in from a partner; False if this content was seen before."""
+        recorded = self.apply_reply(sha256, partner=partner, name=name, kind=kind, changes=(),
+                                    state=state)  # fmt: skip
+        return recorded is not None
 
     def apply_reply(
         self,
@@ -804,6 +632,40 @@ class Ledger:
             if connection.execute(stmt).first() is None:
                 return None
             return self._apply_changes(connection, changes, now)
+
+    def received_file_known(self, sha256: str) -> bool:
+        with self.engine.begin() as connection:
+            return (
+                connection.execute(
+                    select(received_files.c.id).where(received_files.c.sha256 == sha256)
+                ).first()
+                is not None
+            )
+
+    def received_file_partner(self, name: str) -> str | None:
+        """The partner a file of this name came from (the latest such file)."""
+        with self.engine.begin() as connection:
+            partner = connection.execute(
+                select(received_files.c.partner)
+                .where(received_files.c.name == name)
+                .order_by(received_files.c.id.desc())
+                .limit(1)
+            ).scalar()
+        return None if partner is None else str(partner)
+
+    def received_name_known(self, partner: str, name: str) -> bool:
+        """Whether a file of this name came from ``partner`` before (for ``leave`` downloads)."""
+        with self.engine.begin() as connection:
+            return (
+                connection.execute(
+                    select(received_files.c.id).where(
+                        received_files.c.partner == partner, received_files.c.name == name
+                    )
+                ).first()
+                is not None
+            )
+
+    # -- remittances -----------------------------------------------------------------------
 
     def apply_remittance(
         self,
@@ -837,6 +699,41 @@ class Ledger:
                 return None
             self._add_outbox(connection, outbox_records, now)
             return self._apply_changes(connection, changes, now)
+
+    def remittance_state(self, identity: RemittanceIdentity) -> RemittanceState | None:
+        with self.engine.begin() as connection:
+            state = connection.execute(
+                select(remittances.c.state).where(_identity_is(identity))
+            ).scalar()
+        return None if state is None else RemittanceState(state)
+
+    def set_remittance_state(
+        self,
+        identity: RemittanceIdentity,
+        new_state: RemittanceState,
+        *,
+        outbox_records: Iterable[OutboxItem] = (),
+        changes: Sequence[ClaimChange] = (),
+    ) -> None:
+        """Release or discard a held payment (with the release's records and claim changes, in
+        one transaction)."""
+        new_state = RemittanceState(new_state)
+        now = _now()
+        with self.engine.begin() as connection:
+            state = connection.execute(
+                select(remittances.c.state).where(_identity_is(identity)).with_for_update()
+            ).scalar()
+            if state is None:
+                raise LedgerError(f"remittance {identity}: not in the ledger")
+            if new_state not in REMITTANCE_TRANSITIONS[RemittanceState(state)]:
+                raise IllegalTransition(f"remittance {identity}: {state} -> {new_state}")
+            connection.execute(
+                update(remittances)
+                .where(_identity_is(identity))
+                .values(state=new_state.value, updated_at=now)
+            )
+            self._add_outbox(connection, outbox_records, now)
+            self._apply_changes(connection, changes, now)
 
     def _apply_changes(
         self, connection: Connection, changes: Sequence[ClaimChange], now: datetime
@@ -916,26 +813,6 @@ class Ledger:
             for row in rows
         ]
 
-    def mark_emitted(self, record_ids: Iterable[str], at: datetime | None = None) -> int:
-        """Mark records as written to the spool; returns how many were pending."""
-        ids = list(record_ids)
-        when = at or _now()
-        marked = 0
-        with self.engine.begin() as connection:
-            for start in range(0, len(ids), _CHUNK):
-                result = connection.execute(
-                    update(outbox)
-                    .where(
-                        and_(
-                            outbox.c.record_id.in_(ids[start : start + _CHUNK]),
-                            outbox.c.emitted_at.is_(None),
-                        )
-                    )
-                    .values(emitted_at=when)
-                )
-                marked += int(result.rowcount)
-        return marked
-
     def open_batch(
         self, kind: OutboxKind | str, name: Callable[[], str], limit: int = 10_000
     ) -> tuple[str, list[OutboxEntry]] | None:
@@ -1008,6 +885,13 @@ def _interchange(row: Row[Any]) -> Interchange:
         created_at=row.created_at,
         sent_at=row.sent_at,
     )
+
+
+_NEWER = claims.alias("newer")
+# Only a claim's current (highest) version: no newer version of the same claim exists.
+_CURRENT_VERSION = ~exists().where(
+    _NEWER.c.claim_id == claims.c.claim_id, _NEWER.c.version > claims.c.version
+)
 
 
 def _identity_is(identity: RemittanceIdentity) -> Any:
