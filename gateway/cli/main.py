@@ -15,10 +15,11 @@ from pathlib import Path
 
 import click
 
-from gateway.cli.output import dumps, private_dir, write_private
+from gateway.cli.output import dumps
 from gateway.config import ConfigError, PartnerConfig, load_partner
 from gateway.domain.claim import Claim
 from gateway.domain.problems import Problem
+from gateway.files import private_dir, write_atomic
 from gateway.intake.claim_files import CLAIM_SUFFIXES, read_claim_file
 from gateway.intake.mappings import Mapping, MappingError, load_mappings
 from gateway.transactions.claim_837 import Envelope, write_837
@@ -160,7 +161,7 @@ def build(
         target = out_dir / f"{label}-{control:09d}.x12" if out_dir else Path(output)
         if out_dir is None:
             private_dir(target.parent)
-        write_private(target, buf.getvalue())
+        write_atomic(target, buf.getvalue().encode("ascii"))
         click.echo(
             f"{target}: {label} interchange {control:09d} with {len(claims)} claim(s)", err=True
         )

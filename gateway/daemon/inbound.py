@@ -24,9 +24,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.config import PartnerConfig
 from gateway.daemon.ack_effects import ack_999_changes, status_277ca_changes, ta1_changes
-from gateway.daemon.files import archive, private_dir, sha256_of
 from gateway.daemon.recognize import recognize
 from gateway.daemon.remittance_posting import post_remittance_file
+from gateway.files import archive, private_dir, sha256_of, write_atomic
 from gateway.ledger.ledger import ClaimChange, Ledger
 from gateway.transports.base import Transport
 from gateway.transports.errors import PermanentTransportError
@@ -195,7 +195,7 @@ def _quarantine_and_record(
 
 def quarantine(spool: Path, path: Path, partner: str, reason: str, position: int | None) -> Path:
     """Set a file aside in ``spool/quarantine/PARTNER/`` beside ``NAME.reason.json``."""
-    folder = private_dir(spool / "quarantine" / partner)
+    folder = spool / "quarantine" / partner
     target = archive(path, folder)
     note = {
         "file": path.name,
@@ -207,11 +207,7 @@ def quarantine(spool: Path, path: Path, partner: str, reason: str, position: int
         if position is None or "broken" not in reason
         else "nothing after the fault was applied; ask the partner for a corrected file",
     }
-    tmp = folder / f".{target.name}.reason.json.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(note, f, indent=2)
-    os.replace(tmp, folder / f"{target.name}.reason.json")
+    write_atomic(folder / f"{target.name}.reason.json", json.dumps(note, indent=2).encode())
     log.warning("reply_quarantined", partner=partner, file=path.name, reason=reason,
                 segment_position=position)  # fmt: skip
     return target

@@ -27,6 +27,7 @@ from gateway.config import PartnerConfig
 from gateway.daemon.status import status_record
 from gateway.domain.claim import Claim
 from gateway.domain.problems import Problem
+from gateway.files import private_dir, write_atomic
 from gateway.intake.claim_files import CLAIM_SUFFIXES, read_claim_file
 from gateway.intake.mappings import Mapping
 from gateway.ledger.ledger import DuplicateClaim, Ledger, OutboxItem
@@ -144,15 +145,13 @@ def _stamp() -> str:
 
 
 def _move(path: Path, folder: Path) -> Path:
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    target = folder / f"{_stamp()}-{path.name}"
+    target = private_dir(folder) / f"{_stamp()}-{path.name}"
     os.replace(path, target)
     return target
 
 
 def _reject(spool: Path, path: Path, problems: list[Problem], taken: list[str]) -> None:
-    folder = spool / "rejected"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder = private_dir(spool / "rejected")
     name = path.name if not (folder / path.name).exists() else f"{_stamp()}-{path.name}"
     report = {
         "file": path.name,
@@ -168,9 +167,8 @@ def _reject(spool: Path, path: Path, problems: list[Problem], taken: list[str]) 
             else "no claim of this file was taken; fix the problems and drop it in again"
         ),
     }  # fmt: skip
-    tmp = folder / f".{name}.errors.json.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(report, f, indent=2, default=str)
-    os.replace(tmp, folder / f"{name}.errors.json")  # the explanation first, then the file
+    explanation = json.dumps(report, indent=2, default=str).encode("utf-8")
+    write_atomic(
+        folder / f"{name}.errors.json", explanation
+    )  # the explanation first, then the file
     os.replace(path, folder / name)

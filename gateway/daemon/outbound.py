@@ -27,9 +27,9 @@ from typing import get_args
 import structlog
 
 from gateway.config import PartnerConfig
-from gateway.daemon.files import archive, private_dir, sha256_of, write_atomic
 from gateway.daemon.status import status_record
 from gateway.domain.claim import Claim, ClaimKind
+from gateway.files import archive, private_dir, sha256_of, write_atomic
 from gateway.ledger.ledger import Ledger
 from gateway.transactions.claim_837 import Envelope, write_837
 from gateway.transports.base import Transport

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import structlog
 
-from gateway.daemon.files import private_dir
+from gateway.files import private_dir
 from gateway.ledger.ledger import Ledger, OutboxEntry
 from gateway.ledger.schema import OutboxKind
 

@@ -35,13 +35,13 @@ from gateway.config import (
     load_partners,
     load_settings,
 )
-from gateway.daemon.files import private_dir, write_atomic
 from gateway.daemon.inbound import InboundReport, fetch, process_inbound
 from gateway.daemon.intake import take_claim_files
 from gateway.daemon.metrics import Metrics
 from gateway.daemon.outbound import SendReport, build_interchanges, send_outbound
 from gateway.daemon.outputs import emit_outputs
 from gateway.daemon.transports import open_transport
+from gateway.files import private_dir, write_atomic
 from gateway.intake.mappings import Mapping, MappingError, load_mappings
 from gateway.ledger.db import open_ledger
 from gateway.ledger.ledger import Ledger

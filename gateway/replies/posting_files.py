@@ -22,6 +22,7 @@ from typing import IO, Any
 import structlog
 
 from gateway.domain.claim import Claim
+from gateway.files import open_private, private_dir
 from gateway.replies.remittances import ClaimPosted, PaymentFinished, PaymentStarted, post_835
 
 log = structlog.get_logger("gateway.posting")
@@ -36,16 +37,6 @@ class PostResult:
     held: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)  # posted by an earlier run
     records: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTPUTS, 0))
-
-
-def _private_dir(path: Path) -> Path:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return path
-
-
-def _open_private(path: Path) -> IO[str]:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    return os.fdopen(fd, "w", encoding="utf-8")
 
 
 def _json(record: Any) -> str:
@@ -63,7 +54,7 @@ def post_remittance(
 ) -> PostResult:
     """Post every balanced transaction of ``path``; hold the others (or post the ``release``d)."""
     spool = home / "spool"
-    out_dirs = {name: _private_dir(spool / name) for name in OUTPUTS}
+    out_dirs = {name: private_dir(spool / name) for name in OUTPUTS}
     stem = path.name
     result = PostResult()
     files: dict[str, IO[str]] = {}
@@ -108,7 +99,7 @@ def _post_events(
                 temps.clear()
                 temps.update({n: out_dirs[n] / f".{stem}.{control}.jsonl.tmp" for n in OUTPUTS})
                 files.clear()
-                files.update({n: _open_private(p) for n, p in temps.items()})
+                files.update({n: open_private(p) for n, p in temps.items()})
         elif isinstance(event, ClaimPosted):
             if skip:
                 continue
@@ -163,7 +154,7 @@ def _post_events(
 
 
 def hold_for_review(spool: Path, path: Path, transactions: list[dict[str, Any]], now: str) -> None:
-    review = _private_dir(spool / "review")
+    review = private_dir(spool / "review")
     target = review / path.name
     if not target.exists():
         shutil.copy2(path, target)
@@ -173,7 +164,7 @@ def hold_for_review(spool: Path, path: Path, transactions: list[dict[str, Any]],
                            f"release {path.name}` to post it as it is, or `gateway review "
                            f"discard {path.name} --reason ...` to keep it unposted"}  # fmt: skip
     tmp = review / f".{path.name}.review.json.tmp"
-    with _open_private(tmp) as f:
+    with open_private(tmp) as f:
         json.dump(report, f, indent=2, default=str)
     os.replace(tmp, review / f"{path.name}.review.json")
 
@@ -215,11 +206,11 @@ def discard(home: Path, name: str, *, reason: str) -> Path:
 def archive_review(home: Path, name: str, verdict: str, why: str) -> Path:
     review = home / "spool" / "review"
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    target = _private_dir(home / "spool" / "archive" / "review" / f"{stamp}-{verdict}-{name}")
+    target = private_dir(home / "spool" / "archive" / "review" / f"{stamp}-{verdict}-{name}")
     for item in (review / name, review / f"{name}.review.json"):
         if item.exists():
             shutil.move(str(item), target / item.name)
-    with _open_private(target / "verdict.json") as f:
+    with open_private(target / "verdict.json") as f:
         json.dump({"file": name, "verdict": verdict, "why": why, "at": stamp}, f, indent=2)
     log.info(f"remittance_{verdict}", file=name, why=why)
     return target

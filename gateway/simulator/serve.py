@@ -25,6 +25,7 @@ from pathlib import Path
 
 import structlog
 
+from gateway.files import write_atomic
 from gateway.simulator.adjudication import (
     adjudicate,
     cents,
@@ -62,7 +63,6 @@ from gateway.simulator.state import (
     State,
     load_state,
     save_state,
-    write_atomic,
 )
 
 log = structlog.get_logger("gateway.simulator")

@@ -10,7 +10,6 @@ real partners), never lose one.
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from gateway.files import write_atomic
 from gateway.simulator.model import Accumulator, Adjudication, ClaimIn, Route
 
 STATE_VERSION = 1
@@ -125,18 +125,3 @@ def load_state(path: Path) -> State:
 def save_state(path: Path, state: State) -> None:
     """Write under a dot name, fsync, rename: a crash leaves the old state or the new one."""
     write_atomic(path, state.model_dump_json(indent=1).encode("utf-8"))
-
-
-def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """The whole file or nothing under ``path``; the dot name hides it while it is written."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

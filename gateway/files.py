@@ -1,4 +1,8 @@
-"""File moves of the daemon: private folders, atomic writes, archiving that never overwrites."""
+"""Files of a gateway home: private folders, atomic writes, archiving that never overwrites.
+
+The lowest layer (it imports nothing of the gateway): patient data lives in these files, so
+folders are 0700 and files 0600, and a reader never sees half a file.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import hashlib
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 
 def private_dir(path: Path) -> Path:
@@ -21,11 +26,17 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def open_private(path: Path) -> IO[str]:
+    """Open text for writing, created 0600 (files written in a stream, renamed by the caller)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    return os.fdopen(fd, "w", encoding="utf-8")
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Write under a hidden temporary name, fsync, rename: a reader never sees half a file."""
     private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
