@@ -32,7 +32,6 @@ from gateway.transports.base import Transport
 from gateway.transports.errors import PermanentTransportError
 from gateway.transports.retry import call_with_retries
 from gateway.x12.errors import X12SyntaxError
-from gateway.x12.reader import X12Reader
 
 log = structlog.get_logger("gateway.exchange")
 
@@ -148,7 +147,6 @@ def process_file(
             ledger.record_received_file(sha, partner=partner, name=path.name, kind="835",
                                         state="held" if result.held else "processed")  # fmt: skip
         else:
-            _check_envelope(path, partner)
             changes = EFFECTS[found.kind](path, ledger, partner, sha)
             applied = ledger.apply_reply(
                 sha, partner=partner, name=path.name, kind=found.kind, changes=changes
@@ -166,17 +164,6 @@ def process_file(
     report.processed[found.kind] = report.processed.get(found.kind, 0) + 1
     log.info("reply_processed", partner=partner, file=path.name, kind=found.kind)
     archive(path, done)
-
-
-def _check_envelope(path: Path, partner: str) -> None:
-    """Raise on a broken structure (e.g. a truncated file); wrong counts are only logged, as
-    real senders get them wrong and the content is still sound."""
-    reader = X12Reader(path, strict=False)
-    for _segment in reader:
-        pass
-    for problem in reader.problems:
-        log.warning("reply_envelope_problem", partner=partner, file=path.name,
-                    problem=str(problem), segment_position=problem.segment_index)  # fmt: skip
 
 
 def _quarantine_and_record(

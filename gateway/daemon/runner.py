@@ -144,6 +144,7 @@ class Daemon:
         self.ledger = ledger or open_ledger(database_url(home, self.settings))
         self.owner = worker_name(home)
         self.health = {p.name: PartnerHealth() for p in self.partners}
+        self._health_written: dict[str, dict[str, Any]] = {}
         self.stopping = False
         self.mappings = self._mappings()
         self.metrics = Metrics()
@@ -242,11 +243,9 @@ class Daemon:
                     fetch(self.spool, self.ledger, partner, transport, report.inbound,
                           self._stop_requested)  # fmt: skip
                     health.last_poll = time.monotonic()
-        except (TransportError, ConfigError, OSError) as exc:
-            self._partner_failed(partner.name, exc, report)
-            return
         except Exception as exc:
-            log.exception("step_failed", step=f"exchange with {partner.name}", error=str(exc))
+            if not isinstance(exc, (TransportError, ConfigError, OSError)):  # a bug: its trace
+                log.exception("step_failed", step=f"exchange with {partner.name}", error=str(exc))
             self._partner_failed(partner.name, exc, report)
             return
         if health.state != "ok":
@@ -270,8 +269,10 @@ class Daemon:
     def _write_health(self) -> None:
         shown = ("state", "failures", "last_error", "last_ok")
         document = {name: {k: getattr(h, k) for k in shown} for name, h in self.health.items()}
-        write_atomic(self.home / "state" / "partners.json",
-                     json.dumps(document, indent=2, default=str).encode())  # fmt: skip
+        if document != self._health_written:  # most ticks change nothing: no write
+            write_atomic(self.home / "state" / "partners.json",
+                         json.dumps(document, indent=2, default=str).encode())  # fmt: skip
+            self._health_written = document
 
     # -- running ---------------------------------------------------------------------------
 
