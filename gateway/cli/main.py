@@ -5,6 +5,7 @@ Exit codes: 0 done, 1 the input had errors (reported), 2 usage or configuration 
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import os
@@ -12,6 +13,7 @@ import sys
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
+from typing import ClassVar
 
 import click
 
@@ -34,7 +36,31 @@ def home_dir(ctx: click.Context) -> Path:
     return Path(home or os.environ.get("GATEWAY_HOME") or ".")
 
 
-@click.group()
+class _LazyGroup(click.Group):
+    """Commands in modules loaded only when called: the daemon's (SQLAlchemy, the ledger) and
+    the simulator's imports cost more than `gateway parse` itself."""
+
+    LAZY: ClassVar[dict[str, str]] = {
+        "run": "gateway.cli.daemon_commands:run",
+        "claims": "gateway.cli.daemon_commands:claims",
+        "claim": "gateway.cli.daemon_commands:claim_history",
+        "partners": "gateway.cli.daemon_commands:partners",
+        "demo": "gateway.cli.daemon_commands:demo",
+        "simulate": "gateway.cli.simulate:simulate",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.LAZY])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.LAZY:
+            return super().get_command(ctx, cmd_name)
+        module, name = self.LAZY[cmd_name].split(":")
+        command: click.Command = getattr(importlib.import_module(module), name)
+        return command
+
+
+@click.group(cls=_LazyGroup)
 @click.option(
     "--home", type=click.Path(file_okay=False), help="gateway home (else $GATEWAY_HOME, else .)"
 )
@@ -451,17 +477,6 @@ def review_discard(ctx: click.Context, name: str, reason: str) -> None:
     except FileNotFoundError as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(f"{name}: discarded, kept in {target}")
-
-
-def _register() -> None:
-    from gateway.cli.daemon_commands import claim_history, claims, demo, partners, run
-    from gateway.cli.simulate import simulate
-
-    for command in (run, claims, claim_history, partners, simulate, demo):
-        cli.add_command(command)
-
-
-_register()
 
 
 def main() -> None:
