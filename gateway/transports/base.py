@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, Self
 
 from gateway.transports.errors import PermanentTransportError
 
@@ -79,3 +79,21 @@ class Transport(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+
+class ClosesOnExit:
+    """``with transport:`` closes it, for every transport."""
+
+    def close(self) -> None:
+        """Nothing to close unless a transport says otherwise."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -7,9 +7,8 @@ import os
 import shutil
 import time
 from pathlib import Path
-from types import TracebackType
 
-from gateway.transports.base import RemoteFile, TransportCheck, safe_name
+from gateway.transports.base import ClosesOnExit, RemoteFile, TransportCheck, safe_name
 from gateway.transports.errors import (
     PermanentTransportError,
     TransientTransportError,
@@ -17,7 +16,7 @@ from gateway.transports.errors import (
 )
 
 
-class DirectoryTransport:
+class DirectoryTransport(ClosesOnExit):
     """Upload into ``upload_dir``, download from ``download_dir``.
 
     ``settle_seconds``: a file whose size or mtime changed that recently is still being written
@@ -123,17 +122,3 @@ class DirectoryTransport:
         if not os.access(self.upload_dir, os.W_OK):
             raise PermanentTransportError(f"upload folder {self.upload_dir} is not writable")
         return TransportCheck(str(self.upload_dir), counts[0], str(self.download_dir), counts[1])
-
-    def close(self) -> None:
-        """Nothing to close for a folder."""
-
-    def __enter__(self) -> DirectoryTransport:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

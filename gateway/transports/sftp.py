@@ -35,14 +35,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any, TypeVar
 
 import paramiko  # type: ignore[import-untyped, unused-ignore]
 import structlog
 
 from gateway.config import SftpConfig
-from gateway.transports.base import RemoteFile, TransportCheck, safe_name
+from gateway.transports.base import ClosesOnExit, RemoteFile, TransportCheck, safe_name
 from gateway.transports.errors import (
     PermanentTransportError,
     TransientTransportError,
@@ -147,7 +146,7 @@ class _Seen:
     since: float  # monotonic time this size and mtime were first seen
 
 
-class SftpTransport:
+class SftpTransport(ClosesOnExit):
     """Upload into ``upload_dir``, download from ``download_dir`` on the partner's server.
 
     Connects on first use and again after a dropped connection; one connection serves a whole
@@ -667,17 +666,6 @@ class SftpTransport:
 
     def close(self) -> None:
         self._drop()
-
-    def __enter__(self) -> SftpTransport:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _regular(entry: Any) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 
 from gateway.demo.run import PARTNER as DEMO_PARTNER
 from gateway.home import init_home
+from tests.conftest import SAMPLES
 
 # The demo's partner (a folder pair), named acme, with the knobs the tests turn.
 PARTNER = (
@@ -62,3 +63,18 @@ def read_jsonl(folder: Path) -> list[dict[str, Any]]:
     for path in sorted(folder.glob("*.jsonl")):
         records += [json.loads(line) for line in path.read_text().splitlines()]
     return records
+
+
+def numbered_claims(prefix: str, count: int, *, dental_every: int = 0) -> list[dict[str, Any]]:
+    """``count`` copies of the sample claims with ids PREFIX-00000... (every n-th dental)."""
+    professional = json.loads((SAMPLES / "professional.json").read_text())[0]
+    dental = json.loads((SAMPLES / "dental.json").read_text())[0]
+    out = []
+    for n in range(count):
+        template = dental if dental_every and n % dental_every == 0 else professional
+        record = json.loads(json.dumps(template))
+        record["claim_id"] = f"{prefix}-{n:05d}"
+        for i, line in enumerate(record["lines"]):
+            line["line_id"] = f"{prefix[:2]}{n:05d}-{i}"
+        out.append(record)
+    return out

@@ -10,7 +10,6 @@ the daemon's "already there?" check; see the closing note of issue #4).
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -19,32 +18,16 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from gateway.ledger.db import open_ledger
 from gateway.ledger.schema import ClaimState
-from tests.conftest import REPO, SAMPLES
-from tests.daemon.homes import drop_claims, drop_reply, make_home, read_jsonl
+from tests.conftest import REPO
+from tests.daemon.homes import drop_claims, drop_reply, make_home, numbered_claims, read_jsonl
 from tests.daemon.payer import ack_999, adjudicate, claims_of, envelope_of, remit_835, status_277ca
 
 CLAIMS = 240
 FILES = 24
 KILLS = 55
-
-
-def _claims() -> list[dict[str, Any]]:
-    professional = json.loads((SAMPLES / "professional.json").read_text())[0]
-    dental = json.loads((SAMPLES / "dental.json").read_text())
-    dental = dental[0] if isinstance(dental, list) else dental
-    out = []
-    for n in range(CLAIMS):
-        template = dental if n % 3 == 0 else professional
-        record = json.loads(json.dumps(template))
-        record["claim_id"] = f"CR-{n:05d}"
-        for i, line in enumerate(record["lines"]):
-            line["line_id"] = f"L{n:05d}-{i}"
-        out.append(record)
-    return out
 
 
 class Partner:
@@ -97,7 +80,7 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
     text = settings.read_text()
     assert "tick_seconds = 2 " in text
     settings.write_text(text.replace("tick_seconds = 2 ", "tick_seconds = 0.05 "))
-    records = _claims()
+    records = numbered_claims("CR", CLAIMS, dental_every=3)
     per_file = CLAIMS // FILES
     partner = Partner(home)
     rng = random.Random(20261127)

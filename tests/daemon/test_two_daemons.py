@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from gateway.daemon.intake import take_claim_files
 from gateway.daemon.runner import Daemon
 from gateway.ledger.schema import ClaimState
-from tests.conftest import SAMPLES
-from tests.daemon.homes import drop_claims, make_home
+from tests.daemon.homes import drop_claims, make_home, numbered_claims
 from tests.daemon.payer import claims_of
 
 CLAIMS = 200
-
-
-def _records() -> list[dict[str, Any]]:
-    template = json.loads((SAMPLES / "professional.json").read_text())[0]
-    out = []
-    for n in range(CLAIMS):
-        record = json.loads(json.dumps(template))
-        record["claim_id"] = f"TWO-{n:05d}"
-        for i, line in enumerate(record["lines"]):
-            line["line_id"] = f"T{n:05d}-{i}"
-        out.append(record)
-    return out
 
 
 def _shared_partner(home: Path, shared: Path) -> None:
@@ -45,7 +30,7 @@ def test_two_daemons_on_one_ledger_send_each_claim_once(tmp_path: Path, db_url: 
     for home in homes:
         _shared_partner(home, shared)
     daemons = [Daemon(home) for home in homes]
-    drop_claims(homes[0], "many.json", _records())
+    drop_claims(homes[0], "many.json", numbered_claims("TWO", CLAIMS))
     take_claim_files(homes[0], daemons[0].ledger, daemons[0].partners, settle_seconds=0)
 
     barrier = threading.Barrier(2)
@@ -64,7 +49,7 @@ def test_two_daemons_on_one_ledger_send_each_claim_once(tmp_path: Path, db_url: 
         t.join(timeout=120)
     assert codes == [0] * 6
     sent = Counter(c.claim_id for p in (shared / "in").glob("*.x12") for c in claims_of(p))
-    assert sent == Counter(r["claim_id"] for r in _records())
+    assert sent == Counter(r["claim_id"] for r in numbered_claims("TWO", CLAIMS))
     built_by = {home.parent.name: len(list((home / "spool" / "archive" / "outbound").rglob("*.x12")))
                 for home in homes}  # fmt: skip
     assert sum(built_by.values()) == len(list((shared / "in").glob("*.x12")))
