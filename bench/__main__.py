@@ -250,6 +250,22 @@ def render(rows: list[dict[str, Any]], results: list[dict[str, Any]], idle_mib: 
     out.print(verdicts)
 
 
+def write_report(path: Path, started: float, fields: dict[str, Any], out: Console) -> None:
+    """The results as JSON, with when, how long, which commit and which machine."""
+    report = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "seconds": round(time.time() - started, 1),
+        "commit": git_commit(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        **fields,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    out.print(f"results written to {path}")
+
+
 def git_commit() -> str | None:
     try:
         proc = subprocess.run(
@@ -311,12 +327,6 @@ def main_837(argv: list[str] | None = None) -> int:
     render(rows, results, idle_mib)
 
     report = {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-        "seconds": round(time.time() - started, 1),
-        "commit": git_commit(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
         "sizes": sizes,
         "repeat": opts.repeat,
         "seed": opts.seed,
@@ -324,9 +334,7 @@ def main_837(argv: list[str] | None = None) -> int:
         "steps": rows,
         "targets": results,
     }
-    opts.json.parent.mkdir(parents=True, exist_ok=True)
-    opts.json.write_text(json.dumps(report, indent=2) + "\n")
-    console.print(f"results written to {opts.json}")
+    write_report(opts.json, started, report, console)
     failed = [c for c in results if c["ok"] is False]
     return 1 if failed and opts.strict else 0
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.__main__ import BUSY_CPUS, MIB, children_cpu_s, cpu_busy_s, git_commit
+from bench.__main__ import BUSY_CPUS, MIB, children_cpu_s, cpu_busy_s, write_report
 from bench.gen_835 import SEED, ensure_835, ensure_without_payer_per
 
 BENCH = Path(__file__).resolve().parent
@@ -493,12 +492,6 @@ def main(argv: list[str] | None = None) -> int:
     render(rows, results, venvs)
 
     report = {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-        "seconds": round(time.time() - started, 1),
-        "commit": git_commit(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
         "sizes": sizes,
         "big": big,
         "repeat": opts.repeat,
@@ -509,9 +502,7 @@ def main(argv: list[str] | None = None) -> int:
         "steps": rows,
         "targets": results,
     }
-    opts.json.parent.mkdir(parents=True, exist_ok=True)
-    opts.json.write_text(json.dumps(report, indent=2) + "\n")
-    console.print(f"results written to {opts.json}")
+    write_report(opts.json, started, report, console)
     failed = [c for c in results if c["ok"] is False]
     return 1 if failed and opts.strict else 0
 

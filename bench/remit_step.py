@@ -2,9 +2,10 @@
 
 Runs under the project's ``.venv`` (bare split, pyx12, ours) or under a peer's venv in
 ``bench/.venvs/`` (oxedi, edi-835-parser, x12sdk, linuxforhealth-x12), so this module imports
-only the standard library at the top; each step imports its library in its setup, before the
-timer and before the memory mark is reset. Like :mod:`bench.step`, it runs the timed work
-``repeat`` times (one run only once a run took longer than ``slow`` seconds) and prints one line
+only the standard library (and :mod:`bench.memory`, which does too) at the top; each step
+imports its library in its setup, before the timer and before the memory mark is reset. Like
+:mod:`bench.step`, it runs the timed work ``repeat`` times (one run only once a run took longer
+than ``slow`` seconds) and prints one line
 ``RESULT {json}``: wall times, the claims counted, the sum of CLP04 it saw, and memory in KiB
 (``start_kb`` before the timed work, ``peak_kb`` the high-water mark during it).
 
@@ -17,7 +18,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import resource
 import sys
 import time
 import traceback
@@ -25,38 +25,9 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from bench.memory import hwm_kb, reset_hwm, rss_kb
+
 Runner = Callable[[str], dict[str, Any]]
-
-
-# -- memory (as in bench/step.py, which imports the gateway and so cannot run in a peer venv) --
-def _status_kb(key: str) -> int | None:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def rss_kb() -> int:
-    now = _status_kb("VmRSS")
-    return now if now is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
-def hwm_kb() -> int:
-    peak = _status_kb("VmHWM")
-    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
-def reset_hwm() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        return False
-    return _status_kb("VmHWM") is not None
 
 
 class _Capped(Exception):

@@ -10,9 +10,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.metadata
-import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -25,7 +23,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.__main__ import BUSY_CPUS, cpu_busy_s, git_commit
+from bench.__main__ import BUSY_CPUS, cpu_busy_s, write_report
 from gateway.transports.sftp import SftpTransport
 from tests.sshd import ClientKeys, Sshd, SshdMissing, running
 
@@ -215,12 +213,6 @@ def main(argv: list[str] | None = None) -> int:
     render(rows, size, busy)
 
     report = {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-        "seconds": round(time.time() - started, 1),
-        "commit": git_commit(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
         "paramiko": importlib.metadata.version("paramiko"),
         "openssh": version,
         "bytes": size,
@@ -230,9 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": rows,
         "target": TARGET,
     }
-    opts.json.parent.mkdir(parents=True, exist_ok=True)
-    opts.json.write_text(json.dumps(report, indent=2) + "\n")
-    console.print(f"results written to {opts.json}")
+    write_report(opts.json, started, report, console)
     failed = any(r["ratio"] < TARGET for r in rows)
     return 1 if failed and opts.strict else 0
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import gc
 import json
-import resource
 import sys
 import time
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from typing import Any
 import pyx12.x12file
 
 from bench.claims import make_claims
+from bench.memory import hwm_kb, reset_hwm, rss_kb
 from gateway.domain.claim_checks import check_claim
 from gateway.transactions.claim_837 import Envelope, write_837
 from gateway.transactions.claim_837_reader import read_837
@@ -41,39 +41,6 @@ ENVELOPE = Envelope(
     receiver_name="Bench Clearinghouse",
     when=datetime(2025, 1, 2, 12, 0),
 )
-
-
-# -- memory ---------------------------------------------------------------------------------
-def _status_kb(key: str) -> int | None:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def rss_kb() -> int:
-    now = _status_kb("VmRSS")
-    return now if now is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
-def hwm_kb() -> int:
-    """Peak resident memory (KiB) since the start, or since the last :func:`reset_hwm`."""
-    peak = _status_kb("VmHWM")
-    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
-def reset_hwm() -> bool:
-    """Set the high-water mark back to the current RSS (Linux ≥ 4.0); False if not possible."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        return False
-    return _status_kb("VmHWM") is not None
 
 
 # -- the timed work -------------------------------------------------------------------------
