@@ -176,6 +176,9 @@ def validate_with_pyx12(source: str | os.PathLike[str] | bytes) -> list[IgProble
     return _Run(_engine(), text.lstrip(_BOM).lstrip()).problems
 
 
+_GS_LOOP_MISSING = 'Mandatory loop "Functional Group Header" (GS_LOOP) missing'
+
+
 class _Run:
     """One validation pass over one file, mirroring ``x12n_document``'s loop."""
 
@@ -197,6 +200,9 @@ class _Run:
         except Exception as exc:  # a pyx12 defect on broken input: report it, do not raise
             message = f"pyx12 stopped at this segment ({type(exc).__name__}: {exc})"
             self._add(self.index, self.seg_id, None, None, message)
+        if "TA1" in self.seg_ids.values() and "GS" not in self.seg_ids.values():
+            # An interchange of TA1s alone is valid X12; pyx12's control map wants a group.
+            self.problems = [p for p in self.problems if p.message != _GS_LOOP_MISSING]
 
     def _add(
         self,

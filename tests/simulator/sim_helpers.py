@@ -20,7 +20,6 @@ from gateway.transactions.ig_validation import validate_with_pyx12
 from tests.conftest import SAMPLES
 
 NOW = datetime(2025, 4, 15, 9, 0)
-GS_LOOP_MISSING = 'Mandatory loop "Functional Group Header" (GS_LOOP) missing'
 
 
 def sample(kind: str = "professional", n: int = 0, **changes: Any) -> dict[str, Any]:
@@ -109,10 +108,8 @@ def assert_balanced(path: Path) -> list[ClaimPosted]:
 
 
 def assert_valid(path: Path) -> None:
-    """pyx12 finds nothing (a TA1 alone: only pyx12's known "GS_LOOP missing" note)."""
+    """pyx12 finds nothing."""
     problems = validate_with_pyx12(path)
-    if path.name.startswith("TA1-"):
-        problems = [p for p in problems if p.message != GS_LOOP_MISSING]
     text = path.read_text().replace("~", "~\n")
     assert problems == [], "\n".join(map(str, problems)) + "\n" + text
 

@@ -78,6 +78,7 @@ FIELD_GUIDE_EXAMPLES = [
     "example-835.x12",
     "example-999.x12",
     "example-277ca.x12",
+    "example-ta1.x12",  # an interchange of a TA1 alone: no group, and none needed
 ]
 
 # Every 837D in the corpus, with what pyx12 must say about it under our dental map. All eight
@@ -123,6 +124,14 @@ def example_837p(examples: Path) -> str:
 @pytest.mark.parametrize("name", FIELD_GUIDE_EXAMPLES)
 def test_field_guide_examples_have_no_problems(examples: Path, name: str) -> None:
     assert validate_with_pyx12(examples / name) == []
+
+
+def test_a_missing_group_is_still_reported_when_it_is_not_a_ta1(examples: Path) -> None:
+    """Only a TA1-alone interchange is excused a group: an 835 without its GS is not."""
+    text = (examples / "example-835.x12").read_text()
+    no_group = "~".join(s for s in text.split("~") if not s.strip().startswith(("GS", "GE")))
+    messages = [p.message for p in validate_with_pyx12(no_group.encode())]
+    assert any("GS_LOOP" in m for m in messages), messages
 
 
 @pytest.mark.parametrize("name", sorted(CORPUS_837D))
