@@ -121,11 +121,13 @@ def _build_one(
     claim_ids: list[str],
     owner: str,
 ) -> str:
-    claims = []
-    for claim_id in claim_ids:
-        stored = ledger.claim(claim_id)
-        assert stored is not None, claim_id  # leased claims exist
-        claims.append(Claim.model_validate(stored.record))
+    stored = ledger.current_claims(claim_ids)
+    if len(stored) != len(claim_ids):  # leased claims exist; never submit one not in the file
+        ledger.release_leases(claim_ids, owner)
+        raise RuntimeError(
+            f"{len(claim_ids) - len(stored)} leased claim(s) vanished from the ledger"
+        )
+    claims = [Claim.model_validate(c.record) for c in stored]
     control, group = ledger.reserve_control_numbers(partner.name)
     name = interchange_name(partner.name, kind, control)
     path = private_dir(spool / "outbound" / partner.name) / name

@@ -281,6 +281,18 @@ class Ledger:
             row = connection.execute(query.order_by(claims.c.version.desc()).limit(1)).first()
         return None if row is None else _stored_claim(row)
 
+    def current_claims(self, claim_ids: Sequence[str]) -> list[StoredClaim]:
+        """The current versions of these claims, in the order asked (unknown ids left out)."""
+        found: dict[str, StoredClaim] = {}
+        with self.engine.begin() as connection:
+            for start in range(0, len(claim_ids), _CHUNK):
+                chunk = list(claim_ids[start : start + _CHUNK])
+                rows = connection.execute(
+                    select(claims).where(claims.c.claim_id.in_(chunk), _CURRENT_VERSION)
+                ).all()
+                found.update((row.claim_id, _stored_claim(row)) for row in rows)
+        return [found[c] for c in claim_ids if c in found]
+
     def transition(
         self,
         claim_id: str,

@@ -133,3 +133,14 @@ def test_every_state_has_a_row_in_the_transition_table() -> None:
     assert set(TRANSITIONS) == set(ClaimState)
     assert TRANSITIONS[S.QUEUED] == {S.SUBMITTED}
     assert TRANSITIONS[S.REJECTED] == frozenset()
+
+
+def test_current_claims_in_the_order_asked(ledger: Ledger) -> None:
+    for claim_id in ("A", "B", "C"):
+        ledger.add_claim({"claim_id": claim_id}, kind="dental", partner="acme", payer_id="1")
+    ledger.transition("B", ClaimState.SUBMITTED, source="837")
+    ledger.transition("B", ClaimState.REJECTED, source="277CA")
+    ledger.add_claim({"claim_id": "B", "n": 2}, kind="dental", partner="acme", payer_id="1")
+    found = ledger.current_claims(["C", "B", "X", "A"])
+    assert [(c.claim_id, c.version) for c in found] == [("C", 1), ("B", 2), ("A", 1)]
+    assert found[1].record == {"claim_id": "B", "n": 2}
