@@ -327,29 +327,52 @@ class Ledger:
         outbox_records: Iterable[OutboxItem],
         now: datetime,
     ) -> ClaimEvent:
+        current = self._locked_state(connection, claim_id, version)
+        if current is None:
+            raise UnknownClaim(f"claim {claim_id}: not in the ledger")
+        found_version, old_state = current
+        if new_state not in TRANSITIONS[old_state]:
+            raise IllegalTransition(
+                f"claim {claim_id} version {found_version}: {old_state} -> {new_state} "
+                "is not an allowed transition"
+            )
+        event = self._write_transition(
+            connection, claim_id, found_version, new_state, source, detail, now
+        )
+        self._add_outbox(connection, outbox_records, now)
+        return event
+
+    def _locked_state(
+        self, connection: Connection, claim_id: str, version: int | None
+    ) -> tuple[int, ClaimState] | None:
+        """(version, state) of the claim's current version (or ``version``), row locked."""
         query = select(claims.c.version, claims.c.state).where(claims.c.claim_id == claim_id)
         if version is not None:
             query = query.where(claims.c.version == version)
         row = connection.execute(
             query.order_by(claims.c.version.desc()).limit(1).with_for_update()
         ).first()
-        if row is None:
-            raise UnknownClaim(f"claim {claim_id}: not in the ledger")
-        old_state = ClaimState(row.state)
-        if new_state not in TRANSITIONS[old_state]:
-            raise IllegalTransition(
-                f"claim {claim_id} version {row.version}: {old_state} -> {new_state} "
-                "is not an allowed transition"
-            )
+        return None if row is None else (int(row.version), ClaimState(row.state))
+
+    def _write_transition(
+        self,
+        connection: Connection,
+        claim_id: str,
+        version: int,
+        new_state: ClaimState,
+        source: str,
+        detail: Mapping[str, Any] | None,
+        now: datetime,
+    ) -> ClaimEvent:
+        """The new state and its event (the caller checked the transition)."""
         connection.execute(
             update(claims)
-            .where(claims.c.claim_id == claim_id, claims.c.version == row.version)
+            .where(claims.c.claim_id == claim_id, claims.c.version == version)
             .values(state=new_state.value, updated_at=now)
         )
         details = dict(detail or {})
-        self._event(connection, claim_id, row.version, new_state, now, source, details)
-        self._add_outbox(connection, outbox_records, now)
-        return ClaimEvent(claim_id, int(row.version), new_state, now, source, details)
+        self._event(connection, claim_id, version, new_state, now, source, details)
+        return ClaimEvent(claim_id, version, new_state, now, source, details)
 
     def history(self, claim_id: str) -> list[ClaimEvent]:
         """Every event of the claim (all versions), oldest first."""
@@ -533,19 +556,21 @@ class Ledger:
                     .returning(interchanges.c.id)
                 ).scalar_one()  # fmt: skip
                 links = []
+                records: list[OutboxItem] = []
                 detail = {"file": file_name, "control_number": f"{control_number:09d}"}
                 for claim_id in claim_ids:
                     event = self._transition(
                         connection, claim_id, ClaimState.SUBMITTED, source="837",
                         detail=detail, version=None, outbox_records=(), now=now,
                     )  # fmt: skip
-                    self._add_outbox(connection, status_records(claim_id, event.version), now)
+                    records.extend(status_records(claim_id, event.version))
                     links.append(
                         {"interchange_id": interchange_id, "claim_id": claim_id,
                          "version": event.version}
                     )  # fmt: skip
                 if links:
                     connection.execute(interchange_claims.insert(), links)
+                self._add_outbox(connection, records, now)
                 connection.execute(
                     leases.delete().where(
                         leases.c.work_key.in_([_claim_key(c) for c in claim_ids]),
@@ -751,15 +776,13 @@ class Ledger:
         self, connection: Connection, changes: Sequence[ClaimChange], now: datetime
     ) -> ChangesApplied:
         result = ChangesApplied([], [])
+        records: list[OutboxItem] = []
         for change in changes:
-            query = select(claims.c.state).where(claims.c.claim_id == change.claim_id)
-            if change.version is not None:
-                query = query.where(claims.c.version == change.version)
-            current = connection.execute(query.order_by(claims.c.version.desc()).limit(1)).scalar()
+            current = self._locked_state(connection, change.claim_id, change.version)
             if current is None:
                 result.skipped.append((change.claim_id, "not in the ledger"))
                 continue
-            state = ClaimState(current)
+            version, state = current
             if change.only_from is not None and state not in change.only_from:
                 result.skipped.append((change.claim_id, f"already {state}"))
                 continue
@@ -767,12 +790,13 @@ class Ledger:
                 result.skipped.append((change.claim_id, f"{state} -> {change.state} not allowed"))
                 continue
             result.applied.append(
-                self._transition(
-                    connection, change.claim_id, change.state, source=change.source,
-                    detail=change.detail, version=change.version,
-                    outbox_records=change.outbox_records, now=now,
+                self._write_transition(
+                    connection, change.claim_id, version, change.state, change.source,
+                    change.detail, now,
                 )
             )  # fmt: skip
+            records.extend(change.outbox_records)
+        self._add_outbox(connection, records, now)  # one insert per 500 records, not per claim
         return result
 
     # -- outbox ----------------------------------------------------------------------------
