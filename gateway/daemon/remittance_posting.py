@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 
+from gateway.daemon.status import status_record
 from gateway.domain.claim import Claim
 from gateway.ledger.ledger import ClaimChange, Ledger, OutboxItem
 from gateway.ledger.schema import ClaimState, OutboxKind, RemittanceState
@@ -57,19 +58,12 @@ def _reasons(posting: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def _status(posting: dict[str, Any], partner: str) -> OutboxItem:
-    return OutboxKind.STATUS, {
-        "id": f"{posting['id']}-status",
-        "event": posting["status"],
-        "claim_id": posting["claim_id"],
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "partner": partner,
-        "source": "835",
-        "reasons": _reasons(posting),
-        "paid": posting["paid"],
-        "payer_claim_number": posting["payer_claim_number"],
-        "trace_number": posting["payment"]["trace_number"],
-        "file": posting["source_file"],
-    }
+    return status_record(
+        event=posting["status"], claim_id=posting["claim_id"], version=None, partner=partner,
+        source="835", cause=posting["id"], reasons=_reasons(posting), paid=posting["paid"],
+        payer_claim_number=posting["payer_claim_number"],
+        trace_number=posting["payment"]["trace_number"], file=posting["source_file"],
+    )  # fmt: skip
 
 
 def _claim_effects(
