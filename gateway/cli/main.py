@@ -381,10 +381,17 @@ def _parse_835(path: Path, fmt: str) -> bool:
 @click.option("--partner", help="the partner the files came from (for status events and logs)")
 @click.pass_context
 def post(ctx: click.Context, files: tuple[str, ...], partner: str | None) -> None:
-    """Post 835 files into the home's spool; unbalanced transactions are held for review."""
+    """Post 835 files into the home's spool; unbalanced transactions are held for review.
+
+    In a gateway home the files go through the ledger, like the daemon's downloads: a payment
+    posted here is never posted again when the partner's copy arrives (and the reverse).
+    """
     from gateway.replies.posting_files import post_remittance
 
     home = home_dir(ctx)
+    if (home / "gateway.toml").exists():
+        _post_through_ledger(home, [Path(f) for f in files], partner or "manual")
+        return
     held_any = False
     for name in files:
         result = post_remittance(home, Path(name), partner=partner)
@@ -396,6 +403,36 @@ def post(ctx: click.Context, files: tuple[str, ...], partner: str | None) -> Non
         )
     if held_any:
         click.echo("some payments do not add up and were held: see `gateway review list`", err=True)
+        sys.exit(1)
+
+
+def _post_through_ledger(home: Path, files: list[Path], partner: str) -> None:
+    import shutil
+
+    from gateway.config import database_url, load_settings
+    from gateway.daemon.inbound import process_inbound
+    from gateway.daemon.outputs import emit_outputs
+    from gateway.ledger.db import open_ledger
+
+    settings = load_settings(home)
+    spool = home / settings.spool.root
+    inbound = private_dir(spool / "inbound" / partner)
+    trouble = False
+    with open_ledger(database_url(home, settings)) as ledger:
+        for path in files:
+            shutil.copyfile(path, inbound / f".{path.name}.part")
+            os.replace(inbound / f".{path.name}.part", inbound / path.name)
+            report = process_inbound(spool, ledger, partner)
+            click.echo(
+                f"{path.name}: posted {report.payments_posted} payment(s), held "
+                f"{report.payments_held} for review"
+                + (", already received" if report.duplicates else "")
+                + (", quarantined (see spool/quarantine/)" if report.quarantined else "")
+            )
+            trouble = trouble or bool(report.payments_held or report.quarantined)
+        emit_outputs(spool, ledger, batch_size=settings.daemon.output_batch)
+    if trouble:
+        click.echo("some files were held or quarantined: see `gateway review list`", err=True)
         sys.exit(1)
 
 

@@ -289,3 +289,23 @@ def test_partners_load_from_the_home(tmp_path: Path) -> None:
     home = make_home(tmp_path)
     [partner] = load_partners(home)
     assert partner.name == "acme" and partner.batch.max_wait_seconds == 0
+
+
+def test_gateway_post_in_a_home_goes_through_the_ledger(
+    sent_home: tuple[Path, Daemon, Path], tmp_path: Path
+) -> None:
+    home, daemon, sent = sent_home
+    remit = tmp_path / "by-hand.835"
+    remit.write_text(remit_835([adjudicate(c) for c in claims_of(sent)], trace="T-HAND"))
+    runner = CliRunner()
+    posted = runner.invoke(cli, ["--home", str(home), "post", str(remit), "--partner", "acme"])
+    assert posted.exit_code == 0, posted.output
+    assert "posted 1 payment(s)" in posted.output
+    assert remit.exists()  # the admin's file stays where it was
+    assert set(_states(daemon).values()) == {ClaimState.PAID}
+    assert len(read_jsonl(home / "spool" / "postings")) == 2
+    # the partner's copy of the same payment, under another ISA13, posts nothing more
+    drop_reply(home, "partner.835", remit_835([adjudicate(c) for c in claims_of(sent)],
+                                              trace="T-HAND", control=909))  # fmt: skip
+    assert daemon.run(once=True) == 0
+    assert len(read_jsonl(home / "spool" / "postings")) == 2
