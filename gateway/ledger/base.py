@@ -1,0 +1,191 @@
+"""The ledger's shared core: the engine, ON CONFLICT inserts, and the few writes every
+subject uses (claim events, state changes, the outbox)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Self
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.dml import Insert
+
+from gateway.ledger.records import (
+    CHUNK,
+    ChangesApplied,
+    ClaimChange,
+    ClaimEvent,
+    IllegalTransition,
+    LedgerError,
+    OutboxItem,
+    UnknownClaim,
+    dumps,
+)
+from gateway.ledger.schema import (
+    TRANSITIONS,
+    ClaimState,
+    OutboxKind,
+    claim_events,
+    claims,
+    outbox,
+)
+
+
+class LedgerBase:
+    """The engine and the writes every subject of the ledger shares."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _insert(self, connection: Connection, table: Any) -> Insert:
+        """An INSERT that knows ON CONFLICT (PostgreSQL and SQLite spell it the same)."""
+        if connection.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    def _event(
+        self,
+        connection: Connection,
+        claim_id: str,
+        version: int,
+        state: ClaimState,
+        at: datetime,
+        source: str,
+        detail: Mapping[str, Any],
+    ) -> None:
+        connection.execute(
+            claim_events.insert().values(
+                claim_id=claim_id,
+                version=version,
+                event=state.value,
+                at=at,
+                source=source,
+                detail=dumps(dict(detail)),
+            )
+        )
+
+    def _transition(
+        self,
+        connection: Connection,
+        claim_id: str,
+        new_state: ClaimState,
+        *,
+        source: str,
+        detail: Mapping[str, Any] | None,
+        version: int | None,
+        outbox_records: Iterable[OutboxItem],
+        now: datetime,
+    ) -> ClaimEvent:
+        current = self._locked_state(connection, claim_id, version)
+        if current is None:
+            raise UnknownClaim(f"claim {claim_id}: not in the ledger")
+        found_version, old_state = current
+        if new_state not in TRANSITIONS[old_state]:
+            raise IllegalTransition(
+                f"claim {claim_id} version {found_version}: {old_state} -> {new_state} "
+                "is not an allowed transition"
+            )
+        event = self._write_transition(
+            connection, claim_id, found_version, new_state, source, detail, now
+        )
+        self._add_outbox(connection, outbox_records, now)
+        return event
+
+    def _locked_state(
+        self, connection: Connection, claim_id: str, version: int | None
+    ) -> tuple[int, ClaimState] | None:
+        """(version, state) of the claim's current version (or ``version``), row locked."""
+        query = select(claims.c.version, claims.c.state).where(claims.c.claim_id == claim_id)
+        if version is not None:
+            query = query.where(claims.c.version == version)
+        row = connection.execute(
+            query.order_by(claims.c.version.desc()).limit(1).with_for_update()
+        ).first()
+        return None if row is None else (int(row.version), ClaimState(row.state))
+
+    def _write_transition(
+        self,
+        connection: Connection,
+        claim_id: str,
+        version: int,
+        new_state: ClaimState,
+        source: str,
+        detail: Mapping[str, Any] | None,
+        now: datetime,
+    ) -> ClaimEvent:
+        """The new state and its event (the caller checked the transition)."""
+        connection.execute(
+            update(claims)
+            .where(claims.c.claim_id == claim_id, claims.c.version == version)
+            .values(state=new_state.value, updated_at=now)
+        )
+        details = dict(detail or {})
+        self._event(connection, claim_id, version, new_state, now, source, details)
+        return ClaimEvent(claim_id, version, new_state, now, source, details)
+
+    def _apply_changes(
+        self, connection: Connection, changes: Sequence[ClaimChange], now: datetime
+    ) -> ChangesApplied:
+        result = ChangesApplied([], [])
+        records: list[OutboxItem] = []
+        for change in changes:
+            current = self._locked_state(connection, change.claim_id, change.version)
+            if current is None:
+                result.skipped.append((change.claim_id, "not in the ledger"))
+                continue
+            version, state = current
+            if change.only_from is not None and state not in change.only_from:
+                result.skipped.append((change.claim_id, f"already {state}"))
+                continue
+            if change.state not in TRANSITIONS[state]:
+                result.skipped.append((change.claim_id, f"{state} -> {change.state} not allowed"))
+                continue
+            result.applied.append(
+                self._write_transition(
+                    connection, change.claim_id, version, change.state, change.source,
+                    change.detail, now,
+                )
+            )  # fmt: skip
+            records.extend(change.outbox_records)
+        self._add_outbox(connection, records, now)  # one insert per 500 records, not per claim
+        return result
+
+    def _add_outbox(
+        self, connection: Connection, records: Iterable[OutboxItem], now: datetime
+    ) -> int:
+        rows: dict[str, dict[str, Any]] = {}
+        for kind, record in records:
+            record_id = record.get("id")
+            if not isinstance(record_id, str) or not record_id:
+                raise LedgerError(f"outbox record without a string id: {dict(record)!r:.200}")
+            rows.setdefault(
+                record_id,
+                {
+                    "record_id": record_id,
+                    "kind": OutboxKind(kind).value,
+                    "payload": dumps(dict(record)),
+                    "created_at": now,
+                },
+            )
+        added = 0
+        values = list(rows.values())
+        for start in range(0, len(values), CHUNK):
+            stmt = self._insert(connection, outbox).values(values[start : start + CHUNK])
+            stmt = stmt.on_conflict_do_nothing(  # type: ignore[attr-defined]
+                index_elements=[outbox.c.record_id]
+            ).returning(outbox.c.id)
+            added += len(connection.execute(stmt).all())
+        return added

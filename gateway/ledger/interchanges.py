@@ -1,0 +1,171 @@
+"""Control numbers and interchanges: what was built, with which claims, and when it was sent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from gateway.ledger.base import LedgerBase
+from gateway.ledger.records import (
+    MAX_CONTROL_NUMBER,
+    ControlNumbersExhausted,
+    Interchange,
+    LedgerError,
+    OutboxItem,
+    claim_key,
+    interchange_of,
+    utc_now,
+)
+from gateway.ledger.schema import (
+    ClaimState,
+    control_numbers,
+    interchange_claims,
+    interchanges,
+    leases,
+)
+
+
+class InterchangeBook(LedgerBase):
+    """Control numbers and interchanges."""
+
+    def reserve_control_numbers(self, partner: str) -> tuple[int, int]:
+        """The next (ISA13, GS06) for ``partner``: atomic, increasing, never handed out twice."""
+        with self.engine.begin() as connection:
+            stmt = self._insert(connection, control_numbers).values(
+                partner=partner, last_interchange=1, last_group=1
+            )
+            stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+                index_elements=[control_numbers.c.partner],
+                set_={
+                    "last_interchange": control_numbers.c.last_interchange + 1,
+                    "last_group": control_numbers.c.last_group + 1,
+                },
+            ).returning(control_numbers.c.last_interchange, control_numbers.c.last_group)
+            interchange, group = connection.execute(stmt).one()
+            if interchange > MAX_CONTROL_NUMBER or group > MAX_CONTROL_NUMBER:
+                raise ControlNumbersExhausted(
+                    f"partner {partner}: control numbers would exceed {MAX_CONTROL_NUMBER}"
+                )
+            return int(interchange), int(group)
+
+    def submit_interchange(
+        self,
+        partner: str,
+        control_number: int,
+        group_control_number: int,
+        *,
+        kind: str,
+        file_name: str,
+        sha256: str,
+        claim_ids: Sequence[str],
+        owner: str,
+        status_records: Callable[[str, int], Iterable[OutboxItem]],
+    ) -> int:
+        """Record a built interchange and move its claims to ``submitted``, in one transaction.
+
+        Either the interchange exists and every claim is submitted in it (with its status
+        record in the outbox), or nothing happened: the file is then an orphan, never sent.
+        """
+        now = utc_now()
+        try:
+            with self.engine.begin() as connection:
+                last = connection.execute(
+                    select(control_numbers.c.last_interchange).where(
+                        control_numbers.c.partner == partner
+                    )
+                ).scalar()
+                if last is None or not 0 < control_number <= last:
+                    raise LedgerError(
+                        f"partner {partner}: control number {control_number} was never reserved"
+                    )
+                interchange_id = connection.execute(
+                    interchanges.insert()
+                    .values(
+                        partner=partner, control_number=control_number,
+                        group_control_number=group_control_number, kind=kind,
+                        file_name=file_name, sha256=sha256, claim_count=len(claim_ids),
+                        created_at=now,
+                    )
+                    .returning(interchanges.c.id)
+                ).scalar_one()  # fmt: skip
+                links = []
+                records: list[OutboxItem] = []
+                detail = {"file": file_name, "control_number": f"{control_number:09d}"}
+                for claim_id in claim_ids:
+                    event = self._transition(
+                        connection, claim_id, ClaimState.SUBMITTED, source="837",
+                        detail=detail, version=None, outbox_records=(), now=now,
+                    )  # fmt: skip
+                    records.extend(status_records(claim_id, event.version))
+                    links.append(
+                        {"interchange_id": interchange_id, "claim_id": claim_id,
+                         "version": event.version}
+                    )  # fmt: skip
+                if links:
+                    connection.execute(interchange_claims.insert(), links)
+                self._add_outbox(connection, records, now)
+                connection.execute(
+                    leases.delete().where(
+                        leases.c.work_key.in_([claim_key(c) for c in claim_ids]),
+                        leases.c.owner == owner,
+                    )
+                )
+        except IntegrityError as error:
+            raise LedgerError(
+                f"partner {partner}: control number {control_number} is already used"
+            ) from error
+        return int(interchange_id)
+
+    def interchange(
+        self,
+        *,
+        partner: str | None = None,
+        control_number: int | None = None,
+        group_control_number: int | None = None,
+        file_name: str | None = None,
+    ) -> Interchange | None:
+        """One interchange, by partner and ISA13 or GS06, or by its file name."""
+        query = select(interchanges)
+        if partner is not None:
+            query = query.where(interchanges.c.partner == partner)
+        if control_number is not None:
+            query = query.where(interchanges.c.control_number == control_number)
+        if group_control_number is not None:
+            query = query.where(interchanges.c.group_control_number == group_control_number)
+        if file_name is not None:
+            query = query.where(interchanges.c.file_name == file_name)
+        with self.engine.begin() as connection:
+            row = connection.execute(query.order_by(interchanges.c.id.desc()).limit(1)).first()
+        return None if row is None else interchange_of(row)
+
+    def interchange_claims(self, interchange_id: int) -> list[tuple[str, int]]:
+        """The claims (id, version) sent in an interchange."""
+        with self.engine.begin() as connection:
+            rows = connection.execute(
+                select(interchange_claims.c.claim_id, interchange_claims.c.version)
+                .where(interchange_claims.c.interchange_id == interchange_id)
+                .order_by(interchange_claims.c.claim_id)
+            ).all()
+        return [(str(r.claim_id), int(r.version)) for r in rows]
+
+    def claim_interchanges(self, claim_id: str) -> list[Interchange]:
+        """Every interchange that carried a version of the claim, oldest first."""
+        with self.engine.begin() as connection:
+            rows = connection.execute(
+                select(interchanges)
+                .join(interchange_claims, interchange_claims.c.interchange_id == interchanges.c.id)
+                .where(interchange_claims.c.claim_id == claim_id)
+                .order_by(interchanges.c.id)
+            ).all()
+        return [interchange_of(r) for r in rows]
+
+    def mark_interchange_sent(self, interchange_id: int, at: datetime | None = None) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(interchanges)
+                .where(interchanges.c.id == interchange_id)
+                .values(sent_at=at or utc_now())
+            )

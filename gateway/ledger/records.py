@@ -1,0 +1,162 @@
+"""What the ledger hands out and takes in: errors, stored rows as dataclasses, the outbox
+item type, and the small helpers every subject of the ledger shares."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import exists
+from sqlalchemy.engine import Row
+
+from gateway.ledger.schema import (
+    ClaimState,
+    OutboxKind,
+    claims,
+)
+
+MAX_CONTROL_NUMBER = 999_999_999  # ISA13 is 9 digits
+CHUNK = 500
+
+RemittanceIdentity = tuple[str, str, str, str]  # trace number, payer id, amount, payment date
+OutboxItem = tuple[OutboxKind | str, Mapping[str, Any]]  # kind, record (with its stable "id")
+
+
+class LedgerError(Exception):
+    """The ledger refused a write; nothing was written."""
+
+
+class DuplicateClaim(LedgerError):
+    pass
+
+
+class UnknownClaim(LedgerError):
+    pass
+
+
+class IllegalTransition(LedgerError):
+    pass
+
+
+class ControlNumbersExhausted(LedgerError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class StoredClaim:
+    claim_id: str
+    version: int
+    kind: str
+    frequency: str
+    partner: str
+    payer_id: str
+    state: ClaimState
+    record: dict[str, Any]
+    payer_claim_number: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimEvent:
+    claim_id: str
+    version: int
+    event: ClaimState
+    at: datetime
+    source: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Interchange:
+    id: int
+    partner: str
+    control_number: int
+    group_control_number: int | None
+    kind: str
+    file_name: str
+    sha256: str
+    claim_count: int
+    created_at: datetime
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimChange:
+    """A state change a reply asks for; applied only if the claim is in ``only_from`` (when
+    given) and the state machine allows it, otherwise skipped with the reason."""
+
+    claim_id: str
+    state: ClaimState
+    source: str
+    detail: Mapping[str, Any]
+    outbox_records: Sequence[OutboxItem] = ()
+    only_from: frozenset[ClaimState] | None = None
+    version: int | None = None
+
+
+@dataclass
+class ChangesApplied:
+    applied: list[ClaimEvent]
+    skipped: list[tuple[str, str]]  # claim id, why
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    record_id: str
+    kind: OutboxKind
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def dumps(document: Any) -> str:
+    return json.dumps(document, default=str, ensure_ascii=False, sort_keys=True)
+
+
+def claim_key(claim_id: str) -> str:
+    return f"claim:{claim_id}"
+
+
+def interchange_of(row: Row[Any]) -> Interchange:
+    return Interchange(
+        id=int(row.id),
+        partner=row.partner,
+        control_number=int(row.control_number),
+        group_control_number=row.group_control_number,
+        kind=row.kind,
+        file_name=row.file_name,
+        sha256=row.sha256,
+        claim_count=int(row.claim_count),
+        created_at=row.created_at,
+        sent_at=row.sent_at,
+    )
+
+
+NEWER = claims.alias("newer")
+# Only a claim's current (highest) version: no newer version of the same claim exists.
+CURRENT_VERSION = ~exists().where(
+    NEWER.c.claim_id == claims.c.claim_id, NEWER.c.version > claims.c.version
+)
+
+
+def stored_claim(row: Row[Any]) -> StoredClaim:
+    return StoredClaim(
+        claim_id=row.claim_id,
+        version=row.version,
+        kind=row.kind,
+        frequency=row.frequency,
+        partner=row.partner,
+        payer_id=row.payer_id,
+        state=ClaimState(row.state),
+        record=json.loads(row.record),
+        payer_claim_number=row.payer_claim_number,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
