@@ -18,6 +18,7 @@ from gateway.ledger.records import (
     OutboxItem,
     StoredClaim,
     dumps,
+    search_fields,
     stored_claim,
     utc_now,
 )
@@ -79,6 +80,7 @@ class ClaimBook(LedgerBase):
                         payer_claim_number=record.get("payer_claim_number"),
                         created_at=now,
                         updated_at=now,
+                        **search_fields(record),
                     )
                 )
                 self._event(

@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import exists
@@ -118,6 +119,29 @@ def utc_now() -> datetime:
 
 def dumps(document: Any) -> str:
     return json.dumps(document, default=str, ensure_ascii=False, sort_keys=True)
+
+
+def search_fields(record: Mapping[str, Any]) -> dict[str, str | None]:
+    """The claims table's search columns, from a claim record (contract section 2): the
+    patient (the subscriber when no patient is given), the dates of service of its lines (or
+    of the claim, or the institutional statement period) and the total billed."""
+    person = record.get("patient") or record.get("subscriber") or {}
+    institutional = record.get("institutional") or {}
+    lines = record.get("lines") or []
+    dates = [str(d) for d in (line.get("service_date") for line in lines) if d]
+    dates += [str(d) for d in (record.get("service_date"), institutional.get("statement_from"),
+                               institutional.get("statement_to")) if d]  # fmt: skip
+    try:
+        billed: str | None = f"{sum(Decimal(str(line.get('charge', 0))) for line in lines):.2f}"
+    except (ArithmeticError, ValueError):
+        billed = None
+    return {
+        "patient_last_name": (str(person.get("last_name") or "").upper()[:60]) or None,
+        "patient_first_name": (str(person.get("first_name") or "").upper()[:35]) or None,
+        "service_from": min(dates)[:10] if dates else None,
+        "service_to": max(dates)[:10] if dates else None,
+        "billed": billed,
+    }
 
 
 def claim_key(claim_id: str) -> str:

@@ -129,7 +129,17 @@ claims = Table(
     Column("payer_claim_number", String(50)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # What staff search by, copied out of the record (records.search_fields): the patient's
+    # names upper-cased, the first and last date of service (YYYY-MM-DD) and the total billed.
+    Column("patient_last_name", String(60)),
+    Column("patient_first_name", String(35)),
+    Column("service_from", String(10)),
+    Column("service_to", String(10)),
+    Column("billed", String(20)),
     Index(None, "state", "partner", "kind"),
+    Index(None, "patient_last_name"),
+    Index(None, "service_from"),
+    Index(None, "payer_id"),
 )
 
 # Append-only: the ledger never updates or deletes an event.

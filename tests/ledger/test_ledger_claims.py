@@ -144,3 +144,25 @@ def test_current_claims_in_the_order_asked(ledger: Ledger) -> None:
     found = ledger.current_claims(["C", "B", "X", "A"])
     assert [(c.claim_id, c.version) for c in found] == [("C", 1), ("B", 2), ("A", 1)]
     assert found[1].record == {"claim_id": "B", "n": 2}
+
+
+def test_search_columns_are_copied_out_of_the_record(ledger: Ledger) -> None:
+    rec = record(
+        subscriber={"first_name": "Ana", "last_name": "Lopez"},
+        patient={"first_name": "Jose", "last_name": "Lopez-Diaz"},
+        service_date="2026-03-03",
+        lines=[
+            {"charge": "100.00", "service_date": "2026-03-05"},
+            {"charge": "40.5"},
+        ],
+    )
+    add(ledger, rec)
+    with ledger.engine.connect() as connection:
+        from gateway.ledger.schema import claims
+
+        row = connection.execute(
+            select(claims).where(claims.c.patient_last_name == "LOPEZ-DIAZ")
+        ).one()
+    assert (row.patient_first_name, row.service_from, row.service_to, row.billed) == (
+        "JOSE", "2026-03-03", "2026-03-05", "140.50",
+    )  # fmt: skip

@@ -74,3 +74,35 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(make_database: MakeDatabase) 
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+
+
+def test_the_search_columns_are_filled_for_claims_stored_before_them(
+    make_database: MakeDatabase,
+) -> None:
+    import json
+
+    from sqlalchemy import text
+
+    url = make_database()
+    engine = create_ledger_engine(url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0002")
+            record = {"claim_id": "OLD-1", "subscriber": {"last_name": "Smith",
+                      "first_name": "Al"}, "lines": [{"charge": "75", "service_date":
+                      "2026-01-02"}]}  # fmt: skip
+            connection.execute(
+                text(
+                    "INSERT INTO claims (claim_id, version, kind, frequency, partner, payer_id,"
+                    " state, record, created_at, updated_at) VALUES ('OLD-1', 1, 'professional',"
+                    " '1', 'acme', '87726', 'queued', :record, :now, :now)"
+                ),
+                {"record": json.dumps(record), "now": "2026-01-03 00:00:00+00:00"},
+            )
+            command.upgrade(alembic_config(connection), "head")
+            row = connection.execute(
+                text("SELECT patient_last_name, service_from, billed FROM claims")
+            ).one()
+        assert tuple(row) == ("SMITH", "2026-01-02", "75.00")
+    finally:
+        engine.dispose()
