@@ -25,6 +25,11 @@ def _table(name: str) -> dict[str, str]:
     return {code.strip(): meaning.strip() for code, meaning in rows}
 
 
+def code_table(name: str) -> dict[str, str]:
+    """``data/NAME.tsv`` as code → meaning (other code sets ship as such tables too)."""
+    return _table(name)
+
+
 def carc_table() -> dict[str, str]:
     """The CARC table itself, for hot loops that look up many codes."""
     return _table("carc")

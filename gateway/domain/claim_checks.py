@@ -34,26 +34,26 @@ def field_path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def problems_from_validation_error(exc: ValidationError) -> list[Problem]:
-    """Plain-language problems from pydantic's errors (one per error, with its field)."""
+def problems_from_validation_error(
+    exc: ValidationError, *, record: str = "the claim record"
+) -> list[Problem]:
+    """Plain-language problems from pydantic's errors (one per error, with its field);
+    ``record`` names what was read (an unknown field "is not a field of" it)."""
     out = []
     for err in exc.errors(include_url=False):
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
         path = field_path(loc)
-        out.append(Problem(_plain(err), field=path or None))
+        out.append(Problem(_plain(err, record), field=path or None))
     return out
 
 
-def _plain(err: Any) -> str:
+def _plain(err: Any, record: str) -> str:
     kind, given = err["type"], err.get("input")
     ctx = err.get("ctx") or {}
     if kind == "missing":
         return "is required but missing"
     if kind == "extra_forbidden":
-        return (
-            "is not a field of the claim record (a typo? unknown fields are refused so no "
-            "data is lost)"
-        )
+        return f"is not a field of {record} (a typo? unknown fields are refused so no data is lost)"
     if kind == "literal_error":
         return f"must be one of {ctx.get('expected', '')}, got {given!r}"
     if kind == "string_too_short":
