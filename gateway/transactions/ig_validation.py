@@ -2,9 +2,11 @@
 
 pyx12 4.0.0 checks segment order, loops, usage, repeats, code lists, element sizes and envelope
 counts for the 837P, 837I, 835, 999 and 277CA, but ships no map for the 837 Dental
-(005010X224A2). Ours is ``pyx12_maps/837.5010.X224.A2.xml``. To use it without touching the
-installed package, the first call builds a private map directory (pyx12's own maps linked in, our
-map, and a ``maps.xml`` naming it) and gives pyx12 that directory as ``map_path``.
+(005010X224A2) nor for the 5010 eligibility inquiry and response (270/271 005010X279A1). Ours are
+in ``pyx12_maps/`` (see its README: the 270/271 maps come from pyx12's own history, under its BSD
+licence). To use them without touching the installed package, the first call builds a private
+map directory (pyx12's own maps linked in, ours, and a ``maps.xml`` naming them) and gives pyx12
+that directory as ``map_path``.
 
 The driver follows ``pyx12.x12n_document.x12n_document`` for validation only: no 999, HTML or
 XML output, so nothing is ever written next to the input. Unlike ``x12n_document`` it keeps the
@@ -37,6 +39,13 @@ from pyx12.map_walker import walk_tree
 
 DENTAL_VRIIC = "005010X224A2"
 DENTAL_MAP_FILE = "837.5010.X224.A2.xml"
+ELIGIBILITY_VRIIC = "005010X279A1"
+# Our maps, registered under the 00501 version: (GS08, GS01, abbreviation, file).
+OWN_MAPS = (
+    (DENTAL_VRIIC, "HC", "837D", DENTAL_MAP_FILE),
+    (ELIGIBILITY_VRIIC, "HS", "270", "270.5010.X279.A1.xml"),
+    (ELIGIBILITY_VRIIC, "HB", "271", "271.5010.X279.A1.xml"),
+)
 
 _IK304 = frozenset({"1", "2", "3", "4", "5", "6", "7", "8", "I4", "I6", "I7", "I8", "I9"})
 _IK403 = frozenset(
@@ -68,7 +77,7 @@ _engine_cache: _Engine | None = None
 
 
 def pyx12_map_path() -> str:
-    """Directory with pyx12's maps plus the dental one, for any pyx12 ``map_path`` argument.
+    """Directory with pyx12's maps plus ours, for any pyx12 ``map_path`` argument.
 
     Built once per process in a private temporary directory (mode 0700) that is removed at
     exit, so a read-only or shared installation is never modified. Rebuilt if a temp-file
@@ -94,9 +103,10 @@ def _build_map_dir() -> str:
             target.symlink_to(real.resolve(strict=True))
         except OSError:  # no symlinks here, or pyx12 is not on a plain file system
             target.write_bytes(entry.read_bytes())
-    dental = files("gateway.transactions").joinpath("pyx12_maps", DENTAL_MAP_FILE)
-    (path / DENTAL_MAP_FILE).write_bytes(dental.read_bytes())
-    (path / "maps.xml").write_bytes(_maps_xml_with_dental())
+    ours = files("gateway.transactions").joinpath("pyx12_maps")
+    for *_, map_file in OWN_MAPS:
+        (path / map_file).write_bytes(ours.joinpath(map_file).read_bytes())
+    (path / "maps.xml").write_bytes(_maps_xml_with_ours())
     return str(path)
 
 
@@ -106,13 +116,14 @@ def _remove_map_dir(path: Path, owner: int) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _maps_xml_with_dental() -> bytes:
-    """pyx12's map index with the 837 Dental entry added to the 00501 version."""
+def _maps_xml_with_ours() -> bytes:
+    """pyx12's map index with our entries (837 Dental, 270, 271) added to the 00501 version."""
     root = ET.fromstring(files("pyx12").joinpath("map", "maps.xml").read_bytes())
     for version in root.iter("version"):
         if version.get("icvn") == "00501":
-            entry = ET.SubElement(version, "map", vriic=DENTAL_VRIIC, fic="HC", abbr="837D")
-            entry.text = DENTAL_MAP_FILE
+            for vriic, fic, abbr, map_file in OWN_MAPS:
+                entry = ET.SubElement(version, "map", vriic=vriic, fic=fic, abbr=abbr)
+                entry.text = map_file
             break
     else:
         raise RuntimeError("pyx12 maps.xml has no 00501 version")
