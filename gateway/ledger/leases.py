@@ -1,11 +1,13 @@
-"""Leases: queued claims taken by one worker at a time."""
+"""Leases: queued claims (and eligibility requests) taken by one worker at a time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import exists, func, literal, select
+from sqlalchemy import Select, exists, func, literal, select
+from sqlalchemy.engine import Connection
 
 from gateway.ledger.base import LedgerBase
 from gateway.ledger.records import (
@@ -54,41 +56,16 @@ class LeaseBook(LedgerBase):
             .order_by(claims.c.created_at, claims.c.claim_id)
             .with_for_update(skip_locked=True, of=claims)
         )
-        leased: list[str] = []
-        tried: set[str] = set()
         with self.engine.begin() as connection:
-            # A claim leased by a worker that committed after our snapshot looks free but its
-            # lease write is refused; each retry is a new statement, so a new snapshot.
-            for _attempt in range(_LEASE_ATTEMPTS):
-                round_query = query.where(claims.c.claim_id.not_in(tried)) if tried else query
-                candidates = [
-                    str(claim_id)
-                    for claim_id in connection.execute(
-                        round_query.limit(limit - len(leased))
-                    ).scalars()
-                ]
-                if not candidates:
-                    break
-                tried.update(candidates)
-                rows = [
-                    {"work_key": claim_key(c), "owner": owner, "expires_at": expires}
-                    for c in candidates
-                ]
-                stmt = self._insert(connection, leases).values(rows)
-                stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
-                    index_elements=[leases.c.work_key],
-                    set_={"owner": owner, "expires_at": expires},
-                    where=leases.c.expires_at <= now,
-                ).returning(leases.c.work_key)
-                taken = {str(key) for key in connection.execute(stmt).scalars()}
-                leased.extend(c for c in candidates if claim_key(c) in taken)
-                if len(leased) >= limit:
-                    break
-        return leased
+            return lease_rows(self, connection, query, claims.c.claim_id, claim_key, owner=owner,
+                              limit=limit, now=now, expires=expires)  # fmt: skip
 
-    def release_leases(self, claim_ids: Iterable[str], owner: str) -> int:
-        """Give back ``owner``'s leases on these claims (others' leases stay)."""
-        keys = [claim_key(c) for c in claim_ids]
+    def release_leases(
+        self, claim_ids: Iterable[str], owner: str, key_of: Callable[[str], str] = claim_key
+    ) -> int:
+        """Give back ``owner``'s leases on these claims, or other work named by ``key_of``
+        (others' leases stay)."""
+        keys = [key_of(c) for c in claim_ids]
         with self.engine.begin() as connection:
             result = connection.execute(
                 leases.delete().where(leases.c.work_key.in_(keys), leases.c.owner == owner)
@@ -109,11 +86,7 @@ class LeaseBook(LedgerBase):
         )
         with self.engine.begin() as connection:
             count, oldest = connection.execute(query).one()
-        if isinstance(oldest, str):  # SQLite returns min() of a timestamp as text
-            oldest = datetime.fromisoformat(oldest)
-        if oldest is not None and oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=UTC)
-        return int(count), oldest
+        return int(count), min_time(oldest)
 
     def release_owner_leases(self, owner: str) -> int:
         """Drop every lease of ``owner``: a restarted worker takes back what it held when it
@@ -121,3 +94,51 @@ class LeaseBook(LedgerBase):
         with self.engine.begin() as connection:
             result = connection.execute(leases.delete().where(leases.c.owner == owner))
         return int(result.rowcount)
+
+
+def lease_rows(
+    book: LedgerBase,
+    connection: Connection,
+    query: Select[Any],
+    id_column: Any,
+    key_of: Callable[[str], str],
+    *,
+    owner: str,
+    limit: int,
+    now: datetime,
+    expires: datetime,
+) -> list[str]:
+    """Lease up to ``limit`` of the ids ``query`` selects (free of live leases, locked with
+    SKIP LOCKED) for ``owner``; a lease row is only written when free or expired."""
+    leased: list[str] = []
+    tried: set[str] = set()
+    # A row leased by a worker that committed after our snapshot looks free but its lease write
+    # is refused; each retry is a new statement, so a new snapshot.
+    for _attempt in range(_LEASE_ATTEMPTS):
+        round_query = query.where(id_column.not_in(tried)) if tried else query
+        found = connection.execute(round_query.limit(limit - len(leased))).scalars()
+        candidates = [str(c) for c in found]
+        if not candidates:
+            break
+        tried.update(candidates)
+        rows = [{"work_key": key_of(c), "owner": owner, "expires_at": expires} for c in candidates]
+        stmt = book._insert(connection, leases).values(rows)
+        stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+            index_elements=[leases.c.work_key],
+            set_={"owner": owner, "expires_at": expires},
+            where=leases.c.expires_at <= now,
+        ).returning(leases.c.work_key)
+        taken = {str(key) for key in connection.execute(stmt).scalars()}
+        leased.extend(c for c in candidates if key_of(c) in taken)
+        if len(leased) >= limit:
+            break
+    return leased
+
+
+def min_time(value: Any) -> datetime | None:
+    """A ``min()`` of a timestamp column, timezone-aware (SQLite returns it as text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value if isinstance(value, datetime) else None

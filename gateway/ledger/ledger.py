@@ -8,11 +8,13 @@ files (``received``), payments (``remittances``) and the outbox (``outbox``), on
 event together. Work is shared between workers (threads or daemons on one PostgreSQL) through
 leases taken with ``SELECT ... FOR UPDATE SKIP LOCKED``; on SQLite every transaction is
 ``BEGIN IMMEDIATE``.
+Eligibility requests and their answers are one more subject (``eligibility``).
 """
 
 from __future__ import annotations
 
 from gateway.ledger.claims import ClaimBook
+from gateway.ledger.eligibility import DuplicateRequest, EligibilityBook
 from gateway.ledger.interchanges import InterchangeBook
 from gateway.ledger.leases import LeaseBook
 from gateway.ledger.outbox import OutboxBook
@@ -30,7 +32,9 @@ from gateway.ledger.records import (
     OutboxEntry,
     OutboxItem,
     RemittanceIdentity,
+    RequestUpdate,
     StoredClaim,
+    StoredRequest,
     UnknownClaim,
 )
 from gateway.ledger.remittances import RemittanceBook
@@ -42,6 +46,7 @@ __all__ = [
     "ClaimEvent",
     "ControlNumbersExhausted",
     "DuplicateClaim",
+    "DuplicateRequest",
     "IllegalTransition",
     "Interchange",
     "Ledger",
@@ -49,10 +54,15 @@ __all__ = [
     "OutboxEntry",
     "OutboxItem",
     "RemittanceIdentity",
+    "RequestUpdate",
     "StoredClaim",
+    "StoredRequest",
     "UnknownClaim",
 ]
 
 
-class Ledger(ClaimBook, LeaseBook, InterchangeBook, ReceivedFileBook, RemittanceBook, OutboxBook):
+class Ledger(
+    ClaimBook, LeaseBook, InterchangeBook, ReceivedFileBook, RemittanceBook, OutboxBook,
+    EligibilityBook,
+):  # fmt: skip
     """The ledger in one database (see ``db.open_ledger``, which migrates it first)."""

@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from gateway.ledger.base import LedgerBase
+from gateway.ledger.eligibility import apply_request_updates
 from gateway.ledger.records import (
     ChangesApplied,
     ClaimChange,
+    RequestUpdate,
     utc_now,
 )
 from gateway.ledger.schema import (
@@ -37,8 +39,10 @@ class ReceivedFileBook(LedgerBase):
         kind: str,
         changes: Sequence[ClaimChange],
         state: str = "processed",
+        requests: Sequence[RequestUpdate] = (),
     ) -> ChangesApplied | None:
-        """Record a received file and apply its claim changes, in one transaction.
+        """Record a received file and apply its claim changes (and eligibility answers or
+        refusals, ``requests``), in one transaction.
 
         None when this content was recorded before (nothing applied again): a file processed
         before a crash is not processed twice, one that was not is processed whole.
@@ -54,7 +58,9 @@ class ReceivedFileBook(LedgerBase):
             ).returning(received_files.c.id)
             if connection.execute(stmt).first() is None:
                 return None
-            return self._apply_changes(connection, changes, now)
+            result = self._apply_changes(connection, changes, now)
+            apply_request_updates(self, connection, requests, now, result)
+            return result
 
     def received_file_known(self, sha256: str) -> bool:
         with self.engine.begin() as connection:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,6 +16,7 @@ from sqlalchemy.engine import Row
 from gateway.ledger.schema import (
     ClaimState,
     OutboxKind,
+    RequestState,
     claims,
 )
 
@@ -103,6 +104,8 @@ class ClaimChange:
 class ChangesApplied:
     applied: list[ClaimEvent]
     skipped: list[tuple[str, str]]  # claim id, why
+    requests_applied: list[str] = field(default_factory=list)  # eligibility request ids
+    requests_skipped: list[tuple[str, str]] = field(default_factory=list)  # request id, why
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +184,56 @@ def stored_claim(row: Row[Any]) -> StoredClaim:
         state=ClaimState(row.state),
         record=json.loads(row.record),
         payer_claim_number=row.payer_claim_number,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRequest:
+    """An eligibility request in the ledger, with its answer once it came."""
+
+    request_id: str
+    partner: str
+    payer_id: str
+    state: RequestState
+    record: dict[str, Any]
+    interchange_id: int | None
+    answer: dict[str, Any] | None
+    answer_file: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RequestUpdate:
+    """What a reply says about one request: answered (a 271) or rejected (TA1, 999, AAA).
+
+    ``answer`` is the benefits record: stored with the request and written to the outbox in the
+    same transaction as the reply's record; applied only from ``only_from``.
+    """
+
+    request_id: str
+    state: RequestState
+    answer: Mapping[str, Any]
+    file: str
+    only_from: frozenset[RequestState] = frozenset({RequestState.SENT})
+
+
+def request_key(request_id: str) -> str:
+    return f"eligibility:{request_id}"
+
+
+def stored_request(row: Row[Any]) -> StoredRequest:
+    return StoredRequest(
+        request_id=row.request_id,
+        partner=row.partner,
+        payer_id=row.payer_id,
+        state=RequestState(row.state),
+        record=json.loads(row.record),
+        interchange_id=row.interchange_id,
+        answer=json.loads(row.answer) if row.answer else None,
+        answer_file=row.answer_file,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

@@ -108,10 +108,28 @@ REMITTANCE_TRANSITIONS: dict[RemittanceState, frozenset[RemittanceState]] = {
 }
 
 
+class RequestState(StrEnum):
+    """Where an eligibility request stands."""
+
+    QUEUED = "queued"
+    SENT = "sent"  # in a 270 interchange (eligibility_requests.interchange_id)
+    ANSWERED = "answered"  # a 271 answered it (benefits record in ``answer``)
+    REJECTED = "rejected"  # refused as a whole: TA1, 999, or an AAA with no subscriber
+
+
+REQUEST_TRANSITIONS: dict[RequestState, frozenset[RequestState]] = {
+    RequestState.QUEUED: frozenset({RequestState.SENT}),
+    RequestState.SENT: frozenset({RequestState.ANSWERED, RequestState.REJECTED}),
+    RequestState.ANSWERED: frozenset(),  # a later answer to the same request is not applied
+    RequestState.REJECTED: frozenset(),  # the practice asks again with a new request id
+}
+
+
 class OutboxKind(StrEnum):
     POSTINGS = "postings"
     BALANCES = "balances"
     STATUS = "status"
+    BENEFITS = "benefits"  # eligibility answers (spool/benefits/)
 
 
 # One row per claim version; the highest version is the claim's current one.
@@ -236,11 +254,29 @@ outbox = Table(
     Index(None, "batch"),
 )
 
+# Eligibility requests (contract section 10), each asked once in a 270 and answered once.
+eligibility_requests = Table(
+    "eligibility_requests",
+    metadata,
+    Column("request_id", String(30), primary_key=True),  # the 270's TRN02, echoed in the 271
+    Column("partner", String(64), nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("record", Text, nullable=False),  # the request record, JSON
+    Column("interchange_id", Integer, ForeignKey("interchanges.id")),  # the 270 it went in
+    Column("answer", Text),  # the benefits record, JSON (also for a rejected request)
+    Column("answer_file", String(255)),  # the reply that answered or rejected it
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "state", "partner"),
+    Index(None, "interchange_id"),
+)
+
 # Work taken by a worker until expires_at; an expired lease may be taken over.
 leases = Table(
     "leases",
     metadata,
-    Column("work_key", String(128), primary_key=True),  # "claim:<claim_id>"
+    Column("work_key", String(128), primary_key=True),  # "claim:<id>", "eligibility:<id>"
     Column("owner", String(128), nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
 )

@@ -25,6 +25,7 @@ TABLES = {
     "remittances",
     "outbox",
     "leases",
+    "eligibility_requests",
 }
 
 
