@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
@@ -143,6 +144,44 @@ class PayerConfig(_Config):
     claim_number_prefix: str = Field("SIM", pattern=r"^[A-Z0-9]{0,10}$")
 
 
+class DependentConfig(_Config):
+    """A dependent on a member's plan, found by first name (and birth date when given)."""
+
+    first_name: str = Field(min_length=1)
+    last_name: str | None = None
+    birth_date: date | None = None
+    active: bool = True
+    coverage_end: date | None = None
+
+
+class MemberConfig(_Config):
+    """A member the payer knows; one not listed is known unless ``[claims]`` says otherwise."""
+
+    member_id: str = Field(min_length=1)
+    birth_date: date | None = None  # when given, a 270 with another one gets AAA 71
+    active: bool = True
+    coverage_end: date | None = None  # an inactive member's coverage ended this day
+    dependents: list[DependentConfig] = []  # [] = any dependent asked about is covered
+
+
+MEDICAL_SERVICE_TYPES = ["30", "1", "33", "47", "48", "50", "86", "88", "98", "AL", "MH", "UC"]
+DENTAL_SERVICE_TYPES = ["35", "23", "24", "25", "26", "36", "38", "39", "40", "41"]
+
+
+class EligibilityConfig(_Config):
+    """How the payer answers 270s (the 271): its plans, what it answers, its members."""
+
+    plan_name: str = "SIMULATED GOLD PPO"
+    dental_plan_name: str = "SIMULATED DENTAL PLUS"
+    insurance_type: str = Field("PR", min_length=1, max_length=3)  # EB04: PR is a PPO
+    group_number: str = Field("SIM100", min_length=1, max_length=50)
+    plan_begin: date | None = None  # default: January 1 of the year asked about
+    medical_service_types: list[str] = MEDICAL_SERVICE_TYPES  # answered; others are not
+    dental_service_types: list[str] = DENTAL_SERVICE_TYPES
+    dental_limits: dict[str, int] = {"D0120": 2, "D1110": 2}  # procedure: times per year
+    members: list[MemberConfig] = []
+
+
 class SimulatorConfig(_Config):
     """Everything ``gateway simulate`` can be told; see ``templates/simulator.toml``."""
 
@@ -152,6 +191,7 @@ class SimulatorConfig(_Config):
     adjudication: AdjudicationConfig = AdjudicationConfig()
     adjustments: AdjustmentsConfig = AdjustmentsConfig()
     payer: PayerConfig = PayerConfig()
+    eligibility: EligibilityConfig = EligibilityConfig()
 
     @classmethod
     def from_file(cls, path: Path) -> SimulatorConfig:

@@ -20,6 +20,7 @@ from gateway.domain.problems import Problem
 from gateway.simulator.model import ClaimIn, LineIn, Route
 from gateway.transactions.claim_837_reader import read_837
 from gateway.transactions.claim_837_rules import HIPAA_837_VERSIONS, check_837
+from gateway.transactions.eligibility_270_reader import Inquiry
 from gateway.transactions.ig_validation import IgProblem, validate_with_pyx12
 from gateway.x12.delimiters import Delimiters
 from gateway.x12.errors import X12SyntaxError
@@ -68,6 +69,7 @@ class InboundSet:
     codes: list[str] = field(default_factory=list)  # IK502 ...
     issues: list[SegmentIssue] = field(default_factory=list)
     claims: list[ClaimIn] = field(default_factory=list)
+    inquiries: list[Inquiry] = field(default_factory=list)  # a 270's (inquiry_intake)
     batch_id: str = ""
     submitter_name: str = ""
     submitter_id: str = ""
@@ -256,6 +258,11 @@ def _valid(text: str, fmt: str) -> bool:
 def check_groups(ic: InboundInterchange, *, ig_validation: bool = False) -> None:
     """Give every group and set of an accepted interchange its 999 verdict and claims."""
     for group in ic.groups:
+        if group.get(1) == "HS":  # eligibility inquiries
+            from gateway.simulator.inquiry_intake import check_inquiry_group
+
+            check_inquiry_group(ic, group, ig_validation=ig_validation)
+            continue
         if group.get(1) != "HC":
             group.codes.append("1")
         elif group.get(8) not in HIPAA_837_VERSIONS:

@@ -36,6 +36,8 @@ from gateway.simulator.adjudication import (
 )
 from gateway.simulator.config import SimulatorConfig
 from gateway.simulator.edits import StatusCode, claim_edits
+from gateway.simulator.eligibility import InquiryAnswer, answer_all
+from gateway.simulator.eligibility_replies import write_271
 from gateway.simulator.intake import (
     InboundGroup,
     InboundInterchange,
@@ -83,6 +85,7 @@ class StepReport:
     sets_rejected: int = 0  # 999 IK5 R, or in a rejected group
     claims_accepted: int = 0  # 277CA A2
     claims_rejected: int = 0  # 277CA A3/A6/A7/A8
+    eligibility_answers: int = 0  # 271 answers (one per 270 inquiry)
     payments: int = 0  # 835 CLPs processed as primary/secondary/tertiary
     reversals: int = 0  # 835 CLPs with status 22
     pending: int = 0  # 835 work left for a later step
@@ -228,12 +231,17 @@ class Simulator:
                   line_breaks=ch.line_breaks)  # fmt: skip
         self._publish("999", ic.control, control, out.getvalue(), report)
         statuses: list[SetStatus] = []
+        answers: list[list[InquiryAnswer]] = []
         for group in ic.groups:
             accepted = group.accepted_sets
             report.sets_accepted += len(accepted)
             report.sets_rejected += len(group.sets) - len(accepted)
             group_route = self._route(ic, group)
             for st in accepted:
+                if st.inquiries:  # a 270: the payer answers it with a 271
+                    answers.append(answer_all(st.inquiries, self.config, state, now.date()))
+                    report.eligibility_answers += len(st.inquiries)
+                    continue
                 statuses.append(self._claim_statuses(st, group_route, state, now, report))
         if statuses:
             control = state.next_control()
@@ -241,6 +249,12 @@ class Simulator:
             write_277ca(out, route=route, control=control, when=now, sets=statuses,
                         line_breaks=ch.line_breaks)  # fmt: skip
             self._publish("277CA", ic.control, control, out.getvalue(), report)
+        if answers:
+            control = state.next_control()
+            out = io.StringIO()
+            write_271(out, route=route, control=control, when=now, answers=answers,
+                      payer=self.config.payer, line_breaks=ch.line_breaks)  # fmt: skip
+            self._publish("271", ic.control, control, out.getvalue(), report)
 
     def _ta1(
         self, ic: InboundInterchange, route: Route, state: State, now: datetime, report: StepReport

@@ -82,6 +82,7 @@ class Counters(_Model):
     trace: int = 0  # 835 TRN02
     clearinghouse_trace: int = 0  # 277CA REF*D9
     sequence: int = 0  # order of pending work
+    eligibility_trace: int = 0  # 271 TRN*1 (the payer's own trace)
 
 
 class State(_Model):
