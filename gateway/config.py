@@ -66,6 +66,16 @@ class BatchConfig(_Config):
     max_wait_seconds: int = Field(60, ge=0)
 
 
+class EligibilityConfig(_Config):
+    """270 inquiries: at most ``max_requests`` per file, a request waits at most
+    ``max_wait_seconds`` for others, and an answer is due ``answer_minutes`` after the upload
+    (a request still unanswered then is logged at warning level)."""
+
+    max_requests: int = Field(99, ge=1, le=5000)
+    max_wait_seconds: int = Field(0, ge=0)
+    answer_minutes: int = Field(60, ge=1)
+
+
 class DownloadConfig(_Config):
     patterns: list[str] = ["*"]  # file-name patterns fetched from the download folder
     after: Literal["leave", "move", "delete"] = "move"  # the remote file, once safe here
@@ -90,6 +100,7 @@ class PartnerConfig(_Config):
     directory: DirectoryConfig | None = None
     schedule: ScheduleConfig = ScheduleConfig()
     batch: BatchConfig = BatchConfig()
+    eligibility: EligibilityConfig = EligibilityConfig()
     download: DownloadConfig = DownloadConfig()
     retry: RetryConfig = RetryConfig()
 

@@ -9,12 +9,14 @@ from pathlib import Path
 SPOOL_FOLDERS = (
     "claims", "rejected", "outbound", "inbound", "archive", "postings", "balances", "status",
     "review",
+    "eligibility", "benefits",
 )  # fmt: skip
 TEMPLATES = {
     "gateway.toml": "gateway.toml",
     "partners/example.toml": "partner-example.toml",
     "mappings/generic-csv.toml": "mapping-generic-csv.toml",
     "mappings/pms-json.toml": "mapping-pms-json.toml",
+    "mappings/eligibility-csv.toml": "mapping-eligibility-csv.toml",
 }
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.config import PartnerConfig
 from gateway.daemon.ack_effects import ack_999_changes, status_277ca_changes, ta1_changes
+from gateway.daemon.eligibility_replies import UnmatchedReply, request_updates
 from gateway.daemon.recognize import recognize
 from gateway.daemon.remittance_posting import post_remittance_file
 from gateway.files import archive, private_dir, sha256_of, write_atomic
@@ -39,6 +40,7 @@ EFFECTS: dict[str, Callable[[Path, Ledger, str, str], list[ClaimChange]]] = {
     "TA1": ta1_changes,
     "999": ack_999_changes,
     "277CA": status_277ca_changes,
+    "271": lambda *_: [],  # answers eligibility requests (request_updates), no claims
 }
 
 
@@ -148,17 +150,26 @@ def process_file(
                                         state="held" if result.held else "processed")  # fmt: skip
         else:
             changes = EFFECTS[found.kind](path, ledger, partner, sha)
+            requests = request_updates(found.kind, path, ledger, partner, sha)
             applied = ledger.apply_reply(
-                sha, partner=partner, name=path.name, kind=found.kind, changes=changes
-            )
+                sha, partner=partner, name=path.name, kind=found.kind, changes=changes,
+                requests=requests,
+            )  # fmt: skip
             if applied is not None:
                 report.claims_changed += len(applied.applied)
                 for claim_id, why in applied.skipped:
                     log.info("claim_state_unchanged", partner=partner, file=path.name,
                              claim_id=claim_id, source=found.kind, why=why)  # fmt: skip
+                for request_id, why in applied.requests_skipped:
+                    log.warning("eligibility_request_unchanged", partner=partner, file=path.name,
+                                request_id=request_id, source=found.kind, why=why)  # fmt: skip
     except X12SyntaxError as exc:
         _quarantine_and_record(spool, ledger, path, partner, sha, f"broken X12: {exc}",
                                exc.segment_index)  # fmt: skip
+        report.quarantined.append(path.name)
+        return
+    except UnmatchedReply as exc:
+        _quarantine_and_record(spool, ledger, path, partner, sha, str(exc), exc.segment_index)
         report.quarantined.append(path.name)
         return
     report.processed[found.kind] = report.processed.get(found.kind, 0) + 1

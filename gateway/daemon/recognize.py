@@ -8,7 +8,7 @@ from pathlib import Path
 from gateway.x12.errors import X12SyntaxError
 from gateway.x12.reader import X12Reader
 
-REPLY_KINDS = ("TA1", "999", "277CA", "835")
+REPLY_KINDS = ("TA1", "999", "277CA", "835", "271")
 
 
 @dataclass(frozen=True)
@@ -18,11 +18,12 @@ class Recognized:
     position: int | None = None  # segment position of the fault, when there is one
 
 
-_BY_GROUP = {("FA", "999"): "999", ("HN", "277"): "277CA", ("HP", "835"): "835"}
+_BY_GROUP = {("FA", "999"): "999", ("HN", "277"): "277CA", ("HP", "835"): "835",
+             ("HB", "271"): "271"}  # fmt: skip
 
 
 def recognize(path: Path) -> Recognized:
-    """TA1, 999, 277CA or 835, from the first segments of the file."""
+    """TA1, 999, 277CA, 835 or 271, from the first segments of the file."""
     with path.open("rb") as f:
         head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
     if not head.startswith(b"ISA"):

@@ -35,6 +35,7 @@ from gateway.config import (
     load_partners,
     load_settings,
 )
+from gateway.daemon.eligibility_steps import EligibilityReport, EligibilitySteps
 from gateway.daemon.inbound import InboundReport, fetch, process_inbound
 from gateway.daemon.intake import take_claim_files
 from gateway.daemon.metrics import Metrics
@@ -74,6 +75,7 @@ class CycleReport:
     sent: SendReport = field(default_factory=SendReport)
     inbound: InboundReport = field(default_factory=InboundReport)
     outputs: dict[str, int] = field(default_factory=dict)
+    eligibility: EligibilityReport = field(default_factory=EligibilityReport)
 
     def fail(self, what: str) -> None:
         self.ok = False
@@ -94,6 +96,7 @@ class CycleReport:
             "payments_posted": self.inbound.payments_posted,
             "payments_held": self.inbound.payments_held,
             "outputs_written": self.outputs,
+            **self.eligibility.summary(),
         }
 
 
@@ -149,6 +152,8 @@ class Daemon:
         self.mappings = self._mappings()
         self.metrics = Metrics()
         self._counted_at = -COUNT_CLAIMS_SECONDS
+        self.eligibility = EligibilitySteps(self.spool, self.ledger, self.partners, self.settings,
+                                            self.mappings, self.owner)  # fmt: skip
 
     def _mappings(self) -> list[Mapping]:
         try:
@@ -186,9 +191,12 @@ class Daemon:
     def _cycle(self, once: bool) -> CycleReport:
         report = CycleReport()
         self._step(report, "intake", self._intake, report)
+        self._step(report, "eligibility intake", self.eligibility.intake, report.eligibility)
         for partner in self.partners:
             if self.stopping:
                 break
+            self._step(report, f"270s for {partner.name}", self.eligibility.build, partner,
+                       report.eligibility, once=once, stop=self._stop_requested)  # fmt: skip
             self._exchange(partner, report, once=once)
         for partner in self.partners:
             if self.stopping:
@@ -198,6 +206,7 @@ class Daemon:
         outputs = self._step(report, "outputs", emit_outputs, self.spool, self.ledger,
                              batch_size=self.settings.daemon.output_batch)  # fmt: skip
         report.outputs = outputs or {}
+        self._step(report, "unanswered requests", self.eligibility.overdue, report.eligibility)
         self._write_health()
         return report
 

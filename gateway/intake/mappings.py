@@ -58,6 +58,7 @@ class Mapping(BaseModel):
 
     name: str
     format: Literal["csv", "json"]
+    record: Literal["claim", "eligibility"] = "claim"  # what the file holds
     match: list[str] = []
     csv: CsvOptions | None = None
     records: str | None = None  # JSON: dotted path to the list of claims ("" = the file itself)
@@ -87,10 +88,15 @@ def load_mappings(folder: Path) -> list[Mapping]:
     return [load_mapping(p) for p in sorted(folder.glob("*.toml"))] if folder.is_dir() else []
 
 
-def mapping_for(path: Path, mappings: list[Mapping]) -> Mapping | None:
-    """The first mapping whose ``match`` patterns take this file name."""
+def mapping_for(path: Path, mappings: list[Mapping], record: str = "claim") -> Mapping | None:
+    """The first mapping of ``record`` files whose ``match`` patterns take this file name."""
     return next(
-        (m for m in mappings if any(fnmatch.fnmatch(path.name, pat) for pat in m.match)), None
+        (
+            m
+            for m in mappings
+            if m.record == record and any(fnmatch.fnmatch(path.name, pat) for pat in m.match)
+        ),
+        None,
     )
 
 

@@ -137,7 +137,7 @@ def test_validate_json_report(tmp_path: Path) -> None:
 def test_parse_refuses_transactions_it_does_not_read(corpus: Path) -> None:
     code, _, err = run("parse", str(corpus / "other/stupidedi_X212_276_claim-request.edi"))
     assert code == 2
-    assert "transaction 276 is not one the gateway reads (835, 837, 999, 277CA, TA1)" in err
+    assert "transaction 276 is not one the gateway reads (835, 837, 999, 277CA, TA1, 270, 271)" in err
 
 
 @pytest.mark.parametrize(
@@ -207,7 +207,8 @@ def test_init_makes_a_private_home_and_never_overwrites_one(tmp_path: Path) -> N
     ("template", "shipped"),
     [("partner-example.toml", "partners/example.toml"),
      ("mapping-generic-csv.toml", "mappings/generic-csv.toml"),
-     ("mapping-pms-json.toml", "mappings/pms-json.toml")],
+     ("mapping-pms-json.toml", "mappings/pms-json.toml"),
+     ("mapping-eligibility-csv.toml", "mappings/eligibility-csv.toml")],
 )  # fmt: skip
 def test_init_templates_are_the_files_the_repo_ships(template: str, shipped: str) -> None:
     assert (REPO / "gateway/templates" / template).read_bytes() == (REPO / shipped).read_bytes()

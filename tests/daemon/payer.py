@@ -109,11 +109,19 @@ def _interchange(
     return out.getvalue()
 
 
-def ack_999(group_control: int, *, accepted: bool = True, control: int = 501) -> str:
+def ack_999(
+    group_control: int,
+    *,
+    accepted: bool = True,
+    control: int = 501,
+    of: tuple[str, str, str] = ("HC", "837", "005010X222A1"),  # GS01, ST01, version acked
+) -> str:
+    functional_id, set_id, version = of
+
     def body(w: X12Writer) -> None:
         with w.transaction("999", "0001", "005010X231A1"):
-            w.segment("AK1", "HC", str(group_control), "005010X222A1")
-            w.segment("AK2", "837", "0001", "005010X222A1")
+            w.segment("AK1", functional_id, str(group_control), version)
+            w.segment("AK2", set_id, "0001", version)
             if not accepted:
                 w.segment("IK3", "NM1", "12", "2010BA", "8")
                 w.segment("IK4", ("9",), "67", "1", "")

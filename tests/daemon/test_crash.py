@@ -1,6 +1,7 @@
 """Crash safety: the daemon is SIGKILLed at many points over a few hundred claims and their
 replies, restarted each time, and in the end every claim was sent once, every payment posted
-once, every output record emitted once, and nothing is lost.
+once, every output record emitted once, and nothing is lost. Eligibility requests arrive along
+the claims: each is sent in one 270 once and answered once.
 
 The partner is played by this test between and during the daemon's runs: it answers each new
 837 with a 999, a 277CA and an 835. It leaves the 837s where the gateway put them (a partner
@@ -21,13 +22,16 @@ from pathlib import Path
 
 from gateway.ledger.db import open_ledger
 from gateway.ledger.schema import ClaimState
+from gateway.transactions.eligibility_270_reader import read_270
 from tests.conftest import REPO
+from tests.daemon.eligibility_payer import answer_270, drop_requests, numbered_requests
 from tests.daemon.homes import drop_claims, drop_reply, make_home, numbered_claims, read_jsonl
 from tests.daemon.payer import ack_999, adjudicate, claims_of, envelope_of, remit_835, status_277ca
 
 CLAIMS = 240
 FILES = 24
 KILLS = 55
+REQUESTS = 48  # eligibility requests, two per claim file
 
 
 class Partner:
@@ -44,6 +48,10 @@ class Partner:
             if most is not None and len(self.answered) >= most:
                 return
             isa, group = envelope_of(path)
+            if "-270-" in path.name:  # an eligibility inquiry: its 271
+                drop_reply(self.home, f"{isa:09d}.271", answer_270(path, control=isa))
+                self.answered.add(path.name)
+                continue
             claims = claims_of(path)
             drop_reply(self.home, f"{isa:09d}.999", ack_999(group, control=isa))
             verdicts = [(c, "A2:20") for c in claims]
@@ -60,6 +68,18 @@ def _start(home: Path) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
+def _wait_running(home: Path, process: subprocess.Popen[bytes]) -> None:
+    """Until the daemon holds the home's lock (it has opened the ledger and starts its cycle)."""
+    lock = home / "state" / "gateway.lock"
+    deadline = time.monotonic() + 30
+    while (
+        time.monotonic() < deadline
+        and process.poll() is None
+        and not (lock.exists() and lock.read_text().strip() == str(process.pid))
+    ):
+        time.sleep(0.02)
+
+
 def _progress(home: Path) -> tuple[tuple[tuple[str, int], ...], int]:
     """Where the work stood when the daemon was killed: claims per state, output files."""
     with open_ledger(f"sqlite:///{home / 'state' / 'gateway.db'}") as ledger:
@@ -70,8 +90,10 @@ def _progress(home: Path) -> tuple[tuple[tuple[str, int], ...], int]:
 def _done(home: Path) -> bool:
     with open_ledger(f"sqlite:///{home / 'state' / 'gateway.db'}") as ledger:
         counts = ledger.count_claims()
-        pending = any(ledger.pending_outbox(kind, limit=1) for kind in ("postings", "status"))
-    return counts == {"paid": CLAIMS} and not pending
+        pending = any(ledger.pending_outbox(kind, limit=1)
+                      for kind in ("postings", "status", "benefits"))  # fmt: skip
+        asked = ledger.count_eligibility_requests()
+    return counts == {"paid": CLAIMS} and asked == {"answered": REQUESTS} and not pending
 
 
 def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> None:
@@ -81,6 +103,7 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
     assert "tick_seconds = 2 " in text
     settings.write_text(text.replace("tick_seconds = 2 ", "tick_seconds = 0.05 "))
     records = numbered_claims("CR", CLAIMS, dental_every=3)
+    requests = numbered_requests("EL", REQUESTS, dependent_every=5)
     per_file = CLAIMS // FILES
     partner = Partner(home)
     rng = random.Random(20261127)
@@ -90,26 +113,24 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
         if round_ < FILES:  # the work arrives over time, so the kills fall all along it
             batch = records[round_ * per_file : (round_ + 1) * per_file]
             drop_claims(home, f"batch-{round_:03d}.json", batch)
+            drop_requests(home, f"ask-{round_:03d}.json", requests[round_ * 2 : round_ * 2 + 2])
         process = _start(home)
-        time.sleep(rng.uniform(0.6, 1.8))
+        _wait_running(home, process)  # a loaded machine starts it slowly: time from there
+        time.sleep(rng.uniform(0.1, 1.3))
         kills += process.poll() is None
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         seen.append(_progress(home))
         partner.step(most=len(partner.answered) + 2)
         if round_ % 5 == 4 and rng.random() < 0.5:  # also a partner that re-sends a reply
-            sent = sorted((home / "exchange" / "out" / "processed").glob("*.835"))
+            processed = home / "exchange" / "out" / "processed"
+            sent = sorted(processed.glob("*.835")) + sorted(processed.glob("*.271"))
             if sent:
                 again = rng.choice(sent)
                 drop_reply(home, f"resent-{round_}-{again.name}", again.read_text())
     # Then let it finish, and stop it the polite way once it runs (holds the home's lock).
     process = _start(home)
-    lock = home / "state" / "gateway.lock"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not (
-        lock.exists() and lock.read_text().strip() == str(process.pid)
-    ):
-        time.sleep(0.05)
+    _wait_running(home, process)
     deadline = time.monotonic() + 180
     try:
         while time.monotonic() < deadline and not _done(home):
@@ -131,7 +152,7 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
     ids = [r["claim_id"] for r in records]
     # every claim sent exactly once
     sent = Counter(
-        c.claim_id for p in (home / "exchange" / "in").glob("*.x12") for c in claims_of(p)
+        c.claim_id for p in (home / "exchange" / "in").glob("*-837?-*.x12") for c in claims_of(p)
     )
     assert sent == Counter(ids)
     assert not list((home / "exchange" / "in").glob(".*"))  # no partial upload left over
@@ -162,3 +183,16 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
     assert not [p for p in (spool / "outbound" / "acme").iterdir() if p.is_file()]
     assert not [p for p in (spool / "inbound" / "acme").iterdir() if p.is_file()]
     assert not list((spool / "review").iterdir())
+    # every eligibility request asked in one 270 once, answered once
+    request_ids = [r["request_id"] for r in requests]
+    asked = Counter(
+        i.request["request_id"]
+        for p in (home / "exchange" / "in").glob("*-270-*.x12")
+        for i in read_270(p)
+    )
+    assert asked == Counter(request_ids)
+    benefits = read_jsonl(spool / "benefits")
+    assert Counter(b["request_id"] for b in benefits) == Counter(request_ids)
+    assert len({b["id"] for b in benefits}) == len(benefits)
+    assert {b["status"] for b in benefits} == {"active"}
+    assert not [p for p in (spool / "eligibility").iterdir() if not p.name.startswith(".")]

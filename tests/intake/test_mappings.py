@@ -34,7 +34,9 @@ def mappings() -> list:  # type: ignore[type-arg]
 
 
 def test_shipped_mappings_load(mappings: list) -> None:  # type: ignore[type-arg]
-    assert [m.name for m in mappings] == ["generic-csv", "pms-json"]
+    assert [(m.name, m.record) for m in mappings] == [
+        ("eligibility-csv", "eligibility"), ("generic-csv", "claim"), ("pms-json", "claim"),
+    ]  # fmt: skip
 
 
 def test_csv_rows_grouped_into_one_claim(mappings: list) -> None:  # type: ignore[type-arg]
