@@ -47,6 +47,7 @@ class _LazyGroup(click.Group):
         "partners": "gateway.cli.daemon_commands:partners",
         "demo": "gateway.cli.daemon_commands:demo",
         "simulate": "gateway.cli.simulate:simulate",
+        "eligibility": "gateway.cli.eligibility_command:eligibility",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -88,9 +89,15 @@ def init(directory: str) -> None:
 
 
 @cli.command()
-@click.argument("what", type=click.Choice(["claim"]))
+@click.argument("what", type=click.Choice(["claim", "eligibility"]))
 def schema(what: str) -> None:
-    """Print the JSON Schema of a record (``claim``: the claim record of contract section 2)."""
+    """Print the JSON Schema of a record: ``claim`` (a claim record) or ``eligibility`` (an
+    eligibility request)."""
+    if what == "eligibility":
+        from gateway.domain.eligibility import EligibilityRequest
+
+        click.echo(json.dumps(EligibilityRequest.model_json_schema(mode="validation"), indent=2))
+        return
     click.echo(json.dumps(Claim.model_json_schema(mode="validation"), indent=2))
 
 
@@ -279,7 +286,7 @@ def _transaction_of(path: Path) -> str:
     help="csv: one row per 835 service line",
 )
 def parse(file: str, fmt: str) -> None:
-    """Any X12 file (835, 999, 277CA, TA1, 837) to JSON on stdout."""
+    """Any X12 file (835, 999, 277CA, TA1, 837, 270, 271) to JSON on stdout."""
     from gateway.x12.errors import X12SyntaxError
 
     path = Path(file)
@@ -315,10 +322,14 @@ def parse(file: str, fmt: str) -> None:
 
             click.echo(dumps({"transaction": "TA1", "interchange_acks": interchange_acks(path)}))
             ok = True
+        elif transaction in ("270", "271"):
+            from gateway.cli.eligibility_command import parse_eligibility
+
+            ok = parse_eligibility(path, transaction)
         else:
             click.echo(
                 f"{file}: transaction {transaction or '(none)'} is not one the gateway "
-                "reads (835, 837, 999, 277CA, TA1)",
+                "reads (835, 837, 999, 277CA, TA1, 270, 271)",
                 err=True,
             )
             sys.exit(2)
