@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,15 @@ from rich.table import Table
 
 from gateway.daemon.runner import Daemon
 from gateway.demo.claims import UNKNOWN_MEMBER_PREFIX, generate_claims
+from gateway.demo.eligibility_checks import (
+    INACTIVE_MEMBER,
+    INACTIVE_SINCE,
+    Check,
+    checks,
+    drop_requests,
+    eligibility_requests,
+    print_checks,
+)
 from gateway.home import init_home
 from gateway.ledger.schema import ClaimState
 from gateway.simulator.config import (
@@ -27,6 +37,8 @@ from gateway.simulator.config import (
     AdjustmentsConfig,
     ClaimEditsConfig,
     DenialRule,
+    EligibilityConfig,
+    MemberConfig,
     SimulatorConfig,
 )
 from gateway.simulator.serve import Simulator
@@ -77,6 +89,9 @@ def demo_simulator_config(seed: int) -> SimulatorConfig:
             random_denial_rate=Decimal("0.04"),
         ),
         adjustments=AdjustmentsConfig(plb_rate=Decimal("0.2"), reversal_rate=Decimal("0.05")),
+        eligibility=EligibilityConfig(members=[
+            MemberConfig(member_id=INACTIVE_MEMBER, active=False, coverage_end=INACTIVE_SINCE),
+        ]),
     )  # fmt: skip
 
 
@@ -99,6 +114,7 @@ def make_demo_home(
     rest = good[2:]
     for n, start in enumerate(range(0, len(rest), 20), 1):
         (spool / f"claims-{n:03d}.json").write_text(json.dumps(rest[start : start + 20]))
+    drop_requests(home / "spool", eligibility_requests(good, date.today()))
     return len(good), len(bad)
 
 
@@ -116,6 +132,7 @@ class DemoSummary:
     patient_bills: int = 0
     patient_owes: Decimal = ZERO
     unreconciled: list[str] = field(default_factory=list)
+    eligibility: list[Check] = field(default_factory=list)
     finished: bool = False
 
 
@@ -154,8 +171,12 @@ def run_demo(
                 progress.update(sent, completed=sum(counts.values()) - counts.get("queued", 0))
                 progress.update(done, completed=settled)
                 outbox_empty = not any(daemon.ledger.pending_outbox(k, limit=1)
-                                       for k in ("postings", "balances", "status"))  # fmt: skip
-                if settled == good and step.pending == 0 and not step.written and outbox_empty:
+                                       for k in ("postings", "balances", "status",
+                                                 "benefits"))  # fmt: skip
+                asked = daemon.ledger.count_eligibility_requests()
+                answered = set(asked) <= {"answered", "rejected"}
+                if (settled == good and step.pending == 0 and not step.written and outbox_empty
+                        and answered):  # fmt: skip
                     summary.finished = True
                     break
         _summarize(daemon, summary)
@@ -211,6 +232,7 @@ def _summarize(daemon: Daemon, summary: DemoSummary) -> None:
         owed[balance["claim_id"]] += Decimal(balance["patient_owes"])
     summary.patient_bills = sum(1 for v in owed.values() if v > 0)
     summary.patient_owes = sum(owed.values(), ZERO)
+    summary.eligibility = checks(_jsonl(spool / "benefits"))
 
 
 def print_summary(summary: DemoSummary, console: Console) -> None:
@@ -244,6 +266,7 @@ def print_summary(summary: DemoSummary, console: Console) -> None:
     money.add_row("every claim reconciles (billed = paid + CO + PR + other)",
                   "yes" if not summary.unreconciled else f"NO: {summary.unreconciled}")  # fmt: skip
     console.print(money)
+    print_checks(summary.eligibility, console)
     for title, items in (("refused at intake", summary.claims_refused_at_intake),
                          ("rejected by the payer", summary.rejected_by_payer),
                          ("denied", summary.denied)):  # fmt: skip

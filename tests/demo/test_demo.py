@@ -15,6 +15,7 @@ from rich.console import Console
 from gateway.cli.main import cli
 from gateway.demo.run import DemoSummary, run_demo
 from gateway.transactions.claim_837_reader import read_837_claims
+from gateway.transactions.ig_validation import validate_with_pyx12
 from tests.sshd import Sshd
 
 SFTP_PARTNER = """
@@ -77,6 +78,13 @@ def _check(summary: DemoSummary, claims: int) -> None:
     m = summary.money
     assert m["billed"] == m["paid"] + m["contractual"] + m["patient"] + m["other"]
     assert summary.patient_owes == m["patient"]
+    # the front desk's eligibility checks: each answered once, every kind of answer shown
+    answers = {c.request_id: c.status for c in summary.eligibility}
+    assert answers == {
+        "ELIG-001": "active", "ELIG-002": "active", "ELIG-003": "active", "ELIG-004": "active",
+        "ELIG-CHILD": "active", "ELIG-ENDED": "inactive", "ELIG-UNKNOWN": "rejected",
+    }  # fmt: skip
+    assert all(c.deductible_left for c in summary.eligibility if c.status == "active")
 
 
 def test_demo_through_a_folder_pair(tmp_path: Path) -> None:
@@ -91,7 +99,9 @@ def test_demo_through_a_real_sftp_server(sshd: Sshd) -> None:
                        served=(sshd.inbound, sshd.outbound),
                        console=Console(quiet=True))  # fmt: skip
     _check(summary, 120)
-    uploaded = list((sshd.inbound / "processed").glob("*.x12"))
+    uploaded = list((sshd.inbound / "processed").glob("*-837?-*.x12"))
+    inquiries = list((sshd.inbound / "processed").glob("*-270-*.x12"))
+    assert inquiries and all(validate_with_pyx12(p) == [] for p in inquiries)
     sent = Counter(c.claim_id for path in uploaded for c in read_837_claims(path))
     assert sent == Counter(f"DEMO-{n:05d}" for n in range(1, 121))  # each claim once
     assert max(len(read_837_claims(path)) for path in uploaded) == 40  # the batch limit
