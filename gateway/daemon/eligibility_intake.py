@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import structlog
 
 from gateway.config import PartnerConfig
-from gateway.daemon.intake import _move, _stamp, settled
+from gateway.daemon.intake import IntakeReport, _move, _stamp, settled
 from gateway.domain.eligibility import EligibilityRequest
 from gateway.domain.problems import Problem
 from gateway.files import private_dir, write_atomic
@@ -27,14 +26,6 @@ from gateway.intake.mappings import Mapping
 from gateway.ledger.ledger import DuplicateRequest, Ledger
 
 log = structlog.get_logger("gateway.intake")
-
-
-@dataclass
-class RequestIntakeReport:
-    taken: list[str] = field(default_factory=list)  # request ids queued (or found queued)
-    rejected_files: list[str] = field(default_factory=list)
-    archived_files: list[str] = field(default_factory=list)
-    waiting: list[str] = field(default_factory=list)  # not settled yet
 
 
 def request_partner(request: EligibilityRequest, partners: list[PartnerConfig]) -> str | None:
@@ -53,10 +44,10 @@ def take_request_files(
     mappings: list[Mapping] | None = None,
     settle_seconds: float = 5.0,
     today: date | None = None,
-    report: RequestIntakeReport | None = None,
-) -> RequestIntakeReport:
-    """One intake pass over ``spool/eligibility/``."""
-    report = report or RequestIntakeReport()
+    report: IntakeReport | None = None,
+) -> IntakeReport:
+    """One intake pass over ``spool/eligibility/`` (``report.taken``: request ids)."""
+    report = report or IntakeReport()
     ready, waiting = settled(spool / "eligibility", settle_seconds)
     report.waiting = [p.name for p in waiting]
     for path in ready:

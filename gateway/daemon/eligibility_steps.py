@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.config import GatewaySettings, PartnerConfig
-from gateway.daemon.eligibility_intake import RequestIntakeReport, take_request_files
+from gateway.daemon.eligibility_intake import take_request_files
 from gateway.daemon.eligibility_outbound import InquiryReport, build_inquiries
 from gateway.daemon.eligibility_replies import warn_unanswered
+from gateway.daemon.intake import IntakeReport
 from gateway.intake.mappings import Mapping
 from gateway.ledger.ledger import Ledger
 
@@ -25,7 +26,7 @@ OVERDUE_CHECK_SECONDS = 60.0  # how often the unanswered requests are looked for
 
 @dataclass
 class EligibilityReport:
-    intake: RequestIntakeReport = field(default_factory=RequestIntakeReport)
+    intake: IntakeReport = field(default_factory=IntakeReport)
     sent: InquiryReport = field(default_factory=InquiryReport)
     unanswered: int = 0
 

@@ -7,9 +7,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from click.testing import CliRunner
 from structlog.testing import capture_logs
@@ -20,10 +18,10 @@ from gateway.ledger.db import open_ledger
 from gateway.ledger.schema import RequestState
 from gateway.simulator import Simulator, SimulatorConfig, serve
 from gateway.simulator.config import ClaimEditsConfig
+from tests.daemon.eligibility_payer import TODAY, request
 from tests.daemon.homes import make_home
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "data" / "x12-examples"
-TODAY = datetime.now(UTC).date().isoformat()
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -31,18 +29,6 @@ def run(*args: str) -> tuple[int, str, str]:
     with capture_logs():
         result = CliRunner().invoke(cli, list(args), obj={}, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
-
-
-def request(request_id: str, member: str, **changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "request_id": request_id, "payer": {"id": "87726", "name": "Acme Health"},
-        "provider": {"npi": "1234567893", "name": "Main Street Clinic"},
-        "subscriber": {"member_id": member, "first_name": "Maria", "last_name": "Lopez",
-                       "birth_date": "1979-09-15"},
-        "service_date": TODAY, "service_types": ["30", "98"],
-    }  # fmt: skip
-    base.update(changes)
-    return base
 
 
 @contextmanager
@@ -69,15 +55,15 @@ def test_ask_now_and_read_the_answer(tmp_path: Path) -> None:
         code, out, err = run("--home", str(home), "eligibility", str(asked), "--wait", "60")
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0] == f"ASK-1: MARIA LOPEZ (member M1), visit {TODAY}: ACTIVE"
+    assert lines[0] == f"ASK-1: JANE DOE (member M1), visit {TODAY}: ACTIVE"
     assert lines[1] == (
-        f"  MARIA LOPEZ is covered by ACME HEALTH, plan SIMULATED GOLD PPO, since {TODAY[:4]}-01-01"
+        f"  JANE DOE is covered by ACME HEALTH, plan SIMULATED GOLD PPO, since {TODAY[:4]}-01-01"
     )
     assert (
         "  - Deductible, individual, in network (health benefit plan coverage): 250.00 remaining"
         in lines
     )
-    assert f"ASK-2: MARIA LOPEZ (member XX9), visit {TODAY}: REJECTED" in lines
+    assert f"ASK-2: JANE DOE (member XX9), visit {TODAY}: REJECTED" in lines
     assert (
         "  ! subscriber not found (code 75): check the member ID and birth date, and that this is "
         "the right payer (correct and resubmit)" in lines

@@ -22,22 +22,35 @@ ROUTE = Route(practice_qualifier="ZZ", practice_id="PRACTICE01", clearinghouse_q
               usage="T")  # fmt: skip
 
 
+TODAY = datetime.now(UTC).date().isoformat()
+
+
+def request(request_id: str, member: str, **changes: Any) -> dict[str, Any]:
+    """A request to the acme partner's payer about JANE DOE (fields replaced by ``changes``)."""
+    base: dict[str, Any] = {
+        "request_id": request_id, "payer": {"id": "87726", "name": "Acme Health"},
+        "provider": {"npi": "1234567893", "name": "Main Street Clinic"},
+        "subscriber": {"member_id": member, "first_name": "Jane", "last_name": "Doe",
+                       "birth_date": "1980-05-14"},
+        "service_date": TODAY, "service_types": ["30", "98"],
+    }  # fmt: skip
+    base.update(changes)
+    return base
+
+
+def child(first: str) -> dict[str, Any]:
+    return {"first_name": first, "last_name": "Doe", "birth_date": "2015-03-04",
+            "relationship": "19"}  # fmt: skip
+
+
 def numbered_requests(prefix: str, count: int, *, dependent_every: int = 0) -> list[dict[str, Any]]:
     """``count`` requests PREFIX-00000..., about the subscriber or (every n-th) a child."""
-    out = []
-    for n in range(count):
-        record: dict[str, Any] = {
-            "request_id": f"{prefix}-{n:05d}", "payer": {"id": "87726", "name": "Acme Health"},
-            "provider": {"npi": "1234567893", "name": "Main Street Clinic"},
-            "subscriber": {"member_id": f"M{n:08d}", "first_name": "Jane", "last_name": "Doe",
-                           "birth_date": "1980-05-14"},
-            "service_types": ["30", "98"],
-        }  # fmt: skip
-        if dependent_every and n % dependent_every == 0:
-            record["patient"] = {"first_name": "Bo", "last_name": "Doe",
-                                 "birth_date": "2015-03-04", "relationship": "19"}  # fmt: skip
-        out.append(record)
-    return out
+    return [
+        request(f"{prefix}-{n:05d}", f"M{n:08d}",
+                **({"patient": child("Bo")} if dependent_every and n % dependent_every == 0
+                   else {}))
+        for n in range(count)
+    ]  # fmt: skip
 
 
 def drop_requests(home: Path, name: str, records: list[dict[str, Any]]) -> Path:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,31 +16,11 @@ from gateway.simulator import Simulator, SimulatorConfig
 from gateway.simulator.config import ClaimEditsConfig, EligibilityConfig, MemberConfig
 from gateway.transactions.eligibility_270_reader import read_270
 from gateway.transactions.ig_validation import validate_with_pyx12
+from tests.daemon.eligibility_payer import TODAY, child, drop_requests, request
 from tests.daemon.homes import drop_reply, make_home, read_jsonl
 from tests.daemon.payer import ack_999, ta1
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "data" / "x12-examples"
-TODAY = datetime.now(UTC).date().isoformat()
-
-
-def request(request_id: str, member: str, **changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "request_id": request_id, "payer": {"id": "87726", "name": "Acme Health"},
-        "provider": {"npi": "1234567893", "name": "Main Street Clinic"},
-        "subscriber": {"member_id": member, "first_name": "Jane", "last_name": "Doe",
-                       "birth_date": "1980-05-14"},
-        "service_date": TODAY,
-    }  # fmt: skip
-    base.update(changes)
-    return base
-
-
-def drop_requests(home: Path, name: str, records: list[dict[str, Any]]) -> Path:
-    target = home / "spool" / "eligibility" / name
-    tmp = target.with_name(f".{name}.tmp")
-    tmp.write_text(json.dumps(records))
-    os.replace(tmp, target)
-    return target
 
 
 def simulator(home: Path) -> Simulator:
@@ -55,21 +34,16 @@ def simulator(home: Path) -> Simulator:
     return Simulator(exchange / "in", exchange / "out", config, home / "state" / "sim.json")
 
 
-def child(first: str) -> dict[str, Any]:
-    return {"first_name": first, "last_name": "Doe", "birth_date": "2015-03-04",
-            "relationship": "19"}  # fmt: skip
-
-
 def test_requests_to_benefits_end_to_end(tmp_path: Path, db_url: str) -> None:
     """On SQLite and on PostgreSQL (``db_url``: a fresh database of each)."""
     home = make_home(tmp_path, database=db_url)
     spool = home / "spool"
     asked = [
         request("E-1", "M1", service_types=["30", "98", "BZ"]),
-        request("E-2", "XX77"),
-        request("E-3", "M-OLD"),
+        request("E-2", "XX77", service_types=["30"]),
+        request("E-3", "M-OLD", service_types=["30"]),
         request("E-4", "M2", patient=child("Bo"), service_types=["35", "41"]),
-        request("E-5", "M3", patient=child("Cy")),
+        request("E-5", "M3", patient=child("Cy"), service_types=["30"]),
         request("E-BAD", "M4", provider={"npi": "1234567890", "name": "X"}),
     ]
     drop_requests(home, "front-desk.json", asked)
