@@ -90,6 +90,11 @@ def _check(summary: DemoSummary, claims: int) -> None:
 def test_demo_through_a_folder_pair(tmp_path: Path) -> None:
     summary = run_demo(tmp_path / "home", claims=80, seed=3, console=Console(file=None, quiet=True))
     _check(summary, 80)
+    exchange = tmp_path / "home" / "exchange" / "clearinghouse"
+    inquiries = list(exchange.rglob("*-270-*.x12"))
+    answers = list(exchange.rglob("271-*.x12"))  # what the simulator wrote, taken by the daemon
+    assert inquiries and answers
+    assert [p.name for p in inquiries + answers if validate_with_pyx12(p)] == []
 
 
 def test_demo_through_a_real_sftp_server(sshd: Sshd) -> None:
