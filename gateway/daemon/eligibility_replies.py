@@ -65,7 +65,7 @@ def answer_updates(path: Path, ledger: Ledger, partner: str, sha: str) -> list[R
         for answer in response.answers:
             request = known.get(answer.trace)
             if request is None:
-                unmatched.append((answer.trace, answer.position))
+                unmatched.append((answer.trace or "(no TRN*2)", answer.position))
                 continue
             record = benefits_record(answer, request.record, record_id=record_id(answer.trace, sha),
                                      source_file=path.name)  # fmt: skip
