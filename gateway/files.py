@@ -48,6 +48,16 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
         raise
 
 
+def set_aside_unfinished(folder: Path, into: Path) -> list[Path]:
+    """Move the temporary files ``write_atomic`` left in ``folder`` (a process killed while it
+    wrote) to ``into``: never complete, never to be used, kept all the same. Only call this
+    while no writer can be at work in ``folder`` (the daemon's start, under the home's lock)."""
+    if not folder.is_dir():
+        return []
+    unfinished = [p for p in folder.glob(".*.tmp") if p.is_file()]
+    return [archive(p, into) for p in sorted(unfinished)]
+
+
 def archive(path: Path, folder: Path) -> Path:
     """Move ``path`` into ``folder`` under its own name (a time stamp is added on a clash)."""
     private_dir(folder)

@@ -1,10 +1,11 @@
 """Ask now (``gateway eligibility FILE``): queue requests, send them, wait for their answers.
 
-When no daemon runs on the home, this takes the home's lock and does the daemon's work for the
-partners concerned (build the 270s, upload, fetch, process replies, write the outputs) until
-every request is answered or ``wait`` seconds have passed. When a daemon runs, it sends and
-receives; this only queues the requests and watches the ledger. Either way the requests go
-through the ledger's doors, so an answer is never applied twice and never lost.
+Each round, when no daemon runs on the home, this takes the home's lock and does the daemon's
+work for the partners concerned (build the 270s, upload, fetch, process replies, write the
+outputs); between rounds it lets the lock go, so a daemon may start meanwhile. When a daemon
+runs, it sends and receives; this only watches the ledger. Either way the requests go through
+the ledger's doors, so an answer is never applied twice and never lost. It stops when every
+request is answered or ``wait`` seconds have passed.
 """
 
 from __future__ import annotations
@@ -58,22 +59,20 @@ def ask_now(
     with open_ledger(database_url(home, settings)) as ledger:
         asked = _queue(ledger, requests, partners, result)
         involved = [p for p in partners if p.name in set(asked.values())]
-        try:
-            with home_lock(home):
-                spool = home / settings.spool.root
-                owner = worker_name(home)
-                while True:
+        spool = home / settings.spool.root
+        owner = worker_name(home)
+        while True:
+            try:
+                with home_lock(home):
                     for partner in involved:
                         _exchange(home, spool, ledger, partner, owner,
                                   settings.daemon.lease_seconds, result)  # fmt: skip
                     emit_outputs(spool, ledger, batch_size=settings.daemon.output_batch)
-                    if _collect(ledger, asked, result) or clock() >= deadline:
-                        break
-                    sleep(POLL_SECONDS)
-        except AlreadyRunning:
-            result.daemon_running = True
-            while not _collect(ledger, asked, result) and clock() < deadline:
-                sleep(POLL_SECONDS)
+            except AlreadyRunning:
+                result.daemon_running = True  # it sends and receives: watch the ledger
+            if _collect(ledger, asked, result) or clock() >= deadline:
+                break
+            sleep(POLL_SECONDS)
     return result
 
 

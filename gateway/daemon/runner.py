@@ -42,7 +42,7 @@ from gateway.daemon.metrics import Metrics
 from gateway.daemon.outbound import SendReport, build_interchanges, send_outbound
 from gateway.daemon.outputs import emit_outputs
 from gateway.daemon.transports import open_transport
-from gateway.files import private_dir, write_atomic
+from gateway.files import private_dir, set_aside_unfinished, write_atomic
 from gateway.intake.mappings import Mapping, MappingError, load_mappings
 from gateway.ledger.db import open_ledger
 from gateway.ledger.ledger import Ledger
@@ -291,6 +291,12 @@ class Daemon:
             dropped = self.ledger.release_owner_leases(self.owner)
             if dropped:
                 log.info("leases_taken_back", count=dropped, worker=self.owner)
+            for partner in self.partners:  # 837s and 270s whose writing a kill cut short
+                for path in set_aside_unfinished(
+                    self.spool / "outbound" / partner.name,
+                    self.spool / "archive" / "orphans" / partner.name,
+                ):
+                    log.warning("unfinished_file_set_aside", partner=partner.name, file=path.name)
             main = threading.current_thread() is threading.main_thread()
             signals = (signal.SIGTERM, signal.SIGINT) if main else ()  # embedded: call stop()
             previous = {s: signal.signal(s, self.stop) for s in signals}

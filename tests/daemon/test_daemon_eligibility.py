@@ -204,3 +204,18 @@ def test_unanswered_requests_are_logged_after_the_partners_window(tmp_path: Path
     assert report.unanswered == 1
     [(stored, sent_at)] = daemon.ledger.unanswered_eligibility_requests(sent_before=later)
     assert stored.state == RequestState.SENT and sent_at < later
+
+
+def test_a_270_cut_short_by_a_kill_is_set_aside_at_start_never_sent(tmp_path: Path) -> None:
+    home = make_home(tmp_path)
+    outbound = home / "spool" / "outbound" / "acme"
+    outbound.mkdir(parents=True)
+    (outbound / ".acme-270-000000007.x12.tmp").write_text("ISA*00*")  # write_atomic's temporary
+    drop_requests(home, "asked.json", [request("E-1", "M1")])
+    with capture_logs() as logs:
+        assert Daemon(home).run(once=True) == 0
+    assert [p.name for p in outbound.iterdir()] == []
+    kept = home / "spool" / "archive" / "orphans" / "acme" / ".acme-270-000000007.x12.tmp"
+    assert kept.read_text() == "ISA*00*"
+    assert [e["file"] for e in logs if e["event"] == "unfinished_file_set_aside"] == [kept.name]
+    assert [p.name for p in (home / "exchange" / "in").iterdir()] == ["acme-270-000000001.x12"]
