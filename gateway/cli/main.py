@@ -369,7 +369,8 @@ def _parse_835(path: Path, fmt: str) -> bool:
             if not event.balanced:
                 balanced = False
                 for error in event.balance_errors:
-                    click.echo(f"{path.name}: not balanced: {error.message}", err=True)
+                    what = "cannot be posted" if error.rule == "format" else "not balanced"
+                    click.echo(f"{path.name}: {what}: {error.message}", err=True)
     if writer is None:
         out.write("]}\n")
     return balanced
