@@ -35,7 +35,7 @@ from gateway.config import (
     load_partners,
     load_settings,
 )
-from gateway.daemon.inbound import InboundReport, fetch, process_inbound
+from gateway.daemon.inbound import InboundReport, LedgerUnreachable, fetch, process_inbound
 from gateway.daemon.intake import take_claim_files
 from gateway.daemon.metrics import Metrics
 from gateway.daemon.outbound import SendReport, build_interchanges, send_outbound
@@ -61,6 +61,7 @@ class PartnerHealth:
     failures: int = 0
     last_error: str = ""
     last_ok: str = ""
+    replies: str = "ok"  # or why replies wait in spool/inbound/PARTNER/ (the ledger refused them)
     last_poll: float = 0.0  # monotonic time of the last successful poll
     retry_at: float = 0.0  # monotonic time before which a partner that is down is left alone
 
@@ -149,6 +150,7 @@ class Daemon:
         self.mappings = self._mappings()
         self.metrics = Metrics()
         self._counted_at = -COUNT_CLAIMS_SECONDS
+        self._reply_attempts: dict[str, int] = {}  # file hash -> cycles the ledger refused it
 
     def _mappings(self) -> list[Mapping]:
         try:
@@ -193,8 +195,7 @@ class Daemon:
         for partner in self.partners:
             if self.stopping:
                 break
-            self._step(report, f"replies of {partner.name}", process_inbound, self.spool,
-                       self.ledger, partner.name, report.inbound, self._stop_requested)  # fmt: skip
+            self._step(report, f"replies of {partner.name}", self._replies, partner.name, report)
         outputs = self._step(report, "outputs", emit_outputs, self.spool, self.ledger,
                              batch_size=self.settings.daemon.output_batch)  # fmt: skip
         report.outputs = outputs or {}
@@ -217,6 +218,24 @@ class Daemon:
         )  # fmt: skip
         report.claims_taken += len(result.taken)
         report.files_rejected += len(result.rejected_files)
+
+    def _replies(self, partner: str, report: CycleReport) -> None:
+        """Process the partner's replies; partners.json says when some wait for the ledger."""
+        health = self.health[partner]
+        try:
+            process_inbound(self.spool, self.ledger, partner, report.inbound,
+                            self._stop_requested, self._reply_attempts)  # fmt: skip
+        except LedgerUnreachable as exc:
+            health.replies = f"waiting: {exc}"
+            log.error("replies_wait", partner=partner, why=str(exc))
+            report.fail(f"replies of {partner}: {exc}")
+            return
+        waiting = report.inbound.waiting.get(partner, [])
+        health.replies = (
+            f"waiting: the ledger refused {', '.join(waiting)} this cycle (tried again next cycle)"
+            if waiting
+            else "ok"
+        )
 
     def _exchange(self, partner: PartnerConfig, report: CycleReport, *, once: bool) -> None:
         try:
@@ -267,7 +286,7 @@ class Daemon:
         report.fail(f"partner {partner}: {exc}")
 
     def _write_health(self) -> None:
-        shown = ("state", "failures", "last_error", "last_ok")
+        shown = ("state", "failures", "last_error", "last_ok", "replies")
         document = {name: {k: getattr(h, k) for k in shown} for name, h in self.health.items()}
         if document != self._health_written:  # most ticks change nothing: no write
             write_atomic(self.home / "state" / "partners.json",

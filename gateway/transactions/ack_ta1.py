@@ -15,8 +15,8 @@ def read_ta1(source: str | os.PathLike[str] | BinaryIO | bytes) -> list[Intercha
     out = []
     for seg in X12Reader(source, strict=False):
         if seg.id == "TA1":
-            # names one of our interchanges (ISA13: always 9 digits)
-            control_number(seg.get(1), "TA101", seg.position, min_digits=9)
+            # names one of our interchanges (ISA13: 9 digits; some senders drop the zeros)
+            control_number(seg.get(1), "TA101", seg.position)
             out.append(
                 InterchangeAck(
                     control_number=seg.get(1),

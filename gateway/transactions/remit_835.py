@@ -313,10 +313,10 @@ def transaction_headers(
         for els in reader.element_lists():
             position += 1
             if els[0] == "ST" and els[1:2] == ["835"]:
-                control = els[2][:ST02] if len(els) > 2 else ""
+                control = els[2][:50] if len(els) > 2 else ""
                 found.append((control, ""))
             elif els[0] == "TRN" and found and control and not found[-1][1]:
-                found[-1] = (control, els[2][:TRN02] if len(els) > 2 else "")
+                found[-1] = (control, els[2][:50] if len(els) > 2 else "")
     except X12SyntaxError as exc:
         return found, exc.segment_index or position + 1
     return found, None

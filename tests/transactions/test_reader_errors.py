@@ -83,7 +83,7 @@ SVC*HC:99213*100*100**1"""
 
 
 def _end(data: bytes) -> TransactionEnd:
-    return [e for e in read_835(data) if isinstance(e, TransactionEnd)][0]
+    return next(e for e in read_835(data) if isinstance(e, TransactionEnd))
 
 
 def test_a_clean_payment_has_no_problems() -> None:
@@ -169,8 +169,8 @@ TA1 = (
 )
 
 
-@pytest.mark.parametrize("control", ["2147483648", "12345678", "00000000A", "-00000001"])
-def test_ta1_control_numbers_are_nine_digits(control: str) -> None:
+@pytest.mark.parametrize("control", ["2147483648", "", "00000000A", "-00000001"])
+def test_ta1_control_numbers_are_at_most_nine_digits(control: str) -> None:
     with pytest.raises(X12ElementError, match=f"segment 2, TA1: TA101 '{control}' is not a contr"):
         read_ta1(TA1.format(control=control).encode())
     [ack] = read_ta1(TA1.format(control="000000101").encode())
@@ -190,9 +190,9 @@ STATUS = (
 def test_277ca_claim_ids_beyond_the_guide_are_refused_and_bad_amounts_left_out() -> None:
     [ack] = read_277ca(STATUS.format(claim="PCN-1", amount="sNaN", icn="ICN1").encode())
     assert (ack.claim_id, ack.payer_claim_number, ack.statuses[0].amount) == ("PCN-1", "ICN1", None)
-    with pytest.raises(X12ElementError, match="TRN02 'PPPPPPPPPPPPPPPPPPPP...' is 51 characters"):
+    with pytest.raises(X12ElementError, match=r"TRN02 'P{20}\.\.\.' is 51 characters"):
         read_277ca(STATUS.format(claim="P" * 51, amount="10", icn="ICN1").encode())
-    with pytest.raises(X12ElementError, match="REF02 'IIIIIIIIIIIIIIIIIIII...' is 51 characters"):
+    with pytest.raises(X12ElementError, match=r"REF02 'I{20}\.\.\.' is 51 characters"):
         read_277ca(STATUS.format(claim="PCN-1", amount="10", icn="I" * 51).encode())
 
 
@@ -211,7 +211,9 @@ def test_x12_decimals(text: str, value: Decimal) -> None:
 )
 def test_x12_decimals_refuse_what_is_not_type_r(text: str) -> None:
     assert decimal_or_none(text) is None
-    with pytest.raises(X12ElementError, match="segment 7, AMT: AMT02 .* is not a number") as caught:
+    with pytest.raises(
+        X12ElementError, match=r"segment 7, AMT: AMT02 .* is not a number"
+    ) as caught:
         number(text, "AMT02", 7)
     assert caught.value.element == "AMT02"
 
