@@ -26,6 +26,7 @@ from types import FrameType
 from typing import IO, Any
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.config import (
     ConfigError,
@@ -44,11 +45,17 @@ from gateway.daemon.transports import open_transport
 from gateway.files import private_dir, write_atomic
 from gateway.intake.mappings import Mapping, MappingError, load_mappings
 from gateway.ledger.db import open_ledger
+from gateway.ledger.faults import plain_text
 from gateway.ledger.ledger import Ledger
 from gateway.transports.errors import TransportError
 
 log = structlog.get_logger("gateway.daemon")
 COUNT_CLAIMS_SECONDS = 30.0  # how often the claims-per-state gauge is refreshed
+
+
+def _said(exc: BaseException) -> str:
+    """An error for logs and partners.json: a ledger error without its SQL and parameters."""
+    return plain_text(exc) if isinstance(exc, SQLAlchemyError) else str(exc)
 
 
 class AlreadyRunning(Exception):
@@ -207,8 +214,8 @@ class Daemon:
         try:
             return func(*args, **kwargs)
         except Exception as exc:
-            log.exception("step_failed", step=what, error=str(exc))
-            report.fail(f"{what}: {exc}")
+            log.exception("step_failed", step=what, error=_said(exc))
+            report.fail(f"{what}: {_said(exc)}")
             return None
 
     def _intake(self, report: CycleReport) -> None:
@@ -243,8 +250,8 @@ class Daemon:
                                lease_seconds=self.settings.daemon.lease_seconds, once=once,
                                report=report.sent, stop=self._stop_requested)  # fmt: skip
         except Exception as exc:
-            log.exception("step_failed", step=f"build for {partner.name}", error=str(exc))
-            report.fail(f"build for {partner.name}: {exc}")
+            log.exception("step_failed", step=f"build for {partner.name}", error=_said(exc))
+            report.fail(f"build for {partner.name}: {_said(exc)}")
         health = self.health[partner.name]
         if not once and time.monotonic() < health.retry_at:
             return  # down: its own backoff, so the other partners are not held up
@@ -264,7 +271,8 @@ class Daemon:
                     health.last_poll = time.monotonic()
         except Exception as exc:
             if not isinstance(exc, (TransportError, ConfigError, OSError)):  # a bug: its trace
-                log.exception("step_failed", step=f"exchange with {partner.name}", error=str(exc))
+                log.exception("step_failed", step=f"exchange with {partner.name}",
+                              error=_said(exc))  # fmt: skip
             self._partner_failed(partner.name, exc, report)
             return
         if health.state != "ok":
@@ -275,15 +283,15 @@ class Daemon:
     def _partner_failed(self, partner: str, exc: BaseException, report: CycleReport) -> None:
         health = self.health[partner]
         health.failures += 1
-        health.last_error = str(exc)
+        health.last_error = _said(exc)
         retry = next(p.retry for p in self.partners if p.name == partner)
         pause = min(retry.max_seconds, retry.initial_seconds * 2 ** min(health.failures, 16))
         health.retry_at = time.monotonic() + pause
         if health.state != "down":
             log.warning("partner_health", partner=partner, state="down", previous=health.state,
-                        error=str(exc))  # fmt: skip
+                        error=_said(exc))  # fmt: skip
         health.state = "down"
-        report.fail(f"partner {partner}: {exc}")
+        report.fail(f"partner {partner}: {_said(exc)}")
 
     def _write_health(self) -> None:
         shown = ("state", "failures", "last_error", "last_ok", "replies")

@@ -46,7 +46,7 @@ def _sqlite_engine(url: str) -> Engine:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
         connect_args = {}
     connect_args["timeout"] = SQLITE_BUSY_SECONDS
-    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    engine = create_engine(url, connect_args=connect_args, hide_parameters=True, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -66,12 +66,13 @@ def _sqlite_engine(url: str) -> Engine:
 
 
 def create_ledger_engine(url: str) -> Engine:
-    """An engine set up for the ledger (SQLite pragmas and locking, PostgreSQL pre-ping)."""
+    """An engine set up for the ledger (SQLite pragmas and locking, PostgreSQL pre-ping); its
+    errors never show their SQL parameters (claim records hold patient data)."""
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(url)
     if backend == "postgresql":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
     raise ValueError(f"database.url {url!r}: the ledger supports sqlite and postgresql")
 
 
