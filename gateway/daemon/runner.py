@@ -203,8 +203,9 @@ class Daemon:
             if self.stopping:
                 break
             self._step(report, f"replies of {partner.name}", self._replies, partner.name, report)
+        batch = self.settings.daemon.output_batch
         outputs = self._step(report, "outputs", emit_outputs, self.spool, self.ledger,
-                             batch_size=self.settings.daemon.output_batch)  # fmt: skip
+                             owner=self.owner, batch_size=batch)  # fmt: skip
         report.outputs = outputs or {}
         self._write_health()
         return report
