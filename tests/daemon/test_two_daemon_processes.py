@@ -48,7 +48,7 @@ def _answer(shared: Path, answered: set[str]) -> None:
             f"{isa:09d}.277": status_277ca([(c, "A2:20") for c in claims], control=isa),
             f"{isa:09d}.835": remit_835(
                 [adjudicate(c) for c in claims], trace=f"TR{isa:09d}", control=isa
-            ),  # fmt: skip
+            ),
         }
         for name, text in replies.items():
             tmp = shared / "out" / f".{name}.part"
@@ -70,7 +70,7 @@ def test_two_daemon_processes_write_each_output_record_once(tmp_path: Path, db_u
             cwd=REPO,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         for home in homes
     ]
     answered: set[str] = set()
@@ -83,8 +83,10 @@ def test_two_daemon_processes_write_each_output_record_once(tmp_path: Path, db_u
                     assert process.poll() is None, f"a daemon exited with {process.returncode}"
                 _answer(shared, answered)
                 time.sleep(0.3)
-                pending = any(ledger.pending_outbox(kind, limit=1)
-                              for kind in ("postings", "balances", "status"))  # fmt: skip
+                pending = any(
+                    ledger.pending_outbox(kind, limit=1)
+                    for kind in ("postings", "balances", "status")
+                )
                 done = ledger.count_claims() == {"paid": CLAIMS} and not pending
     finally:
         for process in daemons:
