@@ -32,7 +32,7 @@ from gateway.ledger.faults import is_unreachable, plain_text
 from gateway.ledger.ledger import ClaimChange, Ledger
 from gateway.transactions.remit_835 import transaction_headers
 from gateway.transports.base import Transport
-from gateway.transports.errors import PermanentTransportError
+from gateway.transports.errors import PermanentTransportError, TransportError
 from gateway.transports.retry import call_with_retries
 from gateway.x12.errors import X12SyntaxError
 
@@ -55,6 +55,9 @@ class InboundReport:
     payments_posted: int = 0
     payments_held: int = 0
     waiting: dict[str, list[str]] = field(default_factory=dict)  # partner -> files left for later
+    not_moved: dict[str, list[str]] = field(
+        default_factory=dict
+    )  # partner -> after-download faults
 
 
 def fetch(
@@ -91,10 +94,14 @@ def fetch(
         if target.exists():
             target = folder / f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{name}"
         os.replace(local, target)
-        call_with_retries(
-            partial(transport.done, name, partner.download.after), partner.retry,
-            partner=partner.name, operation=partner.download.after,
-        )  # fmt: skip
+        try:
+            call_with_retries(
+                partial(transport.done, name, partner.download.after), partner.retry,
+                partner=partner.name, operation=partner.download.after,
+            )  # fmt: skip
+        except TransportError as exc:  # the reply is here all the same: the others go on
+            log.error("reply_left_on_server", partner=partner.name, file=name, why=str(exc))
+            report.not_moved.setdefault(partner.name, []).append(f"{name}: {exc}")
         report.fetched.append(name)
         log.info("file_received", partner=partner.name, file=name, size=item.size)
     return report

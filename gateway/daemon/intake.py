@@ -163,6 +163,7 @@ def _stamp() -> str:
 def _move(path: Path, folder: Path) -> Path:
     target = private_dir(folder) / f"{_stamp()}-{path.name}"
     os.replace(path, target)
+    os.chmod(target, 0o600)  # dropped in with any mode: private once the gateway keeps it
     return target
 
 
@@ -188,3 +189,4 @@ def _reject(spool: Path, path: Path, problems: list[Problem], taken: list[str]) 
         folder / f"{name}.errors.json", explanation
     )  # the explanation first, then the file
     os.replace(path, folder / name)
+    os.chmod(folder / name, 0o600)

@@ -278,7 +278,14 @@ class Daemon:
             return
         if health.state != "ok":
             log.info("partner_health", partner=partner.name, state="ok", previous=health.state)
-        health.state, health.failures, health.last_error = "ok", 0, ""
+        not_moved = report.inbound.not_moved.get(partner.name, [])
+        health.state, health.failures = "ok", 0
+        health.last_error = (  # replies still come in: said, but the partner is not down
+            f"{len(not_moved)} reply(ies) could not be moved after download, "
+            f"so they are fetched again: {not_moved[0]}"
+            if not_moved
+            else ""
+        )
         health.last_ok = datetime.now(UTC).isoformat(timespec="seconds")
 
     def _partner_failed(self, partner: str, exc: BaseException, report: CycleReport) -> None:
