@@ -13,18 +13,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import structlog
 
+from gateway.daemon.spilled import spilled_changes, spilled_records
 from gateway.daemon.status import status_record
 from gateway.domain.claim import Claim
+from gateway.files import private_dir
 from gateway.ledger.ledger import ClaimChange, Ledger, OutboxItem
 from gateway.ledger.schema import ClaimState, OutboxKind, RemittanceState
 from gateway.replies.posting_files import hold_for_review
 from gateway.replies.remittances import ClaimPosted, PaymentFinished, PaymentStarted, post_835
 
 log = structlog.get_logger("gateway.posting")
+T = TypeVar("T", contravariant=True)
 
 OUTCOME_STATE = {
     "paid": ClaimState.PAID,
@@ -66,13 +69,17 @@ def _status(posting: dict[str, Any], partner: str) -> OutboxItem:
     )  # fmt: skip
 
 
+class _Appends(Protocol[T]):
+    def append(self, item: T, /) -> None: ...
+
+
 def _claim_effects(
     event: ClaimPosted,
     posting: dict[str, Any],
     file: str,
     partner: str,
-    records: list[OutboxItem],
-    changes: list[ClaimChange],
+    records: _Appends[OutboxItem],
+    changes: _Appends[ClaimChange],
     **extra: str,
 ) -> None:
     """A claim payment's records (posting, balance, status) and its claim's state change."""
@@ -117,13 +124,15 @@ def post_remittance_file(
     """
     lookup = _lookup(ledger)
     report = RemittanceReport() if report is None else report
-    records: list[OutboxItem] = []
-    changes: list[ClaimChange] = []
+    folder = private_dir(spool / "inbound" / ".spill")
+    records, changes = spilled_records(folder), spilled_changes(folder)  # flat memory
     held: list[dict[str, Any]] = []
     try:
         for event in post_835(path, source_file=path.name, lookup=lookup):
             if isinstance(event, PaymentStarted):
-                records, changes = [], []
+                records.close()
+                changes.close()
+                records, changes = spilled_records(folder), spilled_changes(folder)
             elif isinstance(event, ClaimPosted):
                 _claim_effects(event, event.posting, path.name, partner, records, changes)
             elif isinstance(event, PaymentFinished):
@@ -161,8 +170,9 @@ def post_remittance_file(
                         log.warning("remittance_held_for_review", partner=partner, file=path.name,
                                     transaction=control, rule=error.rule, claim_id=error.claim_id,
                                     discrepancy=error.message)  # fmt: skip
-                records, changes = [], []
     finally:
+        records.close()
+        changes.close()
         if held:
             hold_for_review(spool, path, held, datetime.now(UTC).isoformat(timespec="seconds"))
     return report
