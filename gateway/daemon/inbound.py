@@ -54,10 +54,9 @@ class InboundReport:
     claims_changed: int = 0
     payments_posted: int = 0
     payments_held: int = 0
-    waiting: dict[str, list[str]] = field(default_factory=dict)  # partner -> files left for later
-    not_moved: dict[str, list[str]] = field(
-        default_factory=dict
-    )  # partner -> after-download faults
+    # partner -> files left for the next cycle; replies that could not be moved after download
+    waiting: dict[str, list[str]] = field(default_factory=dict)
+    not_moved: dict[str, list[str]] = field(default_factory=dict)
 
 
 def fetch(

@@ -136,7 +136,7 @@ def take_claim_files(
                 problems.append(Problem(str(exc), "claim_id", claim.claim_id, path.name))
                 continue
             except SQLAlchemyError as exc:
-                if is_unreachable(exc):
+                if is_unreachable(exc) and not ledger.reachable():
                     raise  # the ledger is down: the file stays for the next cycle
                 problems.append(Problem(f"the ledger cannot hold this claim ({plain_text(exc)})",
                                         None, claim.claim_id, path.name))  # fmt: skip
