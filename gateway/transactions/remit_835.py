@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import BinaryIO
 
 from gateway.domain.remittance import (
@@ -26,7 +26,14 @@ from gateway.domain.remittance import (
     ProviderAdjustment,
     ServicePayment,
 )
-from gateway.x12.elements import AMOUNT_DIGITS, QUANTITY_DIGITS, identifier, missing, number
+from gateway.x12.elements import (
+    AMOUNT_DIGITS,
+    QUANTITY_DIGITS,
+    decimal_or_none,
+    identifier,
+    missing,
+    number,
+)
 from gateway.x12.errors import X12ElementError, X12SyntaxError
 from gateway.x12.reader import X12Reader
 
@@ -57,8 +64,14 @@ class BadValue(X12ElementError):
     required element left out): the transaction is held for review, the file read on."""
 
 
-def _money(text: str, position: int, what: str, digits: int = AMOUNT_DIGITS) -> Decimal:
-    return number(text, what, position, digits, error=BadValue)
+# Amount texts repeat a great deal in a remittance (and the results are immutable): the hot
+# path looks them up here and reaches for the full check only when one is not a number.
+_amounts = lru_cache(maxsize=1 << 14)(partial(decimal_or_none, digits=AMOUNT_DIGITS))
+
+
+def _money(text: str, position: int, what: str) -> Decimal:
+    value = _amounts(text) if text else ZERO
+    return value if value is not None else number(text, what, position, error=BadValue)
 
 
 def _quantity(text: str, position: int, what: str) -> Decimal | None:
