@@ -215,6 +215,8 @@ def process_file(
         report.payments_posted += len(payments.posted)
         report.payments_held += len(payments.held)
         report.claims_changed += payments.claims
+    if attempts is not None:
+        attempts.pop(sha, None)  # done with it, one way or the other
     if fault is not None:
         _quarantine_and_record(spool, ledger, path, partner, sha, fault.reason, fault.position,
                                kind=found.kind, payments=payments)  # fmt: skip

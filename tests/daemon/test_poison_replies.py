@@ -203,3 +203,56 @@ def test_ledger_errors_are_told_apart(ledger: Ledger) -> None:
     assert is_unreachable(refused.value)
     assert ledger.reachable()
     assert not Ledger(create_engine("postgresql+psycopg://postgres@127.0.0.1:1/gone")).reachable()
+
+
+def test_a_reply_the_ledger_refuses_waits_without_holding_up_the_next(
+    tmp_path: Path, db_url: str, ledger: Ledger, backend: str
+) -> None:
+    """A lock held elsewhere on one claim makes its reply time out while the ledger answers:
+    that reply waits (partners.json says so), the reply behind it goes on, and after
+    MAX_LEDGER_ATTEMPTS cycles the refused one is quarantined with a plain reason."""
+    if backend == "sqlite":
+        pytest.skip("SQLite locks the whole file: a held lock is an unreachable ledger (above)")
+    from sqlalchemy import select
+
+    from gateway.daemon.inbound import MAX_LEDGER_ATTEMPTS
+    from gateway.ledger.schema import claims
+
+    home = make_home(tmp_path, database=db_url)
+    records = _professional()
+    drop_claims(home, "one.json", records[:1])
+    patient = Ledger(create_engine(db_url, connect_args={"options": "-c lock_timeout=300"}))
+    daemon = Daemon(home, ledger=patient)
+    assert daemon.run(once=True) == 0
+    drop_claims(home, "two.json", records[1:])
+    assert daemon.run(once=True) == 0
+    first, second = sorted((home / "exchange" / "in").iterdir())
+    _waiting(home, "a-first.999", ack_999(envelope_of(first)[1]).encode())
+    later = _waiting(home, "b-second.999", ack_999(envelope_of(second)[1]).encode())
+    os.utime(later, (time.time() - 60, time.time() - 60))
+    try:
+        with ledger.engine.connect() as holder:
+            holder.begin()
+            holder.execute(
+                select(claims.c.claim_id).where(claims.c.claim_id == "PCN-2025-0001")
+                .with_for_update()
+            ).all()  # fmt: skip
+            for cycle in range(1, MAX_LEDGER_ATTEMPTS + 1):
+                report = daemon.cycle(once=True)
+                health = json.loads((home / "state" / "partners.json").read_text())["acme"]
+                if cycle < MAX_LEDGER_ATTEMPTS:
+                    assert report.inbound.waiting == {"acme": ["a-first.999"]}
+                    assert health["replies"].startswith("waiting: the ledger refused a-first.999")
+            holder.rollback()
+        states = {c.claim_id: c.state for c in ledger.list_claims()}
+        assert states == {"PCN-2025-0001": ClaimState.SUBMITTED,
+                          "PCN-2025-0002": ClaimState.ACCEPTED}  # fmt: skip
+        note = json.loads(
+            (home / "spool/quarantine/acme/a-first.999.reason.json").read_text()
+        )  # fmt: skip
+        assert note["reason"].startswith(
+            f"the ledger refused this file {MAX_LEDGER_ATTEMPTS} times (OperationalError: "
+        )
+        _plain(note["reason"].split("(", 1)[0])
+    finally:
+        patient.close()
