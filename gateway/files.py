@@ -14,7 +14,17 @@ from typing import IO
 
 
 def private_dir(path: Path) -> Path:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """``path`` and every folder made on the way to it, 0700 (``mkdir -p`` would make the
+    parents with the default mode, 0755)."""
+    missing = []
+    folder = path
+    while not folder.exists():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
     return path
 
 
@@ -66,4 +76,5 @@ def archive(path: Path, folder: Path) -> Path:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         target = folder / f"{stamp}-{path.name}"
     os.replace(path, target)
+    os.chmod(target, 0o600)  # a file dropped in with another mode is private once archived
     return target

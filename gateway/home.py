@@ -6,6 +6,8 @@ import shutil
 from importlib.resources import files
 from pathlib import Path
 
+from gateway.files import private_dir
+
 SPOOL_FOLDERS = (
     "claims", "rejected", "outbound", "inbound", "archive", "postings", "balances", "status",
     "review",
@@ -41,12 +43,11 @@ def init_home(home: Path) -> list[Path]:
         "exchange/example/in",
         "exchange/example/out",
     )  # the example partner's folders
-    for folder in folders:
-        path = home / folder
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path.chmod(0o700)
-        made.append(path)
+    private_dir(home)
     home.chmod(0o700)
+    for folder in folders:
+        path = private_dir(home / folder)  # and the folders on the way (spool/, exchange/)
+        made.append(path)
     templates = files("gateway.templates")
     for target, name in TEMPLATES.items():
         path = home / target

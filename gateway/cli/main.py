@@ -380,7 +380,8 @@ def _parse_835(path: Path, fmt: str) -> bool:
             if not event.balanced:
                 balanced = False
                 for error in event.balance_errors:
-                    click.echo(f"{path.name}: not balanced: {error.message}", err=True)
+                    what = "cannot be posted" if error.rule == "format" else "not balanced"
+                    click.echo(f"{path.name}: {what}: {error.message}", err=True)
     if writer is None:
         out.write("]}\n")
     return balanced
@@ -423,6 +424,7 @@ def _post_through_ledger(home: Path, files: list[Path], partner: str) -> None:
     from gateway.config import database_url, load_settings
     from gateway.daemon.inbound import process_inbound
     from gateway.daemon.outputs import emit_outputs
+    from gateway.daemon.runner import AlreadyRunning, home_lock, worker_name
     from gateway.ledger.db import open_ledger
 
     settings = load_settings(home)
@@ -441,7 +443,12 @@ def _post_through_ledger(home: Path, files: list[Path], partner: str) -> None:
                 + (", quarantined (see spool/quarantine/)" if report.quarantined else "")
             )
             trouble = trouble or bool(report.payments_held or report.quarantined)
-        emit_outputs(spool, ledger, batch_size=settings.daemon.output_batch)
+        try:  # the home's daemon writes the outputs when it runs; else they are written here
+            with home_lock(home):
+                emit_outputs(spool, ledger, owner=worker_name(home),
+                             batch_size=settings.daemon.output_batch)  # fmt: skip
+        except AlreadyRunning:
+            click.echo("the daemon running on this home writes the outputs", err=True)
     if trouble:
         click.echo("some files were held or quarantined: see `gateway review list`", err=True)
         sys.exit(1)

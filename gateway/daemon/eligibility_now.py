@@ -67,7 +67,9 @@ def ask_now(
                     for partner in involved:
                         _exchange(home, spool, ledger, partner, owner,
                                   settings.daemon.lease_seconds, result)  # fmt: skip
-                    emit_outputs(spool, ledger, batch_size=settings.daemon.output_batch)
+                    emit_outputs(
+                        spool, ledger, owner=owner, batch_size=settings.daemon.output_batch
+                    )
             except AlreadyRunning:
                 result.daemon_running = True  # it sends and receives: watch the ledger
             if _collect(ledger, asked, result) or clock() >= deadline:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,11 +27,13 @@ from gateway.config import PartnerConfig
 from gateway.daemon.ack_effects import ack_999_changes, status_277ca_changes, ta1_changes
 from gateway.daemon.eligibility_replies import UnmatchedReply, request_updates
 from gateway.daemon.recognize import recognize
-from gateway.daemon.remittance_posting import post_remittance_file
+from gateway.daemon.remittance_posting import RemittanceReport, post_remittance_file
 from gateway.files import archive, private_dir, sha256_of, write_atomic
+from gateway.ledger.faults import is_unreachable, plain_text
 from gateway.ledger.ledger import ClaimChange, Ledger
+from gateway.transactions.remit_835 import transaction_headers
 from gateway.transports.base import Transport
-from gateway.transports.errors import PermanentTransportError
+from gateway.transports.errors import PermanentTransportError, TransportError
 from gateway.transports.retry import call_with_retries
 from gateway.x12.errors import X12SyntaxError
 
@@ -53,6 +56,9 @@ class InboundReport:
     claims_changed: int = 0
     payments_posted: int = 0
     payments_held: int = 0
+    # partner -> files left for the next cycle; replies that could not be moved after download
+    waiting: dict[str, list[str]] = field(default_factory=dict)
+    not_moved: dict[str, list[str]] = field(default_factory=dict)
 
 
 def fetch(
@@ -89,13 +95,28 @@ def fetch(
         if target.exists():
             target = folder / f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{name}"
         os.replace(local, target)
-        call_with_retries(
-            partial(transport.done, name, partner.download.after), partner.retry,
-            partner=partner.name, operation=partner.download.after,
-        )  # fmt: skip
+        try:
+            call_with_retries(
+                partial(transport.done, name, partner.download.after), partner.retry,
+                partner=partner.name, operation=partner.download.after,
+            )  # fmt: skip
+        except TransportError as exc:  # the reply is here all the same: the others go on
+            log.error("reply_left_on_server", partner=partner.name, file=name, why=str(exc))
+            report.not_moved.setdefault(partner.name, []).append(f"{name}: {exc}")
         report.fetched.append(name)
         log.info("file_received", partner=partner.name, file=name, size=item.size)
     return report
+
+
+class LedgerUnreachable(Exception):
+    """The ledger does not answer: the partner's replies wait in its inbound folder."""
+
+
+MAX_LEDGER_ATTEMPTS = 5  # cycles a file is retried while the ledger answers but refuses it
+_INTERNAL_ERROR = (
+    "the gateway failed on this file: an internal error, logged as reply_failed with its "
+    "traceback (please report it)"
+)
 
 
 def process_inbound(
@@ -104,9 +125,17 @@ def process_inbound(
     partner: str,
     report: InboundReport | None = None,
     stop: Callable[[], bool] | None = None,
+    attempts: dict[str, int] | None = None,
 ) -> InboundReport:
-    """Process every file waiting in ``spool/inbound/PARTNER/``, oldest first."""
+    """Process every file waiting in ``spool/inbound/PARTNER/``, oldest first.
+
+    A file the ledger refuses while it still answers (a lock, a timeout, a lost connection) stays
+    for the next cycle and the files behind it go on; ``attempts`` counts its tries across
+    cycles, and after :data:`MAX_LEDGER_ATTEMPTS` it is quarantined. When the ledger does not
+    answer at all, :class:`LedgerUnreachable` is raised and every file stays.
+    """
     report = report or InboundReport()
+    attempts = {} if attempts is None else attempts
     folder = spool / "inbound" / partner
     if not folder.is_dir():
         return report
@@ -115,18 +144,36 @@ def process_inbound(
         if stop is not None and stop():
             break
         try:
-            process_file(path, spool, ledger, partner, report)
-        except SQLAlchemyError:
-            raise  # the ledger is down: the file stays and is processed next cycle
-        except Exception as exc:  # one bad file never stops the loop
+            process_file(path, spool, ledger, partner, report, attempts)
+        except LedgerUnreachable:
+            raise
+        except SQLAlchemyError as exc:  # around the file's own work: the file stays
+            if is_unreachable(exc) and not ledger.reachable():
+                raise LedgerUnreachable(f"the ledger is unreachable ({plain_text(exc)})") from exc
+            log.exception("reply_failed", partner=partner, file=path.name, error=plain_text(exc))
+            report.waiting.setdefault(partner, []).append(path.name)
+        except Exception:  # one bad file never stops the loop
             log.exception("reply_failed", partner=partner, file=path.name)
-            quarantine(spool, path, partner, f"could not be processed: {exc}", None)
+            quarantine(spool, path, partner, _INTERNAL_ERROR, None)
             report.quarantined.append(path.name)
     return report
 
 
+@dataclass
+class _Fault:
+    """Why a file is set aside, and where in it."""
+
+    reason: str
+    position: int | None = None
+
+
 def process_file(
-    path: Path, spool: Path, ledger: Ledger, partner: str, report: InboundReport
+    path: Path,
+    spool: Path,
+    ledger: Ledger,
+    partner: str,
+    report: InboundReport,
+    attempts: dict[str, int] | None = None,
 ) -> None:
     sha = sha256_of(path)
     done = spool / "archive" / "inbound" / partner
@@ -140,14 +187,13 @@ def process_file(
         _quarantine_and_record(spool, ledger, path, partner, sha, found.reason, found.position)
         report.quarantined.append(path.name)
         return
+    payments = RemittanceReport()  # what an 835 applied, also when it stops half way
+    fault: _Fault | None = None
     try:
         if found.kind == "835":
-            result = post_remittance_file(path, spool, ledger, partner)
-            report.payments_posted += len(result.posted)
-            report.payments_held += len(result.held)
-            report.claims_changed += result.claims
+            post_remittance_file(path, spool, ledger, partner, payments)
             ledger.record_received_file(sha, partner=partner, name=path.name, kind="835",
-                                        state="held" if result.held else "processed")  # fmt: skip
+                                        state="held" if payments.held else "processed")  # fmt: skip
         else:
             changes = EFFECTS[found.kind](path, ledger, partner, sha)
             requests = request_updates(found.kind, path, ledger, partner, sha)
@@ -163,18 +209,58 @@ def process_file(
                 for request_id, why in applied.requests_skipped:
                     log.warning("eligibility_request_unchanged", partner=partner, file=path.name,
                                 request_id=request_id, source=found.kind, why=why)  # fmt: skip
-    except X12SyntaxError as exc:
-        _quarantine_and_record(spool, ledger, path, partner, sha, f"broken X12: {exc}",
-                               exc.segment_index)  # fmt: skip
-        report.quarantined.append(path.name)
-        return
     except UnmatchedReply as exc:
-        _quarantine_and_record(spool, ledger, path, partner, sha, str(exc), exc.segment_index)
+        fault = _Fault(str(exc), exc.segment_index)
+    except X12SyntaxError as exc:
+        fault = _Fault(f"broken X12: {exc}", exc.segment_index)
+    except SQLAlchemyError as exc:
+        fault = _ledger_fault(exc, path, ledger, partner, sha, attempts, report)
+        if fault is None:
+            return  # the file stays for the next cycle
+    except Exception:  # a bug: its trace in the log, a plain reason beside the file
+        log.exception("reply_failed", partner=partner, file=path.name, kind=found.kind)
+        fault = _Fault(_INTERNAL_ERROR)
+    finally:
+        report.payments_posted += len(payments.posted)
+        report.payments_held += len(payments.held)
+        report.claims_changed += payments.claims
+    if attempts is not None:
+        attempts.pop(sha, None)  # done with it, one way or the other
+    if fault is not None:
+        _quarantine_and_record(spool, ledger, path, partner, sha, fault.reason, fault.position,
+                               kind=found.kind, payments=payments)  # fmt: skip
         report.quarantined.append(path.name)
         return
     report.processed[found.kind] = report.processed.get(found.kind, 0) + 1
     log.info("reply_processed", partner=partner, file=path.name, kind=found.kind)
     archive(path, done)
+
+
+def _ledger_fault(
+    exc: SQLAlchemyError,
+    path: Path,
+    ledger: Ledger,
+    partner: str,
+    sha: str,
+    attempts: dict[str, int] | None,
+    report: InboundReport,
+) -> _Fault | None:
+    """A ledger error on one file: raise when the ledger is down, None when the file waits for
+    the next cycle, else why it is quarantined (the ledger cannot hold what it says)."""
+    why = plain_text(exc)
+    if is_unreachable(exc):
+        if not ledger.reachable():
+            raise LedgerUnreachable(f"the ledger is unreachable ({why})") from exc
+        tries = attempts.get(sha, 0) + 1 if attempts is not None else 1
+        if attempts is not None:
+            attempts[sha] = tries
+        if tries < MAX_LEDGER_ATTEMPTS:
+            report.waiting.setdefault(partner, []).append(path.name)
+            log.warning("reply_waits", partner=partner, file=path.name, attempt=tries,
+                        error=why)  # fmt: skip
+            return None
+        return _Fault(f"the ledger refused this file {tries} times ({why})")
+    return _Fault(f"the ledger cannot hold a value of this file ({why})")
 
 
 def _quarantine_and_record(
@@ -185,27 +271,68 @@ def _quarantine_and_record(
     sha: str,
     reason: str,
     position: int | None,
+    *,
+    kind: str = "unknown",
+    payments: RemittanceReport | None = None,
 ) -> None:
-    ledger.record_received_file(sha, partner=partner, name=path.name, kind="unknown",
+    ledger.record_received_file(sha, partner=partner, name=path.name, kind=kind,
                                 state="quarantined")  # fmt: skip
-    quarantine(spool, path, partner, reason, position)
+    quarantine(spool, path, partner, reason, position, payments)
 
 
-def quarantine(spool: Path, path: Path, partner: str, reason: str, position: int | None) -> Path:
-    """Set a file aside in ``spool/quarantine/PARTNER/`` beside ``NAME.reason.json``."""
+def quarantine(
+    spool: Path,
+    path: Path,
+    partner: str,
+    reason: str,
+    position: int | None,
+    payments: RemittanceReport | None = None,
+) -> Path:
+    """Set a file aside in ``spool/quarantine/PARTNER/`` beside ``NAME.reason.json``; for an
+    835 that broke half way, the note says which payments were applied and which were not."""
     folder = spool / "quarantine" / partner
-    target = archive(path, folder)
-    note = {
+    note: dict[str, Any] = {
         "file": path.name,
         "partner": partner,
         "quarantined_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "reason": reason,
         "segment_position": position,
-        "what_next": "check the file with the partner; nothing in it was applied"
-        if position is None or "broken" not in reason
-        else "nothing after the fault was applied; ask the partner for a corrected file",
+        "what_next": "check the file with the partner; nothing in it was applied",
     }
+    if payments is not None:
+        note.update(_payments_note(path, partner, payments))
+    target = archive(path, folder)
     write_atomic(folder / f"{target.name}.reason.json", json.dumps(note, indent=2).encode())
     log.warning("reply_quarantined", partner=partner, file=path.name, reason=reason,
                 segment_position=position)  # fmt: skip
     return target
+
+
+def _payments_note(path: Path, partner: str, payments: RemittanceReport) -> dict[str, Any]:
+    """Which payments (transaction sets) of a broken 835 were applied, held or not applied."""
+    headers, unreadable_from = transaction_headers(path)
+    traces = dict(headers)
+    seen = set(payments.posted) | set(payments.already) | set(payments.held)
+
+    def listed(controls: list[str]) -> list[dict[str, str]]:
+        return [{"transaction": c, "trace_number": traces.get(c, "")} for c in controls]
+
+    not_applied = [c for c, _trace in headers if c not in seen]
+    if not (seen or not_applied):
+        return {}
+    note: dict[str, Any] = {"payments_not_applied": listed(not_applied)}
+    for key, controls in (("payments_posted", payments.posted),
+                          ("payments_posted_before", payments.already),
+                          ("payments_held_for_review", payments.held)):  # fmt: skip
+        if controls:
+            note[key] = listed(controls)
+    if unreadable_from is not None:
+        note["unreadable_from_segment"] = unreadable_from
+    if seen:
+        note["what_next"] = (
+            "the payments listed as posted (now or before) are in the ledger and are never "
+            "posted twice; those held wait in spool/review/; none of payments_not_applied was "
+            "posted: ask the partner for a corrected file and drop it in "
+            f"spool/inbound/{partner}/, only what was not applied will be posted"
+        )
+    return note

@@ -22,17 +22,23 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.config import PartnerConfig
 from gateway.daemon.status import status_record
 from gateway.domain.claim import Claim
 from gateway.domain.problems import Problem
 from gateway.files import private_dir, write_atomic
-from gateway.intake.claim_files import CLAIM_SUFFIXES, read_claim_file
+from gateway.intake.claim_files import CLAIM_SUFFIXES, ClaimFile, read_claim_file
 from gateway.intake.mappings import Mapping
+from gateway.ledger.faults import is_unreachable, plain_text
 from gateway.ledger.ledger import DuplicateClaim, Ledger, OutboxItem
 
 log = structlog.get_logger("gateway.intake")
+_INTERNAL_ERROR = (
+    "could not be taken: an internal error, logged as claim_file_failed with its traceback "
+    "(please report it)"
+)
 
 
 @dataclass
@@ -102,7 +108,11 @@ def take_claim_files(
     ready, waiting = settled(spool / "claims", settle_seconds)
     report.waiting = [p.name for p in waiting]
     for path in ready:
-        result = read_claim_file(path, today=today, mappings=mappings)
+        try:
+            result = read_claim_file(path, today=today, mappings=mappings)
+        except Exception:  # a bug: this file is rejected alone, the others are still taken
+            log.exception("claim_file_failed", file=path.name)
+            result = ClaimFile(path, problems=[Problem(_INTERNAL_ERROR, file=path.name)])
         problems = list(result.problems)
         taken: list[str] = []
         for claim in result.claims:
@@ -124,6 +134,12 @@ def take_claim_files(
                     taken.append(claim.claim_id)  # ours, from a pass that died before the move
                     continue
                 problems.append(Problem(str(exc), "claim_id", claim.claim_id, path.name))
+                continue
+            except SQLAlchemyError as exc:
+                if is_unreachable(exc) and not ledger.reachable():
+                    raise  # the ledger is down: the file stays for the next cycle
+                problems.append(Problem(f"the ledger cannot hold this claim ({plain_text(exc)})",
+                                        None, claim.claim_id, path.name))  # fmt: skip
                 continue
             taken.append(claim.claim_id)
             log.info("claim_queued", claim_id=claim.claim_id, version=version, file=path.name,
@@ -147,6 +163,7 @@ def _stamp() -> str:
 def _move(path: Path, folder: Path) -> Path:
     target = private_dir(folder) / f"{_stamp()}-{path.name}"
     os.replace(path, target)
+    os.chmod(target, 0o600)  # dropped in with any mode: private once the gateway keeps it
     return target
 
 
@@ -172,3 +189,4 @@ def _reject(spool: Path, path: Path, problems: list[Problem], taken: list[str]) 
         folder / f"{name}.errors.json", explanation
     )  # the explanation first, then the file
     os.replace(path, folder / name)
+    os.chmod(folder / name, 0o600)

@@ -59,12 +59,17 @@ def _publish(spool: Path, kind: str, name: str, entries: list[OutboxEntry]) -> N
         os.replace(staged, final)
 
 
-def emit_outputs(spool: Path, ledger: Ledger, *, batch_size: int = 10_000) -> dict[str, int]:
-    """Write every pending output record; returns records written per kind."""
+def emit_outputs(
+    spool: Path, ledger: Ledger, *, owner: str, batch_size: int = 10_000
+) -> dict[str, int]:
+    """Write every pending output record; returns records written per kind. ``owner`` names
+    the home's worker: a batch it assigned and did not finish is finished by it alone."""
     written: dict[str, int] = {}
     for kind in OutboxKind:
         while True:
-            batch = ledger.open_batch(kind, partial(_batch_name, kind.value), limit=batch_size)
+            batch = ledger.open_batch(
+                kind, partial(_batch_name, kind.value), owner=owner, limit=batch_size
+            )
             if batch is None:
                 break
             name, entries = batch

@@ -13,18 +13,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import structlog
 
+from gateway.daemon.spilled import spilled_changes, spilled_records
 from gateway.daemon.status import status_record
 from gateway.domain.claim import Claim
+from gateway.files import private_dir
 from gateway.ledger.ledger import ClaimChange, Ledger, OutboxItem
 from gateway.ledger.schema import ClaimState, OutboxKind, RemittanceState
 from gateway.replies.posting_files import hold_for_review
 from gateway.replies.remittances import ClaimPosted, PaymentFinished, PaymentStarted, post_835
 
 log = structlog.get_logger("gateway.posting")
+T = TypeVar("T", contravariant=True)
 
 OUTCOME_STATE = {
     "paid": ClaimState.PAID,
@@ -66,13 +69,17 @@ def _status(posting: dict[str, Any], partner: str) -> OutboxItem:
     )  # fmt: skip
 
 
+class _Appends(Protocol[T]):
+    def append(self, item: T, /) -> None: ...
+
+
 def _claim_effects(
     event: ClaimPosted,
     posting: dict[str, Any],
     file: str,
     partner: str,
-    records: list[OutboxItem],
-    changes: list[ClaimChange],
+    records: _Appends[OutboxItem],
+    changes: _Appends[ClaimChange],
     **extra: str,
 ) -> None:
     """A claim payment's records (posting, balance, status) and its claim's state change."""
@@ -107,56 +114,67 @@ def _lookup(ledger: Ledger) -> Callable[[str], Claim | None]:
     return lookup
 
 
-def post_remittance_file(path: Path, spool: Path, ledger: Ledger, partner: str) -> RemittanceReport:
-    """Post every payment of one 835 file through the ledger (raises X12SyntaxError)."""
+def post_remittance_file(
+    path: Path, spool: Path, ledger: Ledger, partner: str, report: RemittanceReport | None = None
+) -> RemittanceReport:
+    """Post every payment of one 835 file through the ledger (raises X12SyntaxError).
 
+    ``report`` fills in as each payment is posted or held, so a caller whose file broke half way
+    knows exactly which payments were applied; those held so far wait in review all the same.
+    """
     lookup = _lookup(ledger)
-    report = RemittanceReport()
-    records: list[OutboxItem] = []
-    changes: list[ClaimChange] = []
+    report = RemittanceReport() if report is None else report
+    folder = private_dir(spool / "inbound" / ".spill")
+    records, changes = spilled_records(folder), spilled_changes(folder)  # flat memory
     held: list[dict[str, Any]] = []
-    for event in post_835(path, source_file=path.name, lookup=lookup):
-        if isinstance(event, PaymentStarted):
-            records, changes = [], []
-        elif isinstance(event, ClaimPosted):
-            _claim_effects(event, event.posting, path.name, partner, records, changes)
-        elif isinstance(event, PaymentFinished):
-            payment = event.payment
-            control = payment.control_number
-            ok = event.balanced
-            result = ledger.apply_remittance(
-                payment.identity, file_name=path.name, control_number=control,
-                state=RemittanceState.POSTED if ok else RemittanceState.HELD,
-                outbox_records=records if ok else [], changes=changes if ok else [],
-            )  # fmt: skip
-            if result is None and ledger.remittance_state(payment.identity) != RemittanceState.HELD:
-                report.already.append(control)
-                log.info("remittance_already_posted", partner=partner, file=path.name,
-                         transaction=control, trace_number=payment.trace_number)  # fmt: skip
-            elif result is not None and ok:
-                report.posted.append(control)
-                report.claims += event.end.claim_count
-                report.skipped.extend(result.skipped)
-                for claim_id, why in result.skipped:
-                    log.warning("claim_state_unchanged", partner=partner, file=path.name,
-                                claim_id=claim_id, source="835", why=why)  # fmt: skip
-                log.info("remittance_posted", partner=partner, file=path.name,
-                         transaction=control, claims=event.end.claim_count,
-                         trace_number=payment.trace_number)  # fmt: skip
-            else:  # unbalanced now, or held before a crash: it must wait in review
-                report.held.append(control)
-                held.append({
-                    "control_number": control, "trace_number": payment.trace_number,
-                    "amount": str(payment.amount), "claim_count": event.end.claim_count,
-                    "balance_errors": [e.as_dict() for e in event.balance_errors],
-                })  # fmt: skip
-                for error in event.balance_errors:
-                    log.warning("remittance_held_for_review", partner=partner, file=path.name,
-                                transaction=control, rule=error.rule, claim_id=error.claim_id,
-                                discrepancy=error.message)  # fmt: skip
-            records, changes = [], []
-    if held:
-        hold_for_review(spool, path, held, datetime.now(UTC).isoformat(timespec="seconds"))
+    try:
+        for event in post_835(path, source_file=path.name, lookup=lookup):
+            if isinstance(event, PaymentStarted):
+                records.close()
+                changes.close()
+                records, changes = spilled_records(folder), spilled_changes(folder)
+            elif isinstance(event, ClaimPosted):
+                _claim_effects(event, event.posting, path.name, partner, records, changes)
+            elif isinstance(event, PaymentFinished):
+                payment = event.payment
+                control = payment.control_number
+                ok = event.balanced
+                result = ledger.apply_remittance(
+                    payment.identity, file_name=path.name, control_number=control,
+                    state=RemittanceState.POSTED if ok else RemittanceState.HELD,
+                    outbox_records=records if ok else [], changes=changes if ok else [],
+                )  # fmt: skip
+                state = None if result is not None else ledger.remittance_state(payment.identity)
+                if result is None and state != RemittanceState.HELD:
+                    report.already.append(control)
+                    log.info("remittance_already_posted", partner=partner, file=path.name,
+                             transaction=control, trace_number=payment.trace_number)  # fmt: skip
+                elif result is not None and ok:
+                    report.posted.append(control)
+                    report.claims += event.end.claim_count
+                    report.skipped.extend(result.skipped)
+                    for claim_id, why in result.skipped:
+                        log.warning("claim_state_unchanged", partner=partner, file=path.name,
+                                    claim_id=claim_id, source="835", why=why)  # fmt: skip
+                    log.info("remittance_posted", partner=partner, file=path.name,
+                             transaction=control, claims=event.end.claim_count,
+                             trace_number=payment.trace_number)  # fmt: skip
+                else:  # unbalanced now, or held before a crash: it must wait in review
+                    report.held.append(control)
+                    held.append({
+                        "control_number": control, "trace_number": payment.trace_number,
+                        "amount": str(payment.amount), "claim_count": event.end.claim_count,
+                        "balance_errors": [e.as_dict() for e in event.balance_errors],
+                    })  # fmt: skip
+                    for error in event.balance_errors:
+                        log.warning("remittance_held_for_review", partner=partner, file=path.name,
+                                    transaction=control, rule=error.rule, claim_id=error.claim_id,
+                                    discrepancy=error.message)  # fmt: skip
+    finally:
+        records.close()
+        changes.close()
+        if held:
+            hold_for_review(spool, path, held, datetime.now(UTC).isoformat(timespec="seconds"))
     return report
 
 

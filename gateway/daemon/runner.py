@@ -26,6 +26,7 @@ from types import FrameType
 from typing import IO, Any
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.config import (
     ConfigError,
@@ -36,7 +37,7 @@ from gateway.config import (
     load_settings,
 )
 from gateway.daemon.eligibility_steps import EligibilityReport, EligibilitySteps
-from gateway.daemon.inbound import InboundReport, fetch, process_inbound
+from gateway.daemon.inbound import InboundReport, LedgerUnreachable, fetch, process_inbound
 from gateway.daemon.intake import take_claim_files
 from gateway.daemon.metrics import Metrics
 from gateway.daemon.outbound import SendReport, build_interchanges, send_outbound
@@ -45,11 +46,17 @@ from gateway.daemon.transports import open_transport
 from gateway.files import private_dir, set_aside_unfinished, write_atomic
 from gateway.intake.mappings import Mapping, MappingError, load_mappings
 from gateway.ledger.db import open_ledger
+from gateway.ledger.faults import plain_text
 from gateway.ledger.ledger import Ledger
 from gateway.transports.errors import TransportError
 
 log = structlog.get_logger("gateway.daemon")
 COUNT_CLAIMS_SECONDS = 30.0  # how often the claims-per-state gauge is refreshed
+
+
+def _said(exc: BaseException) -> str:
+    """An error for logs and partners.json: a ledger error without its SQL and parameters."""
+    return plain_text(exc) if isinstance(exc, SQLAlchemyError) else str(exc)
 
 
 class AlreadyRunning(Exception):
@@ -62,6 +69,7 @@ class PartnerHealth:
     failures: int = 0
     last_error: str = ""
     last_ok: str = ""
+    replies: str = "ok"  # or why replies wait in spool/inbound/PARTNER/ (the ledger refused them)
     last_poll: float = 0.0  # monotonic time of the last successful poll
     retry_at: float = 0.0  # monotonic time before which a partner that is down is left alone
 
@@ -154,6 +162,7 @@ class Daemon:
         self._counted_at = -COUNT_CLAIMS_SECONDS
         self.eligibility = EligibilitySteps(self.spool, self.ledger, self.partners, self.settings,
                                             self.mappings, self.owner)  # fmt: skip
+        self._reply_attempts: dict[str, int] = {}  # file hash -> cycles the ledger refused it
 
     def _mappings(self) -> list[Mapping]:
         try:
@@ -201,10 +210,10 @@ class Daemon:
         for partner in self.partners:
             if self.stopping:
                 break
-            self._step(report, f"replies of {partner.name}", process_inbound, self.spool,
-                       self.ledger, partner.name, report.inbound, self._stop_requested)  # fmt: skip
+            self._step(report, f"replies of {partner.name}", self._replies, partner.name, report)
+        batch = self.settings.daemon.output_batch
         outputs = self._step(report, "outputs", emit_outputs, self.spool, self.ledger,
-                             batch_size=self.settings.daemon.output_batch)  # fmt: skip
+                             owner=self.owner, batch_size=batch)  # fmt: skip
         report.outputs = outputs or {}
         self._step(report, "unanswered requests", self.eligibility.overdue, report.eligibility)
         self._write_health()
@@ -215,8 +224,8 @@ class Daemon:
         try:
             return func(*args, **kwargs)
         except Exception as exc:
-            log.exception("step_failed", step=what, error=str(exc))
-            report.fail(f"{what}: {exc}")
+            log.exception("step_failed", step=what, error=_said(exc))
+            report.fail(f"{what}: {_said(exc)}")
             return None
 
     def _intake(self, report: CycleReport) -> None:
@@ -227,14 +236,32 @@ class Daemon:
         report.claims_taken += len(result.taken)
         report.files_rejected += len(result.rejected_files)
 
+    def _replies(self, partner: str, report: CycleReport) -> None:
+        """Process the partner's replies; partners.json says when some wait for the ledger."""
+        health = self.health[partner]
+        try:
+            process_inbound(self.spool, self.ledger, partner, report.inbound,
+                            self._stop_requested, self._reply_attempts)  # fmt: skip
+        except LedgerUnreachable as exc:
+            health.replies = f"waiting: {exc}"
+            log.error("replies_wait", partner=partner, why=str(exc))
+            report.fail(f"replies of {partner}: {exc}")
+            return
+        waiting = report.inbound.waiting.get(partner, [])
+        health.replies = (
+            f"waiting: the ledger refused {', '.join(waiting)} this cycle (tried again next cycle)"
+            if waiting
+            else "ok"
+        )
+
     def _exchange(self, partner: PartnerConfig, report: CycleReport, *, once: bool) -> None:
         try:
             build_interchanges(self.spool, self.ledger, partner, owner=self.owner,
                                lease_seconds=self.settings.daemon.lease_seconds, once=once,
                                report=report.sent, stop=self._stop_requested)  # fmt: skip
         except Exception as exc:
-            log.exception("step_failed", step=f"build for {partner.name}", error=str(exc))
-            report.fail(f"build for {partner.name}: {exc}")
+            log.exception("step_failed", step=f"build for {partner.name}", error=_said(exc))
+            report.fail(f"build for {partner.name}: {_said(exc)}")
         health = self.health[partner.name]
         if not once and time.monotonic() < health.retry_at:
             return  # down: its own backoff, so the other partners are not held up
@@ -254,29 +281,37 @@ class Daemon:
                     health.last_poll = time.monotonic()
         except Exception as exc:
             if not isinstance(exc, (TransportError, ConfigError, OSError)):  # a bug: its trace
-                log.exception("step_failed", step=f"exchange with {partner.name}", error=str(exc))
+                log.exception("step_failed", step=f"exchange with {partner.name}",
+                              error=_said(exc))  # fmt: skip
             self._partner_failed(partner.name, exc, report)
             return
         if health.state != "ok":
             log.info("partner_health", partner=partner.name, state="ok", previous=health.state)
-        health.state, health.failures, health.last_error = "ok", 0, ""
+        not_moved = report.inbound.not_moved.get(partner.name, [])
+        health.state, health.failures = "ok", 0
+        health.last_error = (  # replies still come in: said, but the partner is not down
+            f"{len(not_moved)} reply(ies) could not be moved after download, "
+            f"so they are fetched again: {not_moved[0]}"
+            if not_moved
+            else ""
+        )
         health.last_ok = datetime.now(UTC).isoformat(timespec="seconds")
 
     def _partner_failed(self, partner: str, exc: BaseException, report: CycleReport) -> None:
         health = self.health[partner]
         health.failures += 1
-        health.last_error = str(exc)
+        health.last_error = _said(exc)
         retry = next(p.retry for p in self.partners if p.name == partner)
         pause = min(retry.max_seconds, retry.initial_seconds * 2 ** min(health.failures, 16))
         health.retry_at = time.monotonic() + pause
         if health.state != "down":
             log.warning("partner_health", partner=partner, state="down", previous=health.state,
-                        error=str(exc))  # fmt: skip
+                        error=_said(exc))  # fmt: skip
         health.state = "down"
-        report.fail(f"partner {partner}: {exc}")
+        report.fail(f"partner {partner}: {_said(exc)}")
 
     def _write_health(self) -> None:
-        shown = ("state", "failures", "last_error", "last_ok")
+        shown = ("state", "failures", "last_error", "last_ok", "replies")
         document = {name: {k: getattr(h, k) for k in shown} for name, h in self.health.items()}
         if document != self._health_written:  # most ticks change nothing: no write
             write_atomic(self.home / "state" / "partners.json",

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from gateway.domain import codes
 from gateway.domain.claim import Address, Claim, Line, Provider
+from gateway.domain.claim_bounds import MAX_AMOUNT, MAX_UNITS, bound_problems
 from gateway.domain.problems import Problem
 
 MAX_LINES = {"professional": 50, "dental": 50, "institutional": 999}
@@ -145,6 +146,7 @@ class _ClaimChecker:
         yield from self.lines()
         yield from self.dates()
         yield from self.other_payers()
+        yield from bound_problems(c)
 
     # -- parties ----------------------------------------------------------------------------
     def billing_provider(self) -> Iterator[Problem]:
@@ -283,6 +285,13 @@ class _ClaimChecker:
                 "hospital outpatient)",
                 "institutional.facility_type",
             )
+        if i.admission_source is not None and i.admission_source not in codes.ADMISSION_SOURCES:
+            yield Problem(
+                f"{i.admission_source!r} is not a point of origin code (1 non-health-care, "
+                "2 clinic or physician, 4 hospital transfer, 5 SNF, 6 other facility, 8 court, "
+                "9 unknown, D, E, F, G)",
+                "institutional.admission_source",
+            )
         if i.admission_type is not None and i.admission_type not in codes.ADMISSION_TYPES:
             yield Problem(
                 f"{i.admission_type!r} is not an admission type code (1 emergency, 2 urgent, "
@@ -345,11 +354,11 @@ class _ClaimChecker:
     def money(self, value: Decimal, name: str) -> Iterator[Problem]:
         if value < 0:
             yield Problem(f"must not be negative, got {value}", name)
+        if abs(value) >= MAX_AMOUNT:
+            return  # out of range: bound_problems says so
         exponent = value.as_tuple().exponent
         if isinstance(exponent, int) and exponent < -2 and value != value.quantize(Decimal("0.01")):
             yield Problem(f"has more than two decimals: {value}", name)
-        if value >= Decimal("100000000"):
-            yield Problem(f"is too large: {value}", name)
 
     def amounts(self) -> Iterator[Problem]:
         c = self.c
@@ -416,7 +425,7 @@ class _ClaimChecker:
                 )
         if line.units <= 0:
             yield Problem(f"must be greater than zero, got {line.units}", f"{name}.units")
-        elif line.units != line.units.quantize(Decimal("0.001")):
+        elif line.units < MAX_UNITS and line.units != line.units.quantize(Decimal("0.001")):
             yield Problem(f"has more than three decimals: {line.units}", f"{name}.units")
         dx_count = len(self.c.diagnoses)
         pointers = line.diagnosis_pointers

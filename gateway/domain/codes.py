@@ -52,6 +52,7 @@ FACILITY_TYPES = frozenset(
      "89"]
 )  # fmt: skip
 ADMISSION_TYPES = frozenset(["1", "2", "3", "4", "5", "9"])
+ADMISSION_SOURCES = frozenset(["1", "2", "4", "5", "6", "8", "9", "D", "E", "F", "G"])  # CL102
 ADJUSTMENT_GROUPS = frozenset(["CO", "CR", "OA", "PI", "PR"])
 
 

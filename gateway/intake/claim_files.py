@@ -39,8 +39,14 @@ def _reject_constant(value: str) -> Any:
     raise ValueError(f"{value} is not a number")
 
 
+_TOO_DEEP = "nested too deeply to be a claim record"
+
+
 def _loads(text: str) -> Any:
-    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError(_TOO_DEEP) from None
 
 
 def read_claim_file(
@@ -56,6 +62,11 @@ def read_claim_file(
         except (MappingError, json.JSONDecodeError, UnicodeDecodeError, csv.Error) as exc:
             result.problems.append(
                 Problem(f"could not be read with mapping {mapping.name}: {exc}", file=name)
+            )
+            return result
+        except RecursionError:
+            result.problems.append(
+                Problem(f"could not be read with mapping {mapping.name}: {_TOO_DEEP}", file=name)
             )
             return result
         result.problems.extend(problems)

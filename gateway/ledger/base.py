@@ -7,9 +7,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Self
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.dml import Insert
 
 from gateway.ledger.records import (
@@ -47,6 +48,15 @@ class LedgerBase:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+    def reachable(self) -> bool:
+        """Whether the database answers now (a failed write may have been the data's fault)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return False
+        return True
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ advisory lock, on SQLite the write lock.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import StaticPool
 
+from gateway.files import private_dir
 from gateway.ledger.ledger import Ledger
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -43,10 +45,11 @@ def _sqlite_engine(url: str) -> Engine:
         kwargs["poolclass"] = StaticPool  # one shared connection, else each sees its own DB
         connect_args: dict[str, Any] = {"check_same_thread": False}
     else:
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        private_dir(Path(database).parent)
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))  # patient data: 0600
         connect_args = {}
     connect_args["timeout"] = SQLITE_BUSY_SECONDS
-    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    engine = create_engine(url, connect_args=connect_args, hide_parameters=True, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -66,12 +69,13 @@ def _sqlite_engine(url: str) -> Engine:
 
 
 def create_ledger_engine(url: str) -> Engine:
-    """An engine set up for the ledger (SQLite pragmas and locking, PostgreSQL pre-ping)."""
+    """An engine set up for the ledger (SQLite pragmas and locking, PostgreSQL pre-ping); its
+    errors never show their SQL parameters (claim records hold patient data)."""
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(url)
     if backend == "postgresql":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
     raise ValueError(f"database.url {url!r}: the ledger supports sqlite and postgresql")
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
 
 from gateway.ledger.base import LedgerBase
 from gateway.ledger.records import (
@@ -46,45 +47,26 @@ class OutboxBook(LedgerBase):
         ]
 
     def open_batch(
-        self, kind: OutboxKind | str, name: Callable[[], str], limit: int = 10_000
+        self,
+        kind: OutboxKind | str,
+        name: Callable[[], str],
+        *,
+        owner: str,
+        limit: int = 10_000,
     ) -> tuple[str, list[OutboxEntry]] | None:
-        """The next output file of ``kind`` to write: a batch assigned before a crash and not
-        yet marked emitted (same name, same records), else up to ``limit`` pending records
-        assigned now to a new batch called ``name()``; None when nothing is pending."""
+        """The next output file of ``kind`` that ``owner`` writes: a batch it assigned before a
+        crash and has not marked emitted (same name, same records), else up to ``limit``
+        pending records assigned now to a new batch called ``name()``; None when nothing is
+        pending. Another worker's open batch is never taken: it may be half written in its home.
+        """
         kind = OutboxKind(kind)
         with self.engine.begin() as connection:
-            batch = connection.execute(
-                select(outbox.c.batch)
-                .where(
-                    outbox.c.kind == kind.value,
-                    outbox.c.emitted_at.is_(None),
-                    outbox.c.batch.is_not(None),
-                )
-                .order_by(outbox.c.id)
-                .limit(1)
-            ).scalar()
+            batch = self._own_open_batch(connection, kind, owner)
             if batch is None:
-                ids = list(
-                    connection.execute(
-                        select(outbox.c.id)
-                        .where(
-                            outbox.c.kind == kind.value,
-                            outbox.c.emitted_at.is_(None),
-                            outbox.c.batch.is_(None),
-                        )
-                        .order_by(outbox.c.id)
-                        .limit(limit)
-                    ).scalars()
-                )
-                if not ids:
-                    return None
+                ids = self._unassigned(connection, kind, limit)
                 batch = name()
-                for start in range(0, len(ids), CHUNK):
-                    connection.execute(
-                        update(outbox)
-                        .where(outbox.c.id.in_(ids[start : start + CHUNK]))
-                        .values(batch=batch)
-                    )
+                if not self._assign(connection, ids, batch, owner):
+                    return None
             rows = connection.execute(
                 select(outbox).where(outbox.c.batch == batch).order_by(outbox.c.id)
             ).all()
@@ -92,7 +74,63 @@ class OutboxBook(LedgerBase):
             OutboxEntry(row.record_id, kind, json.loads(row.payload), row.created_at)
             for row in rows
         ]
-        return str(batch), entries
+        return batch, entries
+
+    def _own_open_batch(self, connection: Connection, kind: OutboxKind, owner: str) -> str | None:
+        """``owner``'s batch of ``kind`` not yet emitted; one assigned before batches had owners
+        is taken over once (the guarded update makes it one worker's)."""
+        pending = (outbox.c.kind == kind.value, outbox.c.emitted_at.is_(None))
+        batch = connection.execute(
+            select(outbox.c.batch)
+            .where(*pending, outbox.c.batch.is_not(None), outbox.c.owner == owner)
+            .order_by(outbox.c.id)
+            .limit(1)
+        ).scalar()
+        if batch is not None:
+            return str(batch)
+        unowned = connection.execute(
+            select(outbox.c.batch)
+            .where(*pending, outbox.c.batch.is_not(None), outbox.c.owner.is_(None))
+            .order_by(outbox.c.id)
+            .limit(1)
+        ).scalar()
+        if unowned is None:
+            return None
+        taken = connection.execute(
+            update(outbox)
+            .where(outbox.c.batch == unowned, outbox.c.owner.is_(None))
+            .values(owner=owner)
+        )
+        return str(unowned) if taken.rowcount else None
+
+    def _unassigned(self, connection: Connection, kind: OutboxKind, limit: int) -> list[int]:
+        """Ids of pending records no batch holds; rows another worker is assigning right now
+        are skipped (PostgreSQL), not waited for."""
+        return list(
+            connection.execute(
+                select(outbox.c.id)
+                .where(
+                    outbox.c.kind == kind.value,
+                    outbox.c.emitted_at.is_(None),
+                    outbox.c.batch.is_(None),
+                )
+                .order_by(outbox.c.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).scalars()
+        )
+
+    def _assign(self, connection: Connection, ids: list[int], batch: str, owner: str) -> int:
+        """Put the records ``ids`` that are still unassigned in ``batch``: a record another
+        worker assigned since they were read is left alone (no lost update)."""
+        assigned = 0
+        for start in range(0, len(ids), CHUNK):
+            assigned += connection.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(ids[start : start + CHUNK]), outbox.c.batch.is_(None))
+                .values(batch=batch, owner=owner)
+            ).rowcount
+        return assigned
 
     def mark_batch_emitted(self, batch: str, at: datetime | None = None) -> int:
         with self.engine.begin() as connection:

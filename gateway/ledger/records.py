@@ -4,11 +4,12 @@ item type, and the small helpers every subject of the ledger shares."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from itertools import islice
+from typing import Any, TypeVar
 
 from sqlalchemy import exists
 from sqlalchemy.engine import Row
@@ -21,6 +22,7 @@ from gateway.ledger.schema import (
 )
 
 MAX_CONTROL_NUMBER = 999_999_999  # ISA13 is 9 digits
+T = TypeVar("T")
 CHUNK = 500
 
 RemittanceIdentity = tuple[str, str, str, str]  # trace number, payer id, amount, payment date
@@ -118,6 +120,13 @@ class OutboxEntry:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last one shorter), read lazily."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 def dumps(document: Any) -> str:

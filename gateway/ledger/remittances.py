@@ -15,6 +15,7 @@ from gateway.ledger.records import (
     LedgerError,
     OutboxItem,
     RemittanceIdentity,
+    chunks,
     utc_now,
 )
 from gateway.ledger.schema import (
@@ -35,10 +36,13 @@ class RemittanceBook(LedgerBase):
         control_number: str,
         state: RemittanceState,
         outbox_records: Iterable[OutboxItem],
-        changes: Sequence[ClaimChange],
+        changes: Iterable[ClaimChange],
     ) -> ChangesApplied | None:
         """Record one payment with its output records and claim changes, in one transaction;
-        None when the payment was recorded before (a re-sent 835 never posts twice)."""
+        None when the payment was recorded before (a re-sent 835 never posts twice).
+
+        Both are taken a chunk at a time (a payment may change a million claims), and the
+        events of the changes applied are not kept: the result lists only those skipped."""
         trace_number, payer_id, amount, payment_date = identity
         now = utc_now()
         with self.engine.begin() as connection:
@@ -57,8 +61,12 @@ class RemittanceBook(LedgerBase):
             ).returning(remittances.c.id)
             if connection.execute(stmt).first() is None:
                 return None
-            self._add_outbox(connection, outbox_records, now)
-            return self._apply_changes(connection, changes, now)
+            for records in chunks(outbox_records):
+                self._add_outbox(connection, records, now)
+            result = ChangesApplied([], [])
+            for chunk in chunks(changes):
+                result.skipped.extend(self._apply_changes(connection, chunk, now).skipped)
+            return result
 
     def remittance_state(self, identity: RemittanceIdentity) -> RemittanceState | None:
         with self.engine.begin() as connection:

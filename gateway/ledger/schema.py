@@ -250,6 +250,7 @@ outbox = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("emitted_at", UTCDateTime),
     Column("batch", String(128)),  # the output file it was assigned to (emitted or not yet)
+    Column("owner", String(128)),  # the worker that assigned the batch and alone writes it
     Index(None, "kind", "emitted_at"),
     Index(None, "batch"),
 )

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import structlog
 
-from gateway.files import write_atomic
+from gateway.files import private_dir, write_atomic
 from gateway.simulator.adjudication import (
     adjudicate,
     cents,
@@ -123,7 +123,7 @@ class Simulator:
     def step(self, now: datetime | None = None) -> StepReport:
         """Answer every new file, pay what is due, save the state, move the files taken."""
         when = _utc(now)
-        self.download_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.download_dir)
         state = load_state(self.state_path)
         inbound = list(self._inbound())
         due = [p for p in state.pending if p.due <= when and p.earliest_step <= state.step + 1]
@@ -145,7 +145,7 @@ class Simulator:
                 self._answer(ic, sha, state, when, report)
         self._remit(state, when, report)
         report.pending = len(state.pending)
-        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.state_path.parent)
         save_state(self.state_path, state)
         for path, sha in taken:
             self._put_away(path, sha)
@@ -167,7 +167,7 @@ class Simulator:
 
     def _put_away(self, path: Path, sha: str) -> None:
         folder = self.upload_dir / "processed"
-        folder.mkdir(exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
         target = folder / path.name
         if target.exists():
             target = folder / f"{path.name}.{sha[:12]}"
@@ -184,7 +184,7 @@ class Simulator:
         while target.exists():  # a state file reset beside old replies: never overwrite them
             n += 1
             target = self.download_dir / f"{stem}-{n}.x12"
-        write_atomic(target, text.encode("utf-8"), 0o644)
+        write_atomic(target, text.encode("utf-8"))
         report.written.append(target.name)
         log.info("simulator.reply", file=target.name)
 

@@ -6,6 +6,7 @@ import os
 from typing import BinaryIO
 
 from gateway.domain.acknowledgments import ElementError, GroupAck, SegmentError, SetAck
+from gateway.x12.elements import control_number, identifier
 from gateway.x12.reader import X12Reader
 
 VERSION = "005010X231A1"
@@ -31,9 +32,11 @@ def read_999(source: str | os.PathLike[str] | BinaryIO | bytes) -> list[GroupAck
         if not in_999:
             continue
         if sid == "AK1":
+            control_number(seg.get(2), "AK102", seg.position)  # names one of our groups (GS06)
             group = GroupAck(seg.get(1), seg.get(2), seg.get(3), position=seg.position)
             groups.append(group)
         elif sid == "AK2" and group is not None:
+            identifier(seg.get(2), "AK202", seg.position, 9)  # one of our ST02s
             ack = SetAck(seg.get(1), seg.get(2), seg.get(3))
             group.sets.append(ack)
             seg_error = None

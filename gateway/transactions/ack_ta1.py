@@ -6,6 +6,7 @@ import os
 from typing import BinaryIO
 
 from gateway.domain.acknowledgments import InterchangeAck
+from gateway.x12.elements import control_number
 from gateway.x12.reader import X12Reader
 
 
@@ -14,6 +15,8 @@ def read_ta1(source: str | os.PathLike[str] | BinaryIO | bytes) -> list[Intercha
     out = []
     for seg in X12Reader(source, strict=False):
         if seg.id == "TA1":
+            # names one of our interchanges (ISA13: 9 digits; some senders drop the zeros)
+            control_number(seg.get(1), "TA101", seg.position)
             out.append(
                 InterchangeAck(
                     control_number=seg.get(1),

@@ -19,8 +19,10 @@ from gateway.domain.codes import normalize_icd10
 from gateway.transactions.claim_837 import KIND_BY_VERSION
 from gateway.transactions.claim_837_common import service_start
 from gateway.x12.delimiters import Delimiters
+from gateway.x12.elements import date8, number
+from gateway.x12.errors import X12ElementError
 from gateway.x12.reader import Segment, X12Reader
-from gateway.x12.values import parse_d8, safe_text
+from gateway.x12.values import safe_text
 
 Record = dict[str, Any]
 _DELIMITERS = Delimiters()  # what the writers use
@@ -34,12 +36,56 @@ def kind_of_version(version: str) -> str | None:
     return next((kind for guide, kind in _KIND_BY_GUIDE.items() if guide in version), None)
 
 
-def _date(text: str) -> str:
-    return parse_d8(text).isoformat()
+def _name_of(seg: Segment, n: int, c: int | None = None) -> str:
+    """``SV102``, or ``HI01-4`` for component 4 of a composite."""
+    return f"{seg.id}{n:02d}" + (f"-{c}" if c is not None else "")
 
 
-def _dec(text: str) -> Decimal:
-    return Decimal(text)
+def _required(seg: Segment, n: int, c: int | None = None) -> str:
+    text = seg.get(n) if c is None else seg.component(n, c)
+    if not text:
+        raise X12ElementError(
+            f"{_name_of(seg, n, c)} is required but missing",
+            element=_name_of(seg, n, c),
+            segment_index=seg.position,
+        )
+    return text
+
+
+def _date(seg: Segment, n: int, c: int | None = None, text: str | None = None) -> str:
+    """A CCYYMMDD element (or ``text`` cut from it) as YYYY-MM-DD."""
+    value = _required(seg, n, c) if text is None else text
+    return date8(value, _name_of(seg, n, c), seg.position).isoformat()
+
+
+def _range(seg: Segment, n: int) -> tuple[str, str]:
+    """``CCYYMMDD-CCYYMMDD`` as two YYYY-MM-DD dates."""
+    start, dash, end = _required(seg, n).partition("-")
+    if not dash:
+        raise X12ElementError(
+            f"{_name_of(seg, n)} {seg.get(n)[:20]!r} is not a date range (CCYYMMDD-CCYYMMDD)",
+            element=_name_of(seg, n),
+            segment_index=seg.position,
+        )
+    return _date(seg, n, text=start), _date(seg, n, text=end)
+
+
+def _dec(seg: Segment, n: int, c: int | None = None) -> Decimal:
+    return number(_required(seg, n, c), _name_of(seg, n, c), seg.position)
+
+
+def _pointers(seg: Segment, n: int) -> list[int]:
+    """``SV107``: diagnosis pointers 1 to 12, as components."""
+    out = []
+    for text in seg.components(n):
+        if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 12):
+            raise X12ElementError(
+                f"{_name_of(seg, n)} {text[:20]!r} is not a diagnosis pointer (1 to 12)",
+                element=_name_of(seg, n),
+                segment_index=seg.position,
+            )
+        out.append(int(text))
+    return out
 
 
 def _name(seg: Segment, into: Record, *, person_only: bool = False) -> None:
@@ -144,7 +190,7 @@ class _ClaimBuilder:
         elif sid in ("N3", "N4") and self.entity is not None:
             _address(seg, self.entity)
         elif sid == "DMG" and self.entity is not None:
-            self.entity["birth_date"] = _date(seg.get(2))
+            self.entity["birth_date"] = _date(seg, 2)
             self.entity["sex"] = seg.get(3)
 
     # -- 2300 and below ---------------------------------------------------------------------
@@ -158,7 +204,7 @@ class _ClaimBuilder:
             "payer": self.payer,
             "subscriber": self.subscriber,
             "diagnoses": [],
-            "total_charge": _dec(seg.get(2)),
+            "total_charge": _dec(seg, 2),
             "lines": [],
         }
         if self.patient is not None:
@@ -205,9 +251,9 @@ class _ClaimBuilder:
                 c[key] = seg.get(2)
         elif sid == "AMT":
             if q == "F5" and self.other is None:
-                c["patient_paid"] = _dec(seg.get(2))
+                c["patient_paid"] = _dec(seg, 2)
             elif q == "D" and self.other is not None:
-                self.other["paid_amount"] = _dec(seg.get(2))
+                self.other["paid_amount"] = _dec(seg, 2)
         elif sid == "HI":
             self._hi(seg)
         elif sid == "CL1" and inst is not None:
@@ -238,7 +284,7 @@ class _ClaimBuilder:
                 for n in range(2, len(els), 3):
                     if els[n]:
                         target["adjustments"].append(
-                            {"group": q, "reason": els[n], "amount": _dec(els[n + 1])}
+                            {"group": q, "reason": els[n], "amount": _dec(seg, n + 1)}
                         )
         elif sid == "SVD" and self.line is not None:
             payer_id = q
@@ -252,11 +298,11 @@ class _ClaimBuilder:
             )
             self.adjudication = {
                 "line_id": self.line.get("line_id", ""),
-                "paid_amount": _dec(seg.get(2)),
+                "paid_amount": _dec(seg, 2),
                 "adjustments": [],
             }
             if seg.get(5):
-                self.adjudication["paid_units"] = _dec(seg.get(5))
+                self.adjudication["paid_units"] = _dec(seg, 5)
             if other is not None:
                 other["line_adjudications"].append(self.adjudication)
 
@@ -298,25 +344,25 @@ class _ClaimBuilder:
         sid = seg.id
         if sid == "SV2":
             line["revenue_code"] = seg.get(1)
-            proc, charge, units = seg.components(2), seg.get(3), seg.get(5)
+            proc, charge, units = seg.components(2), 3, 5
             if seg.get(7):
-                line["non_covered_charge"] = _dec(seg.get(7))
+                line["non_covered_charge"] = _dec(seg, 7)
         else:
-            proc, charge = seg.components(1), seg.get(2)
-            units = seg.get(4) if sid == "SV1" else seg.get(6)
+            proc, charge = seg.components(1), 2
+            units = 4 if sid == "SV1" else 6
         if len(proc) > 1 and proc[1]:
             line["procedure"] = proc[1]
             line["modifiers"] = [m for m in proc[2:6] if m]
             if len(proc) > 6 and proc[6]:
                 line["description"] = proc[6]
-        line["charge"] = _dec(charge)
-        if units:
-            line["units"] = _dec(units)
-        pointers = ""
+        line["charge"] = _dec(seg, charge)
+        if seg.get(units):
+            line["units"] = _dec(seg, units)
+        pointers, pointer_element = "", 0
         if sid == "SV1":
-            pointers, pos = seg.get(7), seg.get(5)
+            pointers, pointer_element, pos = seg.get(7), 7, seg.get(5)
         elif sid == "SV3":
-            pointers, pos = seg.get(11), seg.get(3)
+            pointers, pointer_element, pos = seg.get(11), 11, seg.get(3)
             if seg.get(4):
                 line["oral_cavity"] = seg.components(4)
         else:
@@ -324,7 +370,7 @@ class _ClaimBuilder:
         if pos:
             line["place_of_service"] = pos
         if pointers:
-            line["diagnosis_pointers"] = [int(p) for p in pointers.split(seg.delimiters.component)]
+            line["diagnosis_pointers"] = _pointers(seg, pointer_element)
 
     def _dtp(self, seg: Segment) -> None:
         c = self.claim
@@ -333,23 +379,20 @@ class _ClaimBuilder:
         inst = c.get("institutional")
         if q == "472" and self.line is not None and self.adjudication is None:
             if fmt == "RD8":
-                start, end = value.split("-")
-                self.line["service_date"] = _date(start)
-                self.line["service_date_end"] = _date(end)
+                self.line["service_date"], self.line["service_date_end"] = _range(seg, 3)
             else:
-                self.line["service_date"] = _date(value)
+                self.line["service_date"] = _date(seg, 3)
         elif q == "472" and self.line is None:
-            c["service_date"] = _date(value.split("-")[0])
+            c["service_date"] = _date(seg, 3, text=_required(seg, 3).split("-")[0])
         elif q == "573":
             if self.adjudication is not None:
-                self.adjudication["paid_date"] = _date(value)
+                self.adjudication["paid_date"] = _date(seg, 3)
             elif self.other is not None:
-                self.other["paid_date"] = _date(value)
+                self.other["paid_date"] = _date(seg, 3)
         elif inst is not None and q == "434":
-            start, end = value.split("-")
-            inst["statement_from"], inst["statement_to"] = _date(start), _date(end)
+            inst["statement_from"], inst["statement_to"] = _range(seg, 3)
         elif inst is not None and q == "435":
-            inst["admission_date"] = _date(value[:8])
+            inst["admission_date"] = _date(seg, 3, text=_required(seg, 3)[:8])
             if fmt == "DT":
                 inst["admission_hour"] = value[8:12]
         elif inst is not None and q == "096":
@@ -359,7 +402,7 @@ class _ClaimBuilder:
         c = self.claim
         assert c is not None
         inst = c.get("institutional")
-        for element in seg.elements[1:]:
+        for n, element in enumerate(seg.elements[1:], 1):
             parts = element.split(seg.delimiters.component)
             q, code = parts[0], parts[1] if len(parts) > 1 else ""
             if q in ("ABK", "BK", "ABF", "BF"):
@@ -371,13 +414,13 @@ class _ClaimBuilder:
             elif q == "DR":
                 inst["drg"] = code
             elif q in ("BBR", "BR", "CAH"):
-                inst["principal_procedure"] = {"code": code, "date": _date(parts[3])}
+                inst["principal_procedure"] = {"code": code, "date": _date(seg, n, 4)}
             elif q == "BH":
                 inst.setdefault("occurrence_codes", []).append(
-                    {"code": code, "date": _date(parts[3])}
+                    {"code": code, "date": _date(seg, n, 4)}
                 )
             elif q == "BE":
-                inst.setdefault("value_codes", []).append({"code": code, "amount": _dec(parts[4])})
+                inst.setdefault("value_codes", []).append({"code": code, "amount": _dec(seg, n, 5)})
             elif q == "BG":
                 inst.setdefault("condition_codes", []).append(code)
 

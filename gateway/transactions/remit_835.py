@@ -13,8 +13,8 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from decimal import Decimal
+from functools import lru_cache, partial
 from typing import BinaryIO
 
 from gateway.domain.remittance import (
@@ -26,6 +26,15 @@ from gateway.domain.remittance import (
     ProviderAdjustment,
     ServicePayment,
 )
+from gateway.x12.elements import (
+    AMOUNT_DIGITS,
+    QUANTITY_DIGITS,
+    decimal_or_none,
+    identifier,
+    missing,
+    number,
+)
+from gateway.x12.errors import X12ElementError, X12SyntaxError
 from gateway.x12.reader import X12Reader
 
 VERSION = "005010X221A1"
@@ -40,7 +49,7 @@ class TransactionEnd:
     claim_count: int = 0
     paid_total: Decimal = ZERO
     position: int = 0  # segment index of the SE
-    problems: list[str] = field(default_factory=list)  # amounts that are not numbers
+    problems: list[str] = field(default_factory=list)  # values it cannot be posted with
 
     @property
     def provider_adjustment_total(self) -> Decimal:
@@ -50,19 +59,30 @@ class TransactionEnd:
 Remit835Event = PaymentInfo | ClaimPayment | TransactionEnd
 
 
-class BadAmount(Exception):
-    """An amount element that is not a number (kept out of the hot path's way)."""
+class BadValue(X12ElementError):
+    """A value this transaction cannot be posted with (an amount that is not a number, a
+    required element left out): the transaction is held for review, the file read on."""
 
 
-# Amount and date texts repeat a great deal in a remittance; both results are immutable.
-_decimal = lru_cache(maxsize=1 << 14)(Decimal)
+# Amount texts repeat a great deal in a remittance (and the results are immutable): the hot
+# path looks them up here and reaches for the full check only when one is not a number.
+_amounts = lru_cache(maxsize=1 << 14)(partial(decimal_or_none, digits=AMOUNT_DIGITS))
 
 
 def _money(text: str, position: int, what: str) -> Decimal:
-    try:
-        return _decimal(text) if text else ZERO
-    except InvalidOperation:
-        raise BadAmount(f"segment {position}: {what} {text!r} is not an amount") from None
+    value = _amounts(text) if text else ZERO
+    return value if value is not None else number(text, what, position, error=BadValue)
+
+
+def _quantity(text: str, position: int, what: str) -> Decimal | None:
+    return number(text, what, position, QUANTITY_DIGITS, error=BadValue) if text else None
+
+
+# Elements a segment needs for the reader to use it (the highest required element number).
+_REQUIRED = {"CLP": 2, "CAS": 3, "SVC": 3, "DTM": 2, "REF": 2, "AMT": 2, "NM1": 2, "N1": 1,
+             "LQ": 2, "BPR": 2, "TRN": 2, "PLB": 4, "LX": 1}  # fmt: skip
+# Limits of the elements that identify a payment and its claims (they reach the ledger).
+ST02, TRN02, TRN03, REF02_PAYER, CLP01, CLP07 = 9, 50, 10, 50, 38, 50
 
 
 @lru_cache(maxsize=1 << 12)
@@ -94,8 +114,8 @@ def _adjustments(els: list[str], position: int) -> list[Adjustment]:
         if not reason:
             continue
         amount = _money(els[n + 1] if n + 1 < len(els) else "", position, f"CAS{n + 1:02d}")
-        qty = els[n + 2] if n + 2 < len(els) else ""
-        out.append(Adjustment(group, reason, amount, Decimal(qty) if qty else None))
+        qty = _quantity(els[n + 2] if n + 2 < len(els) else "", position, f"CAS{n + 2:02d}")
+        out.append(Adjustment(group, reason, amount, qty))
     return out
 
 
@@ -118,31 +138,28 @@ def read_835(
     interchange = ""
     position = 0
     for els in reader.element_lists():
+        position += 1
+        sid = els[0]
+        if payment is None:
+            if sid == "ST" and els[1:2] == ["835"]:
+                control = identifier(els[2] if len(els) > 2 else "", "ST02", position, ST02)
+                payment = PaymentInfo(control, position=position)
+                payment.interchange_control = interchange
+                end = TransactionEnd(payment)
+                header_sent, claim, line, n1, header_number = False, None, None, "", ""
+            elif sid == "ISA":
+                interchange = els[13]
+            continue
         try:
-            position += 1
-            sid = els[0]
-            if payment is None:
-                if sid == "ST" and els[1:2] == ["835"]:
-                    payment = PaymentInfo(els[2] if len(els) > 2 else "", position=position)
-                    payment.interchange_control = interchange
-                    end = TransactionEnd(payment)
-                    header_sent, claim, line, n1, header_number = False, None, None, "", ""
-                elif sid == "ISA":
-                    interchange = els[13]
-                continue
+            if len(els) <= _REQUIRED.get(sid, 0):
+                raise missing(sid, len(els), position, error=BadValue)
             if sid == "CAS":
                 if claim is not None:
                     target = line.adjustments if line is not None else claim.adjustments
                     if len(els) <= 5 and els[2]:  # one reason: the usual case, kept short
-                        try:
-                            amount = _decimal(els[3]) if els[3] else ZERO
-                        except (InvalidOperation, IndexError):
-                            target.extend(_adjustments(els, position))
-                        else:
-                            qty = els[4] if len(els) > 4 and els[4] else None
-                            target.append(
-                                Adjustment(els[1], els[2], amount, _decimal(qty) if qty else None)
-                            )
+                        qty = _quantity(els[4], position, "CAS04") if len(els) > 4 else None
+                        amount = _money(els[3], position, "CAS03")
+                        target.append(Adjustment(els[1], els[2], amount, qty))
                     else:
                         target.extend(_adjustments(els, position))
             elif sid == "SVC":
@@ -155,16 +172,16 @@ def read_835(
                     proc[0],
                     proc[1] if len(proc) > 1 else "",
                     [m for m in proc[2:6] if m],
-                    _money(els[2] if len(els) > 2 else "", position, "SVC02"),
-                    _money(els[3] if len(els) > 3 else "", position, "SVC03"),
+                    _money(els[2], position, "SVC02"),
+                    _money(els[3], position, "SVC03"),
                     els[4] if len(els) > 4 and els[4] else None,
-                    Decimal(els[5]) if len(els) > 5 and els[5] else None,
+                    _quantity(els[5], position, "SVC05") if len(els) > 5 else None,
                     submitted[1] if submitted and len(submitted) > 1 else None,
                     position=position,
                 )
                 claim.lines.append(line)
             elif sid == "DTM":
-                q, value = els[1], els[2] if len(els) > 2 else ""
+                q, value = els[1], els[2]
                 if line is not None:
                     if q in ("472", "150"):
                         line.service_date = _date(value)
@@ -180,14 +197,14 @@ def read_835(
                 elif q == "405":
                     payment.production_date = _date(value)
             elif sid == "REF":
-                q, value = els[1], els[2] if len(els) > 2 else ""
+                q, value = els[1], els[2]
                 if line is not None:
                     if q == "6R":
                         line.line_id = value
                 elif claim is None and n1 == "PR" and q == "2U":
-                    payment.payer_id = value
+                    payment.payer_id = identifier(value, "REF02", position, REF02_PAYER)
             elif sid == "AMT":
-                amount = _money(els[2] if len(els) > 2 else "", position, "AMT02")
+                amount = _money(els[2], position, "AMT02")
                 if line is not None:
                     if els[1] == "B6":
                         line.allowed = amount
@@ -206,7 +223,7 @@ def read_835(
                 if sid == "CLP":
                     claim = _claim(els, position, header_number)
                 elif sid == "LX":
-                    header_number = els[1] if len(els) > 1 else ""
+                    header_number = els[1]
                 elif sid == "PLB":
                     end.provider_adjustments.extend(_provider_adjustments(reader, els, position))
                 else:  # SE
@@ -225,7 +242,7 @@ def read_835(
                     elif q == "PR":
                         claim.priority_payer = _party(els)
             elif sid == "LQ":
-                if line is not None and els[1:2] == ["HE"] and len(els) > 2:
+                if line is not None and els[1] == "HE":
                     line.remarks.append(els[2])
             elif sid in ("MOA", "MIA"):
                 if claim is not None:
@@ -233,14 +250,17 @@ def read_835(
                     claim.remarks.extend(els[i] for i in places if i < len(els) and els[i])
             elif sid == "BPR":
                 n = len(els)
-                payment.handling_code = els[1] if n > 1 else ""
-                payment.amount = _money(els[2] if n > 2 else "", position, "BPR02")
+                payment.handling_code = els[1]
+                payment.amount = _money(els[2], position, "BPR02")
                 payment.credit_debit = els[3] if n > 3 else ""
                 payment.method = els[4] if n > 4 else ""
                 payment.payment_date = _date(els[16]) if n > 16 else None
             elif sid == "TRN":
-                payment.trace_number = els[2] if len(els) > 2 else ""
-                payment.trace_originator = els[3] if len(els) > 3 else ""
+                payment.trace_number = identifier(els[2], "TRN02", position, TRN02)
+                originator = els[3] if len(els) > 3 else ""
+                payment.trace_originator = (
+                    identifier(originator, "TRN03", position, TRN03) if originator else ""
+                )
             elif sid == "N1":
                 n1 = els[1]
                 name = els[2] if len(els) > 2 else ""
@@ -250,9 +270,8 @@ def read_835(
                     payment.payee_name = name
                     payment.payee_id_qualifier = els[3] if len(els) > 3 else ""
                     payment.payee_id = els[4] if len(els) > 4 else ""
-        except BadAmount as exc:  # the money of this transaction cannot be trusted
-            if end is not None:
-                end.problems.append(str(exc))
+        except BadValue as exc:  # the money of this transaction cannot be trusted: held
+            end.problems.append(str(exc))
 
 
 _LOOP_BOUNDARIES = frozenset({"CLP", "LX", "PLB", "SE"})
@@ -262,13 +281,13 @@ def _claim(els: list[str], position: int, header_number: str) -> ClaimPayment:
     """``CLP*PCN-2025-0001*1*175*90*20*12*ACMCLM0000123*11*1~``."""
     n = len(els)
     return ClaimPayment(
-        els[1] if n > 1 else "",
+        identifier(els[1], "CLP01", position, CLP01),
         els[2] if n > 2 else "",
         _money(els[3] if n > 3 else "", position, "CLP03"),
         _money(els[4] if n > 4 else "", position, "CLP04"),
         _money(els[5], position, "CLP05") if n > 5 and els[5] else None,
         els[6] if n > 6 else "",
-        els[7] if n > 7 else "",
+        identifier(els[7], "CLP07", position, CLP07) if n > 7 and els[7] else "",
         els[8] if n > 8 else "",
         els[9] if n > 9 else "",
         header_number=header_number,
@@ -291,3 +310,26 @@ def _provider_adjustments(
         amount = _money(els[n + 1] if n + 1 < len(els) else "", position, f"PLB{n + 1:02d}")
         out.append(ProviderAdjustment(provider, period, reason, reference, amount, position))
     return out
+
+
+def transaction_headers(
+    source: str | os.PathLike[str] | BinaryIO | bytes,
+) -> tuple[list[tuple[str, str]], int | None]:
+    """(ST02, TRN02) of every 835 transaction set the file holds, for telling which payments of
+    a file that broke half way were not posted; with the segment position where reading had to
+    stop (None when the whole file could be read)."""
+    found: list[tuple[str, str]] = []
+    control = ""
+    reader = X12Reader(source, strict=False)
+    position = 0
+    try:
+        for els in reader.element_lists():
+            position += 1
+            if els[0] == "ST" and els[1:2] == ["835"]:
+                control = els[2][:50] if len(els) > 2 else ""
+                found.append((control, ""))
+            elif els[0] == "TRN" and found and control and not found[-1][1]:
+                found[-1] = (control, els[2][:50] if len(els) > 2 else "")
+    except X12SyntaxError as exc:
+        return found, exc.segment_index or position + 1
+    return found, None

@@ -7,10 +7,10 @@ The HL tree runs information source (20) → receiver (21) → billing provider 
 from __future__ import annotations
 
 import os
-from decimal import Decimal, InvalidOperation
 from typing import BinaryIO
 
 from gateway.domain.acknowledgments import ClaimAck, LineStatus, Status
+from gateway.x12.elements import decimal_or_none, identifier
 from gateway.x12.reader import Segment, X12Reader
 from gateway.x12.values import parse_d8
 
@@ -23,10 +23,7 @@ def _status(seg: Segment) -> list[Status]:
         effective = parse_d8(seg.get(2)) if seg.get(2) else None
     except ValueError:
         effective = None
-    try:
-        amount = Decimal(seg.get(4)) if seg.get(4) else None
-    except InvalidOperation:
-        amount = None
+    amount = decimal_or_none(seg.get(4))  # informational: a bad one is left out
     out = []
     for n in (1, 10, 11):
         parts = seg.components(n)
@@ -71,7 +68,7 @@ def read_277ca(source: str | os.PathLike[str] | BinaryIO | bytes) -> list[ClaimA
         elif claim is None:
             continue
         elif sid == "TRN" and line is None:
-            claim.claim_id = seg.get(2)
+            claim.claim_id = identifier(seg.get(2), "TRN02", seg.position, 50)  # our CLM01
         elif sid == "STC":
             (line.statuses if line is not None else claim.statuses).extend(_status(seg))
         elif sid == "REF":
@@ -79,7 +76,7 @@ def read_277ca(source: str | os.PathLike[str] | BinaryIO | bytes) -> list[ClaimA
             if line is not None and q == "FJ":
                 line.line_id = value
             elif q == "1K":
-                claim.payer_claim_number = value
+                claim.payer_claim_number = identifier(value, "REF02", seg.position, 50)
             elif q == "D9":
                 claim.clearinghouse_trace = value
             elif q == "BLT":
@@ -93,9 +90,6 @@ def read_277ca(source: str | os.PathLike[str] | BinaryIO | bytes) -> list[ClaimA
                 pass
         elif sid == "SVC":
             line = LineStatus(procedure=seg.component(1, 2))
-            try:
-                line.charge = Decimal(seg.get(2)) if seg.get(2) else None
-            except InvalidOperation:
-                line.charge = None
+            line.charge = decimal_or_none(seg.get(2))
             claim.lines.append(line)
     return claims

@@ -17,6 +17,7 @@ from typing import Protocol, Self
 
 from gateway.transports.errors import PermanentTransportError
 
+PROCESSED = "processed"  # the folder replies are moved to (download.after = "move")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 

@@ -8,7 +8,13 @@ import shutil
 import time
 from pathlib import Path
 
-from gateway.transports.base import ClosesOnExit, RemoteFile, TransportCheck, safe_name
+from gateway.transports.base import (
+    PROCESSED,
+    ClosesOnExit,
+    RemoteFile,
+    TransportCheck,
+    safe_name,
+)
 from gateway.transports.errors import (
     PermanentTransportError,
     TransientTransportError,
@@ -43,7 +49,8 @@ class DirectoryTransport(ClosesOnExit):
         tmp = self.upload_dir / f".{name}.part"
         target = self.upload_dir / name
         try:
-            with local.open("rb") as src, tmp.open("wb") as dst:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with local.open("rb") as src, os.fdopen(fd, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
                 dst.flush()
                 os.fsync(dst.fileno())
@@ -69,6 +76,8 @@ class DirectoryTransport(ClosesOnExit):
         for entry in entries:
             name = entry.name
             if name.startswith(".") or name.endswith((".tmp", ".part")) or not entry.is_file():
+                continue
+            if name == PROCESSED:  # a plain file where the processed/ folder belongs: not a reply
                 continue
             if not any(fnmatch.fnmatch(name, p) for p in patterns):
                 continue
@@ -104,8 +113,8 @@ class DirectoryTransport(ClosesOnExit):
             if how == "delete":
                 source.unlink()
             elif how == "move":
-                processed = self.download_dir / "processed"
-                processed.mkdir(exist_ok=True)
+                processed = self.download_dir / PROCESSED
+                processed.mkdir(mode=0o700, exist_ok=True)
                 os.replace(source, processed / name)
             elif how != "leave":
                 raise PermanentTransportError(f"unknown after-download action {how!r}")

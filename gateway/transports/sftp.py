@@ -41,7 +41,13 @@ import paramiko  # type: ignore[import-untyped, unused-ignore]
 import structlog
 
 from gateway.config import SftpConfig
-from gateway.transports.base import ClosesOnExit, RemoteFile, TransportCheck, safe_name
+from gateway.transports.base import (
+    PROCESSED,
+    ClosesOnExit,
+    RemoteFile,
+    TransportCheck,
+    safe_name,
+)
 from gateway.transports.errors import (
     PermanentTransportError,
     TransientTransportError,
@@ -64,7 +70,6 @@ MAX_PACKET_SIZE = 256 << 10  # OpenSSH's ceiling; fewer, larger packets cost les
 SMALL_REQUEST = 32 << 10  # the read/write size every SFTP server accepts
 LARGE_REQUEST = 256 << 10  # our ceiling, whatever a server's limits@openssh.com says
 PIPELINE_BYTES = 8 << 20  # requests kept in flight, in bytes (at most 64 requests)
-PROCESSED = "processed"
 FAST_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")  # no separate MAC pass
 
 
@@ -513,6 +518,8 @@ class SftpTransport(ClosesOnExit):
             name = entry.filename
             if name.startswith(".") or name.endswith((".tmp", ".part")) or not _regular(entry):
                 continue
+            if name == PROCESSED:  # a plain file where the processed/ folder belongs: not a reply
+                continue
             if not any(fnmatch.fnmatch(name, p) for p in patterns):
                 continue
             try:
@@ -642,7 +649,7 @@ class SftpTransport(ClosesOnExit):
             processed = self._remote(folder, PROCESSED)
             if not _exists(sftp, processed):
                 try:
-                    sftp.mkdir(processed, 0o755)
+                    sftp.mkdir(processed, 0o700)
                 except OSError:
                     if not _exists(sftp, processed):  # made meanwhile by someone else is fine
                         raise

@@ -33,3 +33,14 @@ class X12SyntaxError(Exception):
         if self.offset is not None:
             where.append(f"byte {self.offset}")
         return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+class X12ElementError(X12SyntaxError):
+    """An element whose value is outside its limits: missing, too long, not a number.
+
+    ``element`` names it the way the implementation guides do (``CLP01``, ``AK102``).
+    """
+
+    def __init__(self, message: str, *, element: str, segment_index: int | None = None) -> None:
+        self.element = element
+        super().__init__(message, segment_index=segment_index, segment_id=element[:-2] or None)

@@ -280,8 +280,8 @@ def test_emitted_records_are_not_emitted_again(tmp_path: Path) -> None:
     home = make_home(tmp_path)
     daemon = Daemon(home)
     daemon.ledger.add_outbox([(OutboxKind.BALANCES, {"id": "b1", "x": 1})])
-    assert emit_outputs(home / "spool", daemon.ledger) == {"balances": 1}
-    assert emit_outputs(home / "spool", daemon.ledger) == {}
+    assert emit_outputs(home / "spool", daemon.ledger, owner=daemon.owner) == {"balances": 1}
+    assert emit_outputs(home / "spool", daemon.ledger, owner=daemon.owner) == {}
     assert read_jsonl(home / "spool" / "balances") == [{"id": "b1", "x": 1}]
 
 

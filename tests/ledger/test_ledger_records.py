@@ -122,13 +122,13 @@ def test_the_outbox_is_idempotent_by_record_id(ledger: Ledger) -> None:
         ("p-1", "100.00"),
         ("p-2", "100.00"),
     ]
-    batch = ledger.open_batch(OutboxKind.POSTINGS, lambda: "postings-1.jsonl")
+    batch = ledger.open_batch(OutboxKind.POSTINGS, lambda: "postings-1.jsonl", owner="a")
     assert batch is not None and [e.record_id for e in batch[1]] == ["p-1", "p-2"]
-    assert ledger.open_batch(OutboxKind.POSTINGS, lambda: "other") == batch  # same until marked
+    assert ledger.open_batch(OutboxKind.POSTINGS, lambda: "other", owner="a") == batch  # same
     assert ledger.mark_batch_emitted("postings-1.jsonl") == 2
     assert ledger.mark_batch_emitted("postings-1.jsonl") == 0
     assert ledger.pending_outbox(OutboxKind.POSTINGS) == []
-    assert ledger.open_batch(OutboxKind.POSTINGS, lambda: "postings-2.jsonl") is None
+    assert ledger.open_batch(OutboxKind.POSTINGS, lambda: "postings-2.jsonl", owner="a") is None
     assert ledger.add_outbox([(OutboxKind.POSTINGS, posting("p-1"))]) == 0  # emitted: never again
     assert ledger.pending_outbox(OutboxKind.POSTINGS) == []
     assert [e.record_id for e in ledger.pending_outbox("balances")] == ["b-1"]
