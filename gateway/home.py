@@ -14,7 +14,9 @@ TEMPLATES = {
     "gateway.toml": "gateway.toml",
     "partners/example.toml": "partner-example.toml",
     "mappings/generic-csv.toml": "mapping-generic-csv.toml",
+    "mappings/generic-csv.sample.csv": "sample-generic.csv",
     "mappings/pms-json.toml": "mapping-pms-json.toml",
+    "simulator.toml": "simulator.toml",
 }
 
 
@@ -23,10 +25,13 @@ class HomeExists(Exception):
 
 
 def init_home(home: Path) -> list[Path]:
-    """Create a home: settings, an example partner and mappings, private spool folders.
+    """Create a home: settings, an example partner and mappings (with a sample CSV export),
+    the simulator's settings, private spool folders, and ``exchange/example/in|out``: the
+    example partner's folder pair (a directory partner), so the daemon and ``gateway simulate``
+    run at once; delete it when a real partner replaces the example.
 
-    Folders are 0700 and files 0600 (patient data lives here). Refuses a folder that already
-    holds a ``gateway.toml``.
+    Every folder is 0700 (parents it makes too) and every file 0600: patient data lives here.
+    Refuses a folder that already holds a ``gateway.toml``.
     """
     if (home / "gateway.toml").exists():
         raise HomeExists(f"{home} is already a gateway home (it has a gateway.toml)")
@@ -39,11 +44,15 @@ def init_home(home: Path) -> list[Path]:
         "exchange/example/in",
         "exchange/example/out",
     )  # the example partner's folders
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
     for folder in folders:
-        path = home / folder
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path.chmod(0o700)
-        made.append(path)
+        path = home
+        for part in Path(folder).parts:  # spool/, exchange/ and exchange/example/ as well
+            path = path / part
+            if not path.exists():
+                path.mkdir(mode=0o700)
+                made.append(path)
+            path.chmod(0o700)
     home.chmod(0o700)
     templates = files("gateway.templates")
     for target, name in TEMPLATES.items():

@@ -35,7 +35,7 @@ from gateway.x12.errors import X12SyntaxError
 
 log = structlog.get_logger("gateway.exchange")
 
-EFFECTS: dict[str, Callable[[Path, Ledger, str, str], list[ClaimChange]]] = {
+EFFECTS: dict[str, Callable[[Path, Ledger, str, str, str], list[ClaimChange]]] = {
     "TA1": ta1_changes,
     "999": ack_999_changes,
     "277CA": status_277ca_changes,
@@ -51,6 +51,8 @@ class InboundReport:
     claims_changed: int = 0
     payments_posted: int = 0
     payments_held: int = 0
+    payments_declined: int = 0  # the very content of a payment a review discarded
+    payments_already: int = 0  # recorded before (the same content)
 
 
 def fetch(
@@ -123,6 +125,14 @@ def process_inbound(
     return report
 
 
+def archive_target(done: Path, path: Path, sha: str) -> Path:
+    """Where a received file will be archived: under its own name, or, when a different file
+    of that name was archived before, under the name prefixed with its hash. Decided before the
+    file is processed, so the records and the claims' timelines name that one file."""
+    target = done / path.name
+    return done / f"{sha[:12]}-{path.name}" if target.exists() else target
+
+
 def process_file(
     path: Path, spool: Path, ledger: Ledger, partner: str, report: InboundReport
 ) -> None:
@@ -138,16 +148,20 @@ def process_file(
         _quarantine_and_record(spool, ledger, path, partner, sha, found.reason, found.position)
         report.quarantined.append(path.name)
         return
+    target = archive_target(done, path, sha)
+    archived_as = target.relative_to(spool).as_posix()
     try:
         if found.kind == "835":
-            result = post_remittance_file(path, spool, ledger, partner)
+            result = post_remittance_file(path, spool, ledger, partner, archived_as=archived_as)
             report.payments_posted += len(result.posted)
             report.payments_held += len(result.held)
+            report.payments_declined += len(result.declined)
+            report.payments_already += len(result.already)
             report.claims_changed += result.claims
             ledger.record_received_file(sha, partner=partner, name=path.name, kind="835",
                                         state="held" if result.held else "processed")  # fmt: skip
         else:
-            changes = EFFECTS[found.kind](path, ledger, partner, sha)
+            changes = EFFECTS[found.kind](path, ledger, partner, sha, archived_as)
             applied = ledger.apply_reply(
                 sha, partner=partner, name=path.name, kind=found.kind, changes=changes
             )
@@ -162,8 +176,13 @@ def process_file(
         report.quarantined.append(path.name)
         return
     report.processed[found.kind] = report.processed.get(found.kind, 0) + 1
-    log.info("reply_processed", partner=partner, file=path.name, kind=found.kind)
-    archive(path, done)
+    log.info("reply_processed", partner=partner, file=path.name, kind=found.kind,
+             archived_as=archived_as)  # fmt: skip
+    if target.exists():  # only if the same name and content came in meanwhile (two daemons)
+        archive(path, done)
+    else:
+        private_dir(done)
+        os.replace(path, target)
 
 
 def _quarantine_and_record(

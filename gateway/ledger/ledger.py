@@ -2,12 +2,12 @@
 
 ``Ledger`` is one facade over the ledger's subjects, one module each: claims and their versions
 (``claims``), leases (``leases``), control numbers and interchanges (``interchanges``), received
-files (``received``), payments (``remittances``) and the outbox (``outbox``), on a shared core
-(``base``). Each method is one transaction. Claim states change only through ``transition``
-(or a reply's changes), which checks ``schema.TRANSITIONS`` and writes the new state and its
-event together. Work is shared between workers (threads or daemons on one PostgreSQL) through
-leases taken with ``SELECT ... FOR UPDATE SKIP LOCKED``; on SQLite every transaction is
-``BEGIN IMMEDIATE``.
+files (``received``), payments (``remittances``) and each claim's money in them (``payments``),
+and the outbox (``outbox``), on a shared core (``base``). Each method is one transaction. Claim
+states change only through ``transition`` (or a reply's changes), which checks
+``schema.TRANSITIONS`` and writes the new state and its event together. Work is shared between
+workers (threads or daemons on one PostgreSQL) through leases taken with ``SELECT ... FOR
+UPDATE SKIP LOCKED``; on SQLite every transaction is ``BEGIN IMMEDIATE``.
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ from gateway.ledger.claims import ClaimBook
 from gateway.ledger.interchanges import InterchangeBook
 from gateway.ledger.leases import LeaseBook
 from gateway.ledger.outbox import OutboxBook
+from gateway.ledger.payments import PaymentBook
 from gateway.ledger.received import ReceivedFileBook
 from gateway.ledger.records import (
     MAX_CONTROL_NUMBER,
     ChangesApplied,
     ClaimChange,
     ClaimEvent,
+    ClaimPaymentIn,
     ControlNumbersExhausted,
     DuplicateClaim,
     IllegalTransition,
@@ -29,8 +31,13 @@ from gateway.ledger.records import (
     LedgerError,
     OutboxEntry,
     OutboxItem,
+    PaymentDecision,
+    PaymentEffects,
     RemittanceIdentity,
+    RemittanceOutcome,
     StoredClaim,
+    StoredPayment,
+    StoredRemittance,
     UnknownClaim,
 )
 from gateway.ledger.remittances import RemittanceBook
@@ -40,6 +47,7 @@ __all__ = [
     "ChangesApplied",
     "ClaimChange",
     "ClaimEvent",
+    "ClaimPaymentIn",
     "ControlNumbersExhausted",
     "DuplicateClaim",
     "IllegalTransition",
@@ -48,11 +56,24 @@ __all__ = [
     "LedgerError",
     "OutboxEntry",
     "OutboxItem",
+    "PaymentDecision",
+    "PaymentEffects",
     "RemittanceIdentity",
+    "RemittanceOutcome",
     "StoredClaim",
+    "StoredPayment",
+    "StoredRemittance",
     "UnknownClaim",
 ]
 
 
-class Ledger(ClaimBook, LeaseBook, InterchangeBook, ReceivedFileBook, RemittanceBook, OutboxBook):
+class Ledger(
+    ClaimBook,
+    LeaseBook,
+    InterchangeBook,
+    ReceivedFileBook,
+    RemittanceBook,
+    PaymentBook,
+    OutboxBook,
+):
     """The ledger in one database (see ``db.open_ledger``, which migrates it first)."""

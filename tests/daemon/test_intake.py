@@ -146,3 +146,14 @@ def test_a_dropped_again_export_says_which_claims_were_skipped_and_why(
     assert "were queued and will be sent" not in errors["note"]
     assert "claims_skipped were not queued" in errors["note"]
 
+
+def test_a_file_still_being_written_is_said_by_run_once(home: Path) -> None:
+    from gateway.daemon.runner import Daemon
+
+    settings = home / "gateway.toml"
+    settings.write_text(settings.read_text().replace("settle_seconds = 5", "settle_seconds = 60"))
+    _drop(home, "fresh.json", json.loads((SAMPLES / "professional.json").read_text()), age=0)
+    daemon = Daemon(home)
+    report = daemon.cycle(once=True)
+    assert list(report.summary()["claim_files_waiting"]) == ["fresh.json"]
+    assert 0 < report.summary()["claim_files_waiting"]["fresh.json"] <= 60
