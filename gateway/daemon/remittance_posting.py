@@ -46,6 +46,7 @@ OUTCOME_STATE = {
     "reversed": ClaimState.REVERSED,
 }
 _EVENT = {PaymentState.HELD: "payment_held", PaymentState.DISCARDED: "payment_discarded"}
+LOGGED_HOLDS = 50  # claim payments held logged one by one per payment; then a count
 
 
 @dataclass
@@ -135,18 +136,14 @@ def _lookup(ledger: Ledger) -> Callable[[str], Claim | None]:
     return lookup
 
 
-def _incoming(
-    event: ClaimPosted, content: str, lookup: Callable[[str], Claim | None]
-) -> ClaimPaymentIn:
+def _incoming(event: ClaimPosted, content: str, sequence_hint: str) -> ClaimPaymentIn:
     posting = with_content_id(event.posting, content)
     balance = with_content_id(event.balance, content) if event.balance else None
-    submitted = lookup(event.claim.claim_id)
     return ClaimPaymentIn(
         posting["claim_id"], posting["payment"]["payer_id"], event.claim.status_code,
         event.claim.payer_claim_number, posting["charge"], posting["paid"],
         posting["patient_responsibility"], posting, balance,
-        payer_sequence(event.claim.status_code),
-        submitted.subscriber.sequence if submitted is not None else "P",
+        payer_sequence(event.claim.status_code), sequence_hint,
     )  # fmt: skip
 
 
@@ -161,14 +158,15 @@ def post_remittance_file(
     file = archived_as or path.name
     report = RemittanceReport()
     review: list[dict[str, Any]] = []
-    claims: list[ClaimPosted] = []
+    claims: list[tuple[ClaimPosted, str]] = []  # with the claim's own sequence (P by default)
     for event in post_835(path, source_file=path.name, lookup=lookup, content_hash=True):
         if isinstance(event, PaymentStarted):
             claims = []
         elif isinstance(event, ClaimPosted):
-            claims.append(event)
+            submitted = lookup(event.claim.claim_id)  # just looked up: in the cache
+            claims.append((event, submitted.subscriber.sequence if submitted else "P"))
         elif isinstance(event, PaymentFinished):
-            _finish(event, claims, ledger, lookup, partner, path.name, file, report, review)
+            _finish(event, claims, ledger, partner, path.name, file, report, review)
             claims = []
     if review:
         now = datetime.now(UTC).isoformat(timespec="seconds")
@@ -178,9 +176,8 @@ def post_remittance_file(
 
 def _finish(
     event: PaymentFinished,
-    claims: list[ClaimPosted],
+    claims: list[tuple[ClaimPosted, str]],
     ledger: Ledger,
-    lookup: Callable[[str], Claim | None],
     partner: str,
     name: str,
     file: str,
@@ -195,7 +192,7 @@ def _finish(
             "trace_number": payment.trace_number}  # fmt: skip
     outcome = ledger.record_remittance(
         payment.identity, content, file_name=name, control_number=control,
-        payments=[_incoming(c, content, lookup) for c in claims],
+        payments=[_incoming(c, content, hint) for c, hint in claims],
         effects=partial(payment_effects, partner, file), problems=problems,
         archived_as=file, partner=partner,
     )  # fmt: skip
@@ -227,9 +224,12 @@ def _finish(
         review.append(_review_entry(
             event, [(p.claim_id, p.paid, list(d.reasons)) for p, d in outcome.held]
         ))  # fmt: skip
-        for p, d in outcome.held:
+        for p, d in outcome.held[:LOGGED_HOLDS]:
             log.warning("payment_held_for_review", **said, claim_id=p.claim_id, paid=p.paid,
                         reasons=hold_texts(d.reasons))  # fmt: skip
+        if len(outcome.held) > LOGGED_HOLDS:  # a whole 835 held: its review file lists them
+            log.warning("payments_held_for_review", **said, claims=len(outcome.held),
+                        not_logged=len(outcome.held) - LOGGED_HOLDS)  # fmt: skip
 
 
 def _review_entry(

@@ -87,8 +87,13 @@ class RemittanceBook(PaymentBook):
                     .where(remittances.c.id == remittance_id)
                     .values(state=state.value, detail=dumps({"hold": reasons}))
                 )
+            remittance = {
+                "id": int(remittance_id), "trace_number": trace_number,
+                "payment_date": payment_date, "file_name": file_name,
+                "archived_as": archived_as, "partner": partner,
+            }  # fmt: skip
             decisions, events = self._record_claim_payments(
-                connection, int(remittance_id), payments, reasons, effects, now
+                connection, remittance, payments, reasons, effects, now
             )
         return RemittanceOutcome(int(remittance_id), state.value, decisions, events)
 
