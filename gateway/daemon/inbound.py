@@ -138,10 +138,16 @@ def process_file(
 ) -> None:
     sha = sha256_of(path)
     done = spool / "archive" / "inbound" / partner
-    if ledger.received_file_known(sha):
+    earlier = ledger.received_file_state(sha)
+    if earlier is not None:
         archive(path, done / "duplicates")
         report.duplicates.append(path.name)
-        log.info("reply_duplicate", partner=partner, file=path.name, sha256=sha[:16])
+        if earlier == "processed":
+            log.info("reply_duplicate", partner=partner, file=path.name, sha256=sha[:16])
+        else:  # declined again: its payments wait for review, or it was quarantined
+            log.warning("reply_duplicate", partner=partner, file=path.name, sha256=sha[:16],
+                        earlier=earlier, why="this very file came before and was not posted "
+                        "whole: see gateway review list, or spool/quarantine/")  # fmt: skip
         return
     found = recognize(path)
     if found.kind is None:
@@ -158,8 +164,9 @@ def process_file(
             report.payments_declined += len(result.declined)
             report.payments_already += len(result.already)
             report.claims_changed += result.claims
+            state = "held" if result.held else "declined" if result.declined else "processed"
             ledger.record_received_file(sha, partner=partner, name=path.name, kind="835",
-                                        state="held" if result.held else "processed")  # fmt: skip
+                                        state=state)  # fmt: skip
         else:
             changes = EFFECTS[found.kind](path, ledger, partner, sha, archived_as)
             applied = ledger.apply_reply(

@@ -53,7 +53,9 @@ def test_partners_check_fails_when_uploads_would_and_says_which_step(sshd: Sshd)
     command = [sys.executable, "-m", "gateway.cli.main", "--home", str(home), "partners", "check"]
     ok = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "clearinghouse: ok (sftp)" in ok.stdout and "renamed and removed a probe file" in ok.stdout
+    assert (
+        "clearinghouse: ok (sftp)" in ok.stdout and "renamed and removed a probe file" in ok.stdout
+    )
     assert ok.stderr == ""  # no log line in between its own lines (sftp_connected was one)
     sshd.restart(sftp_flags=["-R"])  # listing still works, writing does not
     failed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
@@ -134,7 +136,9 @@ def test_review_release_and_discard_say_their_event_once(tmp_path: Path) -> None
 def test_simulate_serves_an_sftp_partners_folders_as_local_paths(tmp_path: Path) -> None:
     home = tmp_path / "home"
     init_home(home)
-    (home / "partners" / "clearing.toml").write_text(SFTP_PARTNER.format(port=22, user="p", key="k"))
+    (home / "partners" / "clearing.toml").write_text(
+        SFTP_PARTNER.format(port=22, user="p", key="k")
+    )
     root = tmp_path / "sftp-account"
     (root / "inbound").mkdir(parents=True)
     built = root / "inbound" / "acme-837P-000000001.x12"

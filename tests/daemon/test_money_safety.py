@@ -236,6 +236,11 @@ def test_a_discarded_payment_does_not_block_its_corrected_copy(
     [declined] = [e for e in logs if e["event"] == "remittance_discarded_before"]
     assert declined["log_level"] == "warning"
     assert len(read_jsonl(spool / "postings")) == 2
+    # the very file again (byte for byte): a duplicate, still said at warning level
+    drop_reply(home, "835-X-copy.x12", _unbalanced(resent))
+    logs = _once(daemon)
+    [again] = [e for e in logs if e["event"] == "reply_duplicate"]
+    assert (again["log_level"], again["earlier"]) == ("warning", "declined")
     code, out = _gateway(home, "review", "list")
     assert "Not posted (discarded after review)" in out
     assert "received again (not posted) in archive/inbound/acme/835-X-again.x12" in out
