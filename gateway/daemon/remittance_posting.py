@@ -200,10 +200,13 @@ def _finish(
         earlier = ledger.remittance(payment.identity, content)
         assert earlier is not None
         held = ledger.claim_payments(states=[PaymentState.HELD], remittance_id=earlier.id)
-        if earlier.state == RemittanceState.DISCARDED:
+        discarded = ledger.claim_payments(states=[PaymentState.DISCARDED],
+                                          remittance_id=earlier.id)  # fmt: skip
+        if earlier.state == RemittanceState.DISCARDED or (discarded and not held):
             report.declined.append(control)
             ledger.note_seen_again(earlier.id, file)
             log.warning("remittance_discarded_before", **said, earlier=earlier.named(),
+                        claims=[p.claim_id for p in discarded],
                         why="a review kept this very payment unposted: not posted")  # fmt: skip
         elif held:  # held before a crash, or received again while it waits
             report.held.append(control)

@@ -130,9 +130,17 @@ def test_a_copy_of_a_paid_835_with_a_new_trace_bills_nobody_twice(
     assert events[(CLAIMS[0], "paid")] == 2 and events[(CLAIMS[1], "payment_discarded")] == 1
     history = [e.event.value for e in daemon.ledger.history(CLAIMS[1])]
     assert history[-2:] == ["payment_held", "payment_discarded"]
+    # the copy once more, a line break apart: the claim's discarded payment is declined again
+    drop_reply(home, "835-copy-again.x12", copy + "\n")
+    logs = _once(daemon)
+    [declined] = [e for e in logs if e["event"] == "remittance_discarded_before"]
+    assert (declined["log_level"], declined["claims"]) == ("warning", [CLAIMS[1]])
+    assert len(read_jsonl(spool / "postings")) == 3
     code, out = _gateway(home, "review", "list", "--json")
     found = json.loads(out)
     assert found["held"] == [] and found["not_posted"][0]["file"] == "835-copy.x12"
+    [again] = found["not_posted"][0]["payments"][0]["seen_again"]
+    assert again["file"] == "archive/inbound/acme/835-copy-again.x12"
     for kind, folder in (("posting", "postings"), ("balance", "balances"), ("status", "status")):
         assert_described(kind, read_jsonl(spool / folder))  # held, released: as documented
 
