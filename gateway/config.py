@@ -200,6 +200,26 @@ def load_partners(home: Path) -> list[PartnerConfig]:
     return partners
 
 
+def find_partner(home: Path, name: str) -> PartnerConfig:
+    """The partner a command names, one rule for every command: a path to a ``.toml`` file,
+    else the partner whose ``name`` is NAME, else ``partners/NAME.toml``."""
+    path = Path(name)
+    if path.suffix == ".toml":
+        return load_partner(path if path.is_absolute() or path.exists() else home / path)
+    folder = home / "partners"
+    for candidate in sorted(folder.glob("*.toml")):
+        try:
+            partner = load_partner(candidate)
+        except ConfigError:
+            continue  # a broken file of another partner; said when that one is asked for
+        if partner.name == name:
+            return partner
+    if (folder / f"{name}.toml").exists():
+        return load_partner(folder / f"{name}.toml")
+    known = ", ".join(sorted(p.stem for p in folder.glob("*.toml"))) or "none"
+    raise ConfigError(f"no partner named {name!r} in {folder} (partner files: {known})")
+
+
 def database_url(home: Path, settings: GatewaySettings) -> str:
     """The ledger URL, a relative SQLite path made absolute under the home."""
     url = settings.database.url

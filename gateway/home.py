@@ -17,8 +17,10 @@ TEMPLATES = {
     "gateway.toml": "gateway.toml",
     "partners/example.toml": "partner-example.toml",
     "mappings/generic-csv.toml": "mapping-generic-csv.toml",
+    "mappings/generic-csv.sample.csv": "sample-generic.csv",
     "mappings/pms-json.toml": "mapping-pms-json.toml",
     "mappings/eligibility-csv.toml": "mapping-eligibility-csv.toml",
+    "simulator.toml": "simulator.toml",
 }
 
 
@@ -27,10 +29,13 @@ class HomeExists(Exception):
 
 
 def init_home(home: Path) -> list[Path]:
-    """Create a home: settings, an example partner and mappings, private spool folders.
+    """Create a home: settings, an example partner and mappings (with a sample CSV export),
+    the simulator's settings, private spool folders, and ``exchange/example/in|out``: the
+    example partner's folder pair (a directory partner), so the daemon and ``gateway simulate``
+    run at once; delete it when a real partner replaces the example.
 
-    Folders are 0700 and files 0600 (patient data lives here). Refuses a folder that already
-    holds a ``gateway.toml``.
+    Every folder is 0700 (parents it makes too) and every file 0600: patient data lives here.
+    Refuses a folder that already holds a ``gateway.toml``.
     """
     if (home / "gateway.toml").exists():
         raise HomeExists(f"{home} is already a gateway home (it has a gateway.toml)")

@@ -1,17 +1,27 @@
-"""``gateway run``, ``gateway claims``, ``gateway claim ID``, ``gateway partners check``."""
+"""``gateway run``, ``gateway claims``, ``gateway claim ID``, ``gateway partners check``,
+``gateway demo``."""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
 from gateway.cli.output import dumps
-from gateway.config import ConfigError, database_url, load_partners, load_settings
-from gateway.ledger.ledger import Ledger
+from gateway.config import (
+    ConfigError,
+    PartnerConfig,
+    database_url,
+    find_partner,
+    load_partners,
+    load_settings,
+)
+from gateway.ledger.ledger import ClaimEvent, Ledger, StoredPayment
 from gateway.ledger.schema import ClaimState
 
 
@@ -71,27 +81,64 @@ def _ledger(home: Path) -> Ledger:
 @click.option(
     "--status", "state", type=click.Choice([s.value for s in ClaimState]), help="only this state"
 )
+@click.option("--patient", help='the patient: "LAST" or "LAST, FIRST" (each a prefix, any case)')
+@click.option("--from", "served_from", type=click.DateTime(["%Y-%m-%d"]),
+              help="a date of service on or after this day (YYYY-MM-DD)")  # fmt: skip
+@click.option("--to", "served_to", type=click.DateTime(["%Y-%m-%d"]),
+              help="a date of service on or before this day (YYYY-MM-DD)")  # fmt: skip
+@click.option("--payer", "payer_id", help="only claims to this payer id")
 @click.option("--limit", default=200, show_default=True, help="at most this many claims")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table")
 @click.pass_context
-def claims(ctx: click.Context, state: str | None, limit: int, as_json: bool) -> None:
-    """The ledger's claims, latest change first, with a count per state."""
+def claims(
+    ctx: click.Context,
+    state: str | None,
+    patient: str | None,
+    served_from: datetime | None,
+    served_to: datetime | None,
+    payer_id: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """The ledger's claims, latest change first, with a count per state.
+
+    "Why do I owe for my visit of March 3?": gateway claims --patient doe --from 2025-03-03
+    --to 2025-03-03, then gateway claim ID.
+    """
     with _ledger(_home(ctx)) as ledger:
-        rows = ledger.list_claims(state, limit=limit)
+        rows = ledger.list_claims(
+            state, limit=limit, patient=patient, payer_id=payer_id,
+            served_from=served_from.date().isoformat() if served_from else None,
+            served_to=served_to.date().isoformat() if served_to else None,
+        )  # fmt: skip
         counts = ledger.count_claims()
+        waiting = {
+            c.claim_id: _waiting_in(ledger, c.claim_id)
+            for c in rows if c.state == ClaimState.BATCHED
+        }  # fmt: skip
     if as_json:
         for c in rows:
             click.echo(dumps({
                 "claim_id": c.claim_id, "version": c.version, "state": c.state.value,
                 "kind": c.kind, "partner": c.partner, "payer_id": c.payer_id,
                 "frequency": c.frequency, "updated_at": c.updated_at.isoformat(),
+                "patient": {"last_name": c.patient_last_name,
+                            "first_name": c.patient_first_name},
+                "service_from": c.service_from, "service_to": c.service_to, "billed": c.billed,
+                **({"waiting_in": waiting[c.claim_id]} if c.claim_id in waiting else {}),
             }, indent=None))  # fmt: skip
         return
-    click.echo(f"{'claim':<20} {'ver':>3} {'state':<15} {'kind':<13} {'partner':<16} updated")
+    click.echo(
+        f"{'claim':<20} {'ver':>3} {'state':<15} {'patient':<24} {'served':<10} "
+        f"{'payer':<10} {'billed':>10}  updated"
+    )
     for c in rows:
+        name = ", ".join(n for n in (c.patient_last_name, c.patient_first_name) if n)
+        note = f"  in {waiting[c.claim_id]}, waiting to upload" if c.claim_id in waiting else ""
         click.echo(
-            f"{c.claim_id:<20} {c.version:>3} {c.state.value:<15} {c.kind:<13} "
-            f"{c.partner:<16} {c.updated_at:%Y-%m-%d %H:%M:%S}"
+            f"{c.claim_id:<20} {c.version:>3} {c.state.value:<15} {name[:24]:<24} "
+            f"{c.service_from or '':<10} {c.payer_id[:10]:<10} {c.billed or '':>10}  "
+            f"{c.updated_at:%Y-%m-%d %H:%M:%S}{note}"
         )
     total = sum(counts.values())
     click.echo(
@@ -101,12 +148,63 @@ def claims(ctx: click.Context, state: str | None, limit: int, as_json: bool) -> 
     )
 
 
+def _waiting_in(ledger: Ledger, claim_id: str) -> str:
+    """The file a batched claim waits in (built, not yet uploaded)."""
+    unsent = [i for i in ledger.claim_interchanges(claim_id) if i.sent_at is None]
+    return unsent[-1].file_name if unsent else "an interchange"
+
+
+# What a timeline line says of an event, from its detail, in this order.
+_FACTS = (
+    ("file", "file {}"), ("control_number", "ISA13 {}"), ("trace_number", "trace {}"),
+    ("money", "{}"), ("next_action", "next: {}"),
+    ("payer_claim_number", "payer claim {}"), ("reverses", "reverses posting {}"),
+    ("note", "note: {}"), ("claim_state", "the claim stays {}"),
+)  # fmt: skip
+
+
+def _event_line(e: ClaimEvent) -> str:
+    d = e.detail
+    facts = [form.format(d[key]) for key, form in _FACTS if d.get(key)]
+    if d.get("trace_number") and d.get("payment_date"):
+        trace = f"trace {d['trace_number']}"
+        facts[facts.index(trace)] = f"{trace} of {d['payment_date']}"
+    if e.event == ClaimState.SUBMITTED and d.get("claim_state"):
+        facts[-1] = "upload confirmed after a reply"
+    if e.event == ClaimState.BATCHED:
+        facts.append("built, waiting to upload")
+    reasons = "; ".join(
+        r["text"]
+        if r["text"].startswith(r["code"].replace("_", " "))
+        else f"{r['code']} {r['text']}"
+        for r in d.get("reasons") or []
+    )
+    return (
+        f"  {e.at:%Y-%m-%d %H:%M:%S}  v{e.version}  {e.event.value:<17} {e.source:<7} "
+        + ", ".join(facts)
+        + (f"  reasons: {reasons}" if reasons else "")
+    )
+
+
+def _payment_json(p: StoredPayment) -> dict[str, Any]:
+    return {
+        "posting_id": p.posting_id, "state": p.state.value, "version": p.version,
+        "payer_id": p.payer_id, "payer_sequence": p.payer_sequence,
+        "status_code": p.status_code, "charge": p.charge, "paid": p.paid,
+        "patient_responsibility": p.patient_responsibility,
+        "payer_claim_number": p.payer_claim_number, "trace_number": p.trace_number,
+        "payment_date": p.payment_date or None, "file": p.archived_as or p.file_name,
+        "balance_id": p.balance_id, "recorded_at": p.recorded_at.isoformat(),
+        "reverses": p.reverses, "detail": p.detail,
+    }  # fmt: skip
+
+
 @click.command("claim")
 @click.argument("claim_id")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
-    """One claim's whole timeline: queued, submitted in which file, acknowledged, paid."""
+    """One claim's whole timeline: queued, sent in which file, acknowledged, paid, held."""
     with _ledger(_home(ctx)) as ledger:
         stored = ledger.claim(claim_id)
         if stored is None:
@@ -114,6 +212,7 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
             sys.exit(1)
         events = ledger.history(claim_id)
         sent_in = ledger.claim_interchanges(claim_id)
+        payments = ledger.claim_payments(claim_id)
     if as_json:
         click.echo(dumps({
             "claim_id": claim_id, "version": stored.version, "state": stored.state.value,
@@ -124,29 +223,30 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
                              for i in sent_in],
             "events": [{"at": e.at.isoformat(), "version": e.version, "event": e.event.value,
                         "source": e.source, "detail": e.detail} for e in events],
+            "payments": [_payment_json(p) for p in payments],
         }))  # fmt: skip
         return
+    waiting = [i for i in sent_in if i.sent_at is None]
     click.echo(
         f"claim {claim_id} (version {stored.version}, {stored.kind}, partner {stored.partner}, "
         f"payer {stored.payer_id}): {stored.state.value}"
-    )
+        + (f": in {waiting[-1].file_name}, waiting to upload"
+           if stored.state == ClaimState.BATCHED and waiting else "")
+    )  # fmt: skip
     for e in events:
-        d = e.detail
-        what = ", ".join(
-            f"{k} {d[k]}"
-            for k in ("file", "control_number", "trace_number", "paid", "patient_owes",
-                      "next_action", "payer_claim_number")
-            if d.get(k)
-        )  # fmt: skip
-        reasons = "; ".join(f"{r['code']} {r['text']}" for r in d.get("reasons") or [])
-        click.echo(
-            f"  {e.at:%Y-%m-%d %H:%M:%S}  v{e.version}  {e.event.value:<15} {e.source:<7} "
-            + what
-            + (f"  reasons: {reasons}" if reasons else "")
-        )
+        click.echo(_event_line(e))
     for i in sent_in:
         sent = f"sent {i.sent_at:%Y-%m-%d %H:%M:%S}" if i.sent_at else "not yet sent"
         click.echo(f"  in {i.file_name} (ISA13 {i.control_number:09d}), {sent}")
+    if payments:
+        click.echo("payments:")
+    for p in payments:
+        click.echo(
+            f"  {p.recorded_at:%Y-%m-%d %H:%M:%S}  {p.state.value:<10} payer {p.payer_id} "
+            f"({p.payer_sequence}) CLP02 {p.status_code} paid {p.paid}, patient "
+            f"{p.patient_responsibility}, trace {p.trace_number}, file "
+            f"{p.archived_as or p.file_name}"
+        )
 
 
 @click.group()
@@ -158,18 +258,36 @@ def partners() -> None:
 @click.argument("name", required=False)
 @click.pass_context
 def partners_check(ctx: click.Context, name: str | None) -> None:
-    """Log in to each partner (or NAME), list both folders, report; exit 1 if one fails."""
-    from gateway.daemon.transports import open_transport
-    from gateway.transports.errors import TransportError
+    """Log in to each partner (or NAME), list both folders, write, rename and remove a probe
+    file in the upload folder (what an upload does), report; exit 1 if one fails.
+
+    NAME is a partner's name, or the name of its file in partners/ (as for build --partner).
+    """
+    import structlog
+
+    from gateway.logs import configure
 
     home = _home(ctx)
     try:
-        found = load_partners(home)
+        chosen = [find_partner(home, name)] if name else load_partners(home)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
-    chosen = [p for p in found if name in (None, p.name)]
     if not chosen:
-        raise click.UsageError(f"no partner named {name!r} in {home / 'partners'}")
+        raise click.UsageError(f"no partner in {home / 'partners'}")
+    previous = structlog.get_config()
+    configure(level=logging.WARNING)  # these lines say it all: no info line in between
+    try:
+        failed = _check_each(home, chosen)
+    finally:
+        structlog.configure(**previous)
+    sys.exit(1 if failed else 0)
+
+
+def _check_each(home: Path, chosen: list[PartnerConfig]) -> bool:
+    """Check each partner, a line each; True when one failed."""
+    from gateway.daemon.transports import open_transport
+    from gateway.transports.errors import TransportError
+
     failed = False
     health_file = home / "state" / "partners.json"
     health = json.loads(health_file.read_text()) if health_file.exists() else {}
@@ -194,7 +312,7 @@ def partners_check(ctx: click.Context, name: str | None) -> None:
             f"[{check.upload_files} file(s)], download {check.download_dir} "
             f"[{check.download_files} file(s)]" + (f"; {check.detail}" if check.detail else "")
         )
-    sys.exit(1 if failed else 0)
+    return failed
 
 
 @click.command()

@@ -18,7 +18,7 @@ from typing import ClassVar
 import click
 
 from gateway.cli.output import dumps
-from gateway.config import ConfigError, PartnerConfig, load_partner
+from gateway.config import ConfigError, PartnerConfig, find_partner, load_partner
 from gateway.domain.claim import Claim
 from gateway.domain.problems import Problem
 from gateway.files import private_dir, write_atomic
@@ -83,22 +83,30 @@ def init(directory: str) -> None:
     except HomeExists as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(
-        f"created a gateway home in {directory} ({len(made)} folders and files); edit "
-        f"{Path(directory) / 'partners' / 'example.toml'} for your clearinghouse"
+        f"created a gateway home in {directory} ({len(made)} folders and files, private: "
+        f"0700/0600); edit {Path(directory) / 'partners' / 'example.toml'} for your "
+        "clearinghouse (its folder pair exchange/example/ lets the daemon and `gateway "
+        "simulate --partner example --config simulator.toml` run at once); see docs/"
     )
 
 
 @cli.command()
-@click.argument("what", type=click.Choice(["claim", "eligibility"]))
+@click.argument("what", type=click.Choice(["claim", "posting", "balance", "status", "eligibility"]))
 def schema(what: str) -> None:
-    """Print the JSON Schema of a record: ``claim`` (a claim record) or ``eligibility`` (an
-    eligibility request)."""
-    if what == "eligibility":
+    """Print the JSON Schema of a record: the claim record or an eligibility request (input),
+    or one of the records the gateway writes (postings, balances, status events); docs/
+    explains each field."""
+    from gateway.domain.outputs import SCHEMAS
+
+    if what == "claim":
+        document = Claim.model_json_schema(mode="validation")
+    elif what == "eligibility":
         from gateway.domain.eligibility import EligibilityRequest
 
-        click.echo(json.dumps(EligibilityRequest.model_json_schema(mode="validation"), indent=2))
-        return
-    click.echo(json.dumps(Claim.model_json_schema(mode="validation"), indent=2))
+        document = EligibilityRequest.model_json_schema(mode="validation")
+    else:
+        document = SCHEMAS[what].model_json_schema(mode="serialization")
+    click.echo(json.dumps(document, indent=2))
 
 
 # -- build ------------------------------------------------------------------------------------
@@ -121,16 +129,15 @@ def _partner_for(ctx: click.Context, partner: str | None) -> PartnerConfig | Non
             if "*" in config.payers:
                 return config
         return load_partner(candidates[0]) if len(candidates) == 1 else None
-    path = Path(partner)
-    if not path.suffix:
-        path = home_dir(ctx) / "partners" / f"{partner}.toml"
-    return load_partner(path)
+    return find_partner(home_dir(ctx), partner)
 
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--output", type=click.Path(), help="file (one kind) or folder (several kinds)")
-@click.option("--partner", help="partner name in the home's partners/ or a .toml path")
+@click.option(
+    "--partner", help="a partner's name (or its file's name in partners/, or a .toml path)"
+)
 @click.option(
     "--control-number",
     type=click.IntRange(1, 999_999_999),
@@ -456,25 +463,40 @@ def _post_through_ledger(home: Path, files: list[Path], partner: str) -> None:
 
 @cli.group()
 def review() -> None:
-    """Remittances held because their money does not add up: list, release or discard."""
+    """Payments held for review (possible duplicates, money that does not add up, a corrected
+    copy of a discarded payment): list, release or discard."""
 
 
 @review.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def review_list(ctx: click.Context, as_json: bool) -> None:
-    """What is held, and exactly why."""
+    """What is held, and exactly why; and what a review kept unposted."""
     from gateway.replies.posting_files import held
 
-    items = held(home_dir(ctx))
-    if as_json:
-        click.echo(dumps(items))
+    home = home_dir(ctx)
+    if not (home / "gateway.toml").exists():  # a folder that is no home: gateway post's files
+        items = held(home)
+        if as_json:
+            click.echo(dumps(items))
+            return
+        _print_review_files(items)
         return
+    from gateway.cli.review import ledger_review, print_review
+
+    found = ledger_review(home)
+    if as_json:
+        click.echo(dumps(found))
+        return
+    print_review(found)
+
+
+def _print_review_files(items: list[dict[str, object]]) -> None:
     if not items:
         click.echo("nothing is held for review")
     for item in items:
         click.echo(f"{item['file']} (held {item['held_at']}):")
-        for t in item["transactions"]:
+        for t in item["transactions"]:  # type: ignore[attr-defined]
             click.echo(
                 f"  transaction {t['control_number']} trace {t['trace_number']} amount "
                 f"{t['amount']}, {t['claim_count']} claim(s):"
@@ -486,17 +508,18 @@ def review_list(ctx: click.Context, as_json: bool) -> None:
 @review.command("release")
 @click.argument("name")
 @click.option("--note", required=True, help="why it may be posted as it is (kept in the records)")
+@click.option("--claim", "claim_id", help="only this claim's held payment in the file")
 @click.pass_context
-def review_release(ctx: click.Context, name: str, note: str) -> None:
-    """Post a held remittance as it is, after review."""
-    from gateway.replies.posting_files import archive_review, release
+def review_release(ctx: click.Context, name: str, note: str, claim_id: str | None) -> None:
+    """Post a held payment on purpose, after review (postings, balances, claim states)."""
+    from gateway.replies.posting_files import release
 
     home = home_dir(ctx)
-    settled = _settle_in_ledger(home, name, "released", note)
-    if settled:  # held by the daemon: posted through the ledger, written by its next cycle
-        archive_review(home, name, "released", note)
-        click.echo(f"{name}: released, payment(s) {', '.join(settled)} posted through the ledger")
-        return
+    if (home / "gateway.toml").exists():
+        from gateway.cli.review import settle
+
+        if settle(home, name, "released", note, claim_id):
+            return
     try:
         result = release(home, name, note=note)
     except FileNotFoundError as exc:
@@ -504,31 +527,23 @@ def review_release(ctx: click.Context, name: str, note: str) -> None:
     click.echo(f"{name}: released, {result.records['postings']} claim payment(s) posted")
 
 
-def _settle_in_ledger(home: Path, name: str, verdict: str, note: str) -> list[str]:
-    """Release or discard what the home's ledger holds of a reviewed file ([] if nothing)."""
-    review = home / "spool" / "review" / name
-    if not (home / "gateway.toml").exists() or not review.exists():
-        return []
-    from gateway.config import database_url, load_settings
-    from gateway.daemon.remittance_posting import settle_held
-    from gateway.ledger.db import open_ledger
-    from gateway.ledger.schema import RemittanceState
-
-    with open_ledger(database_url(home, load_settings(home))) as ledger:
-        return settle_held(review, ledger, verdict=RemittanceState(verdict), note=note)
-
-
 @review.command("discard")
 @click.argument("name")
 @click.option("--reason", required=True, help="why it will not be posted (kept in the archive)")
+@click.option("--claim", "claim_id", help="only this claim's held payment in the file")
 @click.pass_context
-def review_discard(ctx: click.Context, name: str, reason: str) -> None:
-    """Keep a held remittance unposted; it moves to the archive with the reason."""
+def review_discard(ctx: click.Context, name: str, reason: str, claim_id: str | None) -> None:
+    """Keep a held payment unposted (a later corrected copy is still taken in)."""
     from gateway.replies.posting_files import discard
 
-    _settle_in_ledger(home_dir(ctx), name, "discarded", reason)
+    home = home_dir(ctx)
+    if (home / "gateway.toml").exists():
+        from gateway.cli.review import settle
+
+        if settle(home, name, "discarded", reason, claim_id):
+            return
     try:
-        target = discard(home_dir(ctx), name, reason=reason)
+        target = discard(home, name, reason=reason)
     except FileNotFoundError as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(f"{name}: discarded, kept in {target}")

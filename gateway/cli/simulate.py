@@ -1,8 +1,10 @@
 """``gateway simulate``: a clearinghouse and payer answering the gateway's uploads.
 
 Serves one partner's exchange folder pair: takes the 837s from the upload folder and writes
-TA1, 999, 277CA and 835 replies into the download folder. Exit codes: 0 stopped (SIGTERM,
-SIGINT, or after ``--once``), 2 usage or configuration error.
+TA1, 999, 277CA and 835 replies into the download folder. For a directory partner the pair is
+its ``[directory]`` folders; for an SFTP partner, its remote folders as local paths under
+``--sftp-root`` (the folder the SFTP account lands in, on the machine that serves it). Exit
+codes: 0 stopped (SIGTERM, SIGINT, or after ``--once``), 2 usage or configuration error.
 """
 
 from __future__ import annotations
@@ -16,26 +18,44 @@ from types import FrameType
 
 import click
 
-from gateway.config import ConfigError, load_partner
+from gateway.config import ConfigError, find_partner
 from gateway.simulator import Simulator, SimulatorConfig, StepReport, serve
 
 STATE_NAME = ".simulator-state.json"  # a dot name: neither side takes it for an X12 file
 
 
 def _folders(
-    ctx: click.Context, partner: str | None, upload: Path | None, download: Path | None
+    ctx: click.Context,
+    partner: str | None,
+    upload: Path | None,
+    download: Path | None,
+    sftp_root: Path | None,
 ) -> tuple[Path, Path]:
-    """The folder pair: from the options, else from the partner's ``[directory]``."""
+    """The folder pair: from the options, else from the partner's folders."""
     if partner is not None:
         from gateway.cli.main import home_dir
 
         home = home_dir(ctx)
-        path = Path(partner) if Path(partner).suffix else home / "partners" / f"{partner}.toml"
-        config = load_partner(path)
-        if config.directory is None:
-            raise ConfigError(f"partner {config.name}: simulate needs a [directory] section")
-        upload = upload or home / config.directory.upload_dir
-        download = download or home / config.directory.download_dir
+        config = find_partner(home, partner)
+        if config.directory is not None and config.transport == "directory":
+            remote = (config.directory.upload_dir, config.directory.download_dir)
+            upload = upload or home / remote[0]
+            download = download or home / remote[1]
+        elif config.sftp is not None:
+            if sftp_root is None and not all(
+                Path(d).is_absolute() for d in (config.sftp.upload_dir, config.sftp.download_dir)
+            ):
+                raise ConfigError(
+                    f"partner {config.name} is an SFTP partner whose folders "
+                    f"({config.sftp.upload_dir!r}, {config.sftp.download_dir!r}) are relative to "
+                    "the SFTP account's folder on its server: give --sftp-root, that folder on "
+                    "this machine"
+                )
+            root = sftp_root or Path("/")
+            upload = upload or root / config.sftp.upload_dir.lstrip("/")
+            download = download or root / config.sftp.download_dir.lstrip("/")
+        else:
+            raise ConfigError(f"partner {config.name}: no [directory] or [sftp] folders")
     if upload is None or download is None:
         raise click.UsageError("give --upload-dir and --download-dir, or --partner NAME")
     return upload, download
@@ -52,7 +72,16 @@ def _folders(
     type=click.Path(file_okay=False, path_type=Path),
     help="where the replies go (the folder the gateway polls)",
 )
-@click.option("--partner", help="take both folders from partners/NAME.toml [directory]")
+@click.option(
+    "--partner",
+    help="take both folders from a partner (its name, or its file's name in partners/): "
+    "[directory], or [sftp] under --sftp-root",
+)
+@click.option(
+    "--sftp-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="for an SFTP partner: the folder its account's upload_dir and download_dir are in",
+)
 @click.option(
     "--config",
     "config_file",
@@ -82,6 +111,7 @@ def simulate(
     upload_dir: Path | None,
     download_dir: Path | None,
     partner: str | None,
+    sftp_root: Path | None,
     config_file: Path | None,
     state_file: Path | None,
     seed: int | None,
@@ -93,7 +123,7 @@ def simulate(
     if now is not None and not once:
         raise click.UsageError("--now only goes with --once (time must move on in a loop)")
     try:
-        upload, download = _folders(ctx, partner, upload_dir, download_dir)
+        upload, download = _folders(ctx, partner, upload_dir, download_dir, sftp_root)
         config = SimulatorConfig.from_file(config_file) if config_file else SimulatorConfig()
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc

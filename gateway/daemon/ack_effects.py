@@ -21,8 +21,8 @@ from gateway.transactions.status_277ca import read_277ca
 log = structlog.get_logger("gateway.replies")
 
 _S = ClaimState
-_SENT = frozenset({_S.SUBMITTED})
-_OPEN = frozenset({_S.SUBMITTED, _S.ACCEPTED})
+_SENT = frozenset({_S.SUBMITTED, _S.BATCHED})  # batched: uploaded, not yet confirmed
+_OPEN = frozenset({_S.SUBMITTED, _S.BATCHED, _S.ACCEPTED})
 
 
 def _change(
@@ -49,7 +49,9 @@ def _change(
     )  # fmt: skip
 
 
-def ta1_changes(path: Path, ledger: Ledger, partner: str, sha: str) -> list[ClaimChange]:
+def ta1_changes(
+    path: Path, ledger: Ledger, partner: str, sha: str, file: str = ""
+) -> list[ClaimChange]:
     """A rejected interchange rejects every claim it carried; an accepted one changes nothing."""
     changes = []
     for reply in read_ta1(path):
@@ -72,7 +74,7 @@ def ta1_changes(path: Path, ledger: Ledger, partner: str, sha: str) -> list[Clai
         for claim_id, version in ledger.interchange_claims(interchange.id):
             changes.append(_change(
                 claim_id, version, _S.REJECTED, source="TA1", partner=partner,
-                cause=f"{sha[:16]}", file=path.name, reasons=reasons, only_from=_SENT,
+                cause=f"{sha[:16]}", file=file or path.name, reasons=reasons, only_from=_SENT,
                 interchange=interchange.file_name,
             ))  # fmt: skip
     return changes
@@ -106,7 +108,9 @@ def _set_reasons(group: ack.GroupAck, set_ack: ack.SetAck | None) -> list[dict[s
     return reasons or [{"code": "999-R", "text": "the transaction set was rejected"}]
 
 
-def ack_999_changes(path: Path, ledger: Ledger, partner: str, sha: str) -> list[ClaimChange]:
+def ack_999_changes(
+    path: Path, ledger: Ledger, partner: str, sha: str, file: str = ""
+) -> list[ClaimChange]:
     """An accepted set accepts its claims (syntax checked); a rejected one rejects them."""
     changes = []
     for group in read_999(path):
@@ -127,19 +131,24 @@ def ack_999_changes(path: Path, ledger: Ledger, partner: str, sha: str) -> list[
         for claim_id, version in ledger.interchange_claims(interchange.id):
             changes.append(_change(
                 claim_id, version, _S.ACCEPTED if accepted else _S.REJECTED, source="999",
-                partner=partner, cause=sha[:16], file=path.name, reasons=reasons,
+                partner=partner, cause=sha[:16], file=file or path.name, reasons=reasons,
                 only_from=_SENT, interchange=interchange.file_name,
             ))  # fmt: skip
     return changes
 
 
-def status_277ca_changes(path: Path, ledger: Ledger, partner: str, sha: str) -> list[ClaimChange]:
-    """The payer's verdict per claim: accepted into adjudication, or rejected with reasons."""
+def status_277ca_changes(
+    path: Path, ledger: Ledger, partner: str, sha: str, file: str = ""
+) -> list[ClaimChange]:
+    """The payer's verdict per claim: accepted into adjudication, or rejected with reasons.
+
+    Each is about the newest version of the claim that went out (the one the payer saw).
+    """
+    replies = [r for r in read_277ca(path) if r.outcome != "received" and r.claim_id]
+    versions = ledger.sent_versions([r.claim_id for r in replies])
     changes = []
-    for reply in read_277ca(path):
+    for reply in replies:
         outcome = reply.outcome
-        if outcome == "received" or not reply.claim_id:
-            continue
         statuses = list(reply.statuses) + [s for line in reply.lines for s in line.statuses]
         reasons = [
             {"code": f"{s.category}:{s.code}" + (f":{s.entity}" if s.entity else ""),
@@ -152,8 +161,9 @@ def status_277ca_changes(path: Path, ledger: Ledger, partner: str, sha: str) -> 
         ]  # fmt: skip
         state = _S.ACCEPTED if outcome == "accepted" else _S.REJECTED
         changes.append(_change(
-            reply.claim_id, None, state, source="277CA", partner=partner, cause=sha[:16],
-            file=path.name, reasons=reasons, only_from=_OPEN,
+            reply.claim_id, versions.get(reply.claim_id), state, source="277CA",
+            partner=partner, cause=sha[:16], file=file or path.name, reasons=reasons,
+            only_from=_OPEN,
             payer_claim_number=reply.payer_claim_number,
         ))  # fmt: skip
     return changes

@@ -48,9 +48,9 @@ def take_request_files(
 ) -> IntakeReport:
     """One intake pass over ``spool/eligibility/`` (``report.taken``: request ids)."""
     report = report or IntakeReport()
-    ready, waiting = settled(spool / "eligibility", settle_seconds)
-    report.waiting = [p.name for p in waiting]
-    for path in ready:
+    found = settled(spool / "eligibility", settle_seconds)
+    report.waiting = {p.name: round(left, 1) for p, left in found.waiting.items()}
+    for path in found.ready:
         result = read_request_file(path, today=today, mappings=mappings)
         problems = list(result.problems)
         taken: list[str] = []

@@ -39,7 +39,7 @@ from gateway.x12.errors import X12SyntaxError
 
 log = structlog.get_logger("gateway.exchange")
 
-EFFECTS: dict[str, Callable[[Path, Ledger, str, str], list[ClaimChange]]] = {
+EFFECTS: dict[str, Callable[[Path, Ledger, str, str, str], list[ClaimChange]]] = {
     "TA1": ta1_changes,
     "999": ack_999_changes,
     "277CA": status_277ca_changes,
@@ -59,6 +59,8 @@ class InboundReport:
     # partner -> files left for the next cycle; replies that could not be moved after download
     waiting: dict[str, list[str]] = field(default_factory=dict)
     not_moved: dict[str, list[str]] = field(default_factory=dict)
+    payments_declined: int = 0  # the very content of a payment a review discarded
+    payments_already: int = 0  # recorded before (the same content)
 
 
 def fetch(
@@ -167,6 +169,14 @@ class _Fault:
     position: int | None = None
 
 
+def archive_target(done: Path, path: Path, sha: str) -> Path:
+    """Where a received file will be archived: under its own name, or, when a different file
+    of that name was archived before, under the name prefixed with its hash. Decided before the
+    file is processed, so the records and the claims' timelines name that one file."""
+    target = done / path.name
+    return done / f"{sha[:12]}-{path.name}" if target.exists() else target
+
+
 def process_file(
     path: Path,
     spool: Path,
@@ -177,25 +187,35 @@ def process_file(
 ) -> None:
     sha = sha256_of(path)
     done = spool / "archive" / "inbound" / partner
-    if ledger.received_file_known(sha):
+    earlier = ledger.received_file_state(sha)
+    if earlier is not None:
         archive(path, done / "duplicates")
         report.duplicates.append(path.name)
-        log.info("reply_duplicate", partner=partner, file=path.name, sha256=sha[:16])
+        if earlier == "processed":
+            log.info("reply_duplicate", partner=partner, file=path.name, sha256=sha[:16])
+        else:  # declined again: its payments wait for review, or it was quarantined
+            log.warning("reply_duplicate", partner=partner, file=path.name, sha256=sha[:16],
+                        earlier=earlier, why="this very file came before and was not posted "
+                        "whole: see gateway review list, or spool/quarantine/")  # fmt: skip
         return
     found = recognize(path)
     if found.kind is None:
         _quarantine_and_record(spool, ledger, path, partner, sha, found.reason, found.position)
         report.quarantined.append(path.name)
         return
+    target = archive_target(done, path, sha)
+    archived_as = target.relative_to(spool).as_posix()
     payments = RemittanceReport()  # what an 835 applied, also when it stops half way
     fault: _Fault | None = None
     try:
         if found.kind == "835":
-            post_remittance_file(path, spool, ledger, partner, payments)
+            post_remittance_file(path, spool, ledger, partner, archived_as=archived_as,
+                                 report=payments)  # fmt: skip
+            state = "held" if payments.held else "declined" if payments.declined else "processed"
             ledger.record_received_file(sha, partner=partner, name=path.name, kind="835",
-                                        state="held" if payments.held else "processed")  # fmt: skip
+                                        state=state)  # fmt: skip
         else:
-            changes = EFFECTS[found.kind](path, ledger, partner, sha)
+            changes = EFFECTS[found.kind](path, ledger, partner, sha, archived_as)
             requests = request_updates(found.kind, path, ledger, partner, sha)
             applied = ledger.apply_reply(
                 sha, partner=partner, name=path.name, kind=found.kind, changes=changes,
@@ -223,6 +243,8 @@ def process_file(
     finally:
         report.payments_posted += len(payments.posted)
         report.payments_held += len(payments.held)
+        report.payments_declined += len(payments.declined)
+        report.payments_already += len(payments.already)
         report.claims_changed += payments.claims
     if attempts is not None:
         attempts.pop(sha, None)  # done with it, one way or the other
@@ -232,8 +254,13 @@ def process_file(
         report.quarantined.append(path.name)
         return
     report.processed[found.kind] = report.processed.get(found.kind, 0) + 1
-    log.info("reply_processed", partner=partner, file=path.name, kind=found.kind)
-    archive(path, done)
+    log.info("reply_processed", partner=partner, file=path.name, kind=found.kind,
+             archived_as=archived_as)  # fmt: skip
+    if target.exists():  # only if the same name and content came in meanwhile (two daemons)
+        archive(path, done)
+    else:
+        private_dir(done)
+        os.replace(path, target)
 
 
 def _ledger_fault(

@@ -1,9 +1,11 @@
 """Intake: settled claim files from ``spool/claims/`` into the ledger, queued.
 
-A file is taken once it has settled (contract section 1). Its good claims are queued even when
-others in it are bad; a file with any problem goes to ``spool/rejected/`` beside
-``NAME.errors.json`` (every problem: claim, field, message, and which claims were taken), a clean
-one to ``spool/archive/claims/``. Nothing is deleted.
+A file is taken once it has settled (size and mtime unchanged for ``intake.settle_seconds``). Its
+good claims are queued even when others in it are bad; a file with any problem, or with claims
+it could not queue (already in the ledger), goes to ``spool/rejected/`` beside
+``NAME.errors.json`` (every problem: claim, field, message; which claims were queued, which were
+skipped and why), a clean one to ``spool/archive/claims/``. A settled file that is no claim file
+(``visits.txt``) is rejected with the reason. Nothing is deleted.
 
 Crash safety: claims are written to the ledger before the file moves. If the gateway dies in
 between, the next pass reads the file again and finds its claims already there with the same
@@ -33,6 +35,7 @@ from gateway.intake.claim_files import CLAIM_SUFFIXES, ClaimFile, read_claim_fil
 from gateway.intake.mappings import Mapping
 from gateway.ledger.faults import is_unreachable, plain_text
 from gateway.ledger.ledger import DuplicateClaim, Ledger, OutboxItem
+from gateway.ledger.schema import ClaimState
 
 log = structlog.get_logger("gateway.intake")
 _INTERNAL_ERROR = (
@@ -44,9 +47,10 @@ _INTERNAL_ERROR = (
 @dataclass
 class IntakeReport:
     taken: list[str] = field(default_factory=list)  # claim ids queued (or found queued)
+    skipped: list[dict[str, str]] = field(default_factory=list)  # claim_id, why, message
     rejected_files: list[str] = field(default_factory=list)
     archived_files: list[str] = field(default_factory=list)
-    waiting: list[str] = field(default_factory=list)  # not settled yet
+    waiting: dict[str, float] = field(default_factory=dict)  # not settled yet: seconds to go
 
 
 def route(claim: Claim, partners: list[PartnerConfig]) -> str | None:
@@ -59,21 +63,33 @@ def route(claim: Claim, partners: list[PartnerConfig]) -> str | None:
     return next((p.name for p in partners if "*" in p.payers), None)
 
 
-def settled(
-    folder: Path, settle_seconds: float, now: float | None = None
-) -> tuple[list[Path], list[Path]]:
-    """Claim files ready to take, and those still being written (changed too recently)."""
+@dataclass
+class Settled:
+    """The files of ``spool/claims/`` as intake sees them now."""
+
+    ready: list[Path] = field(default_factory=list)  # claim files to take
+    waiting: dict[Path, float] = field(default_factory=dict)  # still written: seconds to go
+    strangers: list[Path] = field(default_factory=list)  # settled, but no claim file
+
+
+def settled(folder: Path, settle_seconds: float, now: float | None = None) -> Settled:
+    """Claim files ready to take, those still being written (changed too recently), and
+    settled files that are no claim files (names starting with ``.`` or ending in ``.tmp`` or
+    ``.part`` are a writer's and never looked at)."""
     now = time.time() if now is None else now
-    ready: list[Path] = []
-    waiting: list[Path] = []
+    found = Settled()
     for path in sorted(folder.iterdir()) if folder.is_dir() else []:
         name = path.name
         if name.startswith(".") or name.endswith((".tmp", ".part")) or not path.is_file():
             continue
-        if path.suffix.lower() not in CLAIM_SUFFIXES:
-            continue
-        (ready if now - path.stat().st_mtime >= settle_seconds else waiting).append(path)
-    return ready, waiting
+        age = now - path.stat().st_mtime
+        if age < settle_seconds:
+            found.waiting[path] = settle_seconds - age
+        elif path.suffix.lower() in CLAIM_SUFFIXES:
+            found.ready.append(path)
+        else:
+            found.strangers.append(path)
+    return found
 
 
 def _queued_status(claim: Claim, partner: str, file: str) -> Callable[[int], list[OutboxItem]]:
@@ -105,9 +121,21 @@ def take_claim_files(
     """One intake pass over ``spool/claims/``."""
     spool = spool or home / "spool"
     report = IntakeReport()
-    ready, waiting = settled(spool / "claims", settle_seconds)
-    report.waiting = [p.name for p in waiting]
-    for path in ready:
+    found = settled(spool / "claims", settle_seconds)
+    report.waiting = {p.name: round(left, 1) for p, left in found.waiting.items()}
+    for path, left in found.waiting.items():
+        log.info("claim_file_not_settled", file=path.name, settles_in_seconds=round(left, 1),
+                 why="changed too recently (still written?): taken once it settles")  # fmt: skip
+    for path in found.strangers:
+        _reject(spool, path, [Problem(
+            f"is not a claim file: the gateway takes {', '.join(CLAIM_SUFFIXES)} files (a CSV "
+            "through a mapping in mappings/); rename or convert it and drop it in again",
+            file=path.name,
+        )], [], [])  # fmt: skip
+        report.rejected_files.append(path.name)
+        log.warning("claim_file_rejected", file=path.name, problems=1, claims_taken=0,
+                    why="not a claim file")  # fmt: skip
+    for path in found.ready:
         try:
             result = read_claim_file(path, today=today, mappings=mappings)
         except Exception:  # a bug: this file is rejected alone, the others are still taken
@@ -115,6 +143,7 @@ def take_claim_files(
             result = ClaimFile(path, problems=[Problem(_INTERNAL_ERROR, file=path.name)])
         problems = list(result.problems)
         taken: list[str] = []
+        skipped: list[dict[str, str]] = []
         for claim in result.claims:
             partner = route(claim, partners)
             if partner is None:
@@ -127,13 +156,22 @@ def take_claim_files(
                 version = ledger.add_claim(
                     _record(claim), kind=claim.kind, partner=partner, payer_id=claim.payer.id,
                     outbox_records=_queued_status(claim, partner, path.name),
+                    detail={"file": path.name},
                 )  # fmt: skip
             except DuplicateClaim as exc:
                 stored = ledger.claim(claim.claim_id)
-                if stored is not None and stored.record == _record(claim):
-                    taken.append(claim.claim_id)  # ours, from a pass that died before the move
-                    continue
-                problems.append(Problem(str(exc), "claim_id", claim.claim_id, path.name))
+                if stored is None or stored.record != _record(claim):
+                    problems.append(Problem(str(exc), "claim_id", claim.claim_id, path.name))
+                    skipped.append({"claim_id": claim.claim_id, "why": "needs_frequency_7",
+                                    "message": str(exc)})  # fmt: skip
+                elif stored.state == ClaimState.QUEUED:
+                    taken.append(claim.claim_id)  # queued by a pass that died before the move
+                else:
+                    skipped.append({
+                        "claim_id": claim.claim_id, "why": "unchanged",
+                        "message": f"already in the ledger with this very content (version "
+                                   f"{stored.version}, {stored.state}): not sent again",
+                    })  # fmt: skip
                 continue
             except SQLAlchemyError as exc:
                 if is_unreachable(exc) and not ledger.reachable():
@@ -145,11 +183,15 @@ def take_claim_files(
             log.info("claim_queued", claim_id=claim.claim_id, version=version, file=path.name,
                      partner=partner)  # fmt: skip
         report.taken.extend(taken)
-        if problems:
-            _reject(spool, path, problems, taken)
+        report.skipped.extend(skipped)
+        for skip in skipped:
+            log.warning("claim_skipped", file=path.name, claim_id=skip["claim_id"],
+                        why=skip["why"], message=skip["message"])  # fmt: skip
+        if problems or skipped:
+            _reject(spool, path, problems, taken, skipped)
             report.rejected_files.append(path.name)
             log.warning("claim_file_rejected", file=path.name, problems=len(problems),
-                        claims_taken=len(taken))  # fmt: skip
+                        claims_taken=len(taken), claims_skipped=len(skipped))  # fmt: skip
         else:
             _move(path, spool / "archive" / "claims")
             report.archived_files.append(path.name)
@@ -167,9 +209,30 @@ def _move(path: Path, folder: Path) -> Path:
     return target
 
 
-def _reject(spool: Path, path: Path, problems: list[Problem], taken: list[str]) -> None:
+def _reject(
+    spool: Path,
+    path: Path,
+    problems: list[Problem],
+    taken: list[str],
+    skipped: list[dict[str, str]],
+) -> None:
     folder = private_dir(spool / "rejected")
     name = path.name if not (folder / path.name).exists() else f"{_stamp()}-{path.name}"
+    notes = []
+    if taken:
+        notes.append("the claims in claims_taken are queued and will be sent")
+    if skipped:
+        notes.append(
+            "the claims in claims_skipped were not queued, each says why (unchanged: already "
+            "in the ledger, nothing to do; needs_frequency_7: other content under a claim id "
+            "the ledger has, send it with frequency 7 to replace the claim or 8 to void it)"
+        )
+    if problems:
+        notes.append(
+            "fix the problems and drop only those claims in spool/claims/ again"
+            if taken
+            else "no claim of this file was taken; fix the problems and drop it in again"
+        )
     report = {
         "file": path.name,
         "rejected_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -177,12 +240,8 @@ def _reject(spool: Path, path: Path, problems: list[Problem], taken: list[str]) 
             {k: v for k, v in p.as_dict().items() if k != "file"} for p in problems
         ],
         "claims_taken": taken,
-        "note": (
-            "the claims in claims_taken were queued and will be sent; fix the problems of the "
-            "others and drop only those claims in spool/claims/ again"
-            if taken
-            else "no claim of this file was taken; fix the problems and drop it in again"
-        ),
+        "claims_skipped": skipped,
+        "note": "; ".join(notes),
     }  # fmt: skip
     explanation = json.dumps(report, indent=2, default=str).encode("utf-8")
     write_atomic(

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from gateway.ledger.schema import ClaimState
+
 if TYPE_CHECKING:
     from gateway.daemon.runner import CycleReport
 
@@ -22,7 +24,8 @@ class Metrics:
                                     registry=r)  # fmt: skip
         self.files_rejected = Counter("gateway_claim_files_rejected",
                                       "claim files sent to spool/rejected", registry=r)  # fmt: skip
-        self.claims_submitted = Counter("gateway_claims_submitted", "claims built into 837s",
+        self.claims_submitted = Counter("gateway_claims_submitted",
+                                        "claims uploaded in 837s (confirmed)",
                                         registry=r)  # fmt: skip
         self.interchanges_sent = Counter("gateway_interchanges_sent", "837 files uploaded",
                                          registry=r)  # fmt: skip
@@ -54,11 +57,12 @@ class Metrics:
         report: CycleReport,
         seconds: float,
         health: dict[str, str],
-        claims: dict[str, int],
+        claims: dict[str, int] | None,
     ) -> None:
+        """One cycle's numbers; ``claims``: the claims per state, None when not counted now."""
         self.claims_taken.inc(report.claims_taken)
         self.files_rejected.inc(report.files_rejected)
-        self.claims_submitted.inc(report.sent.claims)
+        self.claims_submitted.inc(report.sent.submitted)
         self.interchanges_sent.inc(len(report.sent.sent))
         for kind, n in report.inbound.processed.items():
             self.replies.labels(kind).inc(n)
@@ -71,6 +75,7 @@ class Metrics:
         for partner, state in health.items():
             if state != "unknown":
                 self.partner_up.labels(partner).set(1 if state == "ok" else 0)
-        for state, n in claims.items():
-            self.claims.labels(state).set(n)
+        if claims is not None:  # every state: one that dropped to no claims says 0, not its last
+            for state in {s.value for s in ClaimState} | set(claims):
+                self.claims.labels(state).set(claims.get(state, 0))
         self.cycle_seconds.observe(seconds)

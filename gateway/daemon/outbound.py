@@ -6,12 +6,13 @@ Crash safety, step by step:
 2. Control numbers are reserved (a crash only leaves a gap; a number is never reused).
 3. The 837 is written to ``spool/outbound/PARTNER/NAME`` (temporary name, then rename). The
    name carries the ISA13.
-4. One ledger transaction records the interchange and moves every claim to ``submitted``. A file
-   in ``outbound/`` that the ledger does not know is an orphan of a crash between 3 and 4: it is
-   moved to ``archive/orphans/`` and never sent (its claims are still queued and go out in a new
-   file).
-5. Upload: unless the partner already has the name (a crash after the upload), put it, mark the
-   interchange sent, archive the file.
+4. One ledger transaction records the interchange and moves every claim to ``batched`` (in the
+   file, waiting to be uploaded). A file in ``outbound/`` that the ledger does not know is an
+   orphan of a crash between 3 and 4: it is moved to ``archive/orphans/`` and never sent (its
+   claims are still queued and go out in a new file).
+5. Upload: unless the partner already has the name (a crash after the upload), put it; then one
+   ledger transaction marks the interchange sent and its claims ``submitted`` (with their status
+   records: submitted means uploaded), and the file is archived.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from gateway.config import PartnerConfig
 from gateway.daemon.status import status_record
 from gateway.domain.claim import Claim, ClaimKind
 from gateway.files import archive, private_dir, sha256_of, write_atomic
-from gateway.ledger.ledger import Ledger
+from gateway.ledger.ledger import Interchange, Ledger, OutboxItem
 from gateway.transactions.claim_837 import Envelope, write_837
 from gateway.transports.base import Transport
 from gateway.transports.retry import call_with_retries
@@ -72,7 +73,8 @@ class SendReport:
     sent: list[str] = field(default_factory=list)
     already_there: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
-    claims: int = 0
+    claims: int = 0  # claims built into interchanges (batched)
+    submitted: int = 0  # claims whose interchange was confirmed uploaded
 
 
 def build_interchanges(
@@ -135,14 +137,9 @@ def _build_one(
     write_837(text, kind, claims, envelope_for(partner, control, group, datetime.now()))
     write_atomic(path, text.getvalue().encode("ascii"))
     try:
-        ledger.submit_interchange(
+        ledger.batch_interchange(
             partner.name, control, group, kind=kind, file_name=name, sha256=sha256_of(path),
             claim_ids=claim_ids, owner=owner,
-            status_records=lambda claim_id, version: [status_record(
-                event="submitted", claim_id=claim_id, version=version, partner=partner.name,
-                source="837", cause=f"{control:09d}", file=name,
-                control_number=f"{control:09d}",
-            )],
         )  # fmt: skip
     except Exception:
         path.unlink(missing_ok=True)  # nothing recorded: the claims stay queued
@@ -151,6 +148,17 @@ def _build_one(
     log.info("interchange_built", partner=partner.name, file=name, kind=KIND_LABEL[kind],
              claims=len(claim_ids), control_number=f"{control:09d}")  # fmt: skip
     return name
+
+
+def _submitted(
+    partner: str, interchange: Interchange, claim_id: str, version: int
+) -> list[OutboxItem]:
+    """The ``submitted`` status record of a claim whose interchange was uploaded."""
+    control = f"{interchange.control_number:09d}"
+    return [status_record(
+        event="submitted", claim_id=claim_id, version=version, partner=partner, source="837",
+        cause=control, file=interchange.file_name, control_number=control,
+    )]  # fmt: skip
 
 
 def send_outbound(
@@ -197,7 +205,10 @@ def send_outbound(
                     operation="upload",
                 )  # fmt: skip
                 report.sent.append(name)
-            ledger.mark_interchange_sent(interchange.id)
+            events = ledger.mark_interchange_sent(
+                interchange.id, status_records=partial(_submitted, partner.name, interchange)
+            )
+            report.submitted += len(events)
             log.info("interchange_sent", partner=partner.name, file=name,
                      claims=interchange.claim_count,
                      control_number=f"{interchange.control_number:09d}")  # fmt: skip

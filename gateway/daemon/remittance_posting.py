@@ -1,9 +1,13 @@
 """835s posted through the ledger: each payment (transaction set) in one ledger transaction.
 
-A payment's postings, balances and status records go to the outbox together with its claims'
-state changes and its identity (trace number, payer, amount, date): the same payment again, in
-the same file after a crash or re-sent under another name, posts nothing. A payment whose money
-does not add up is recorded as held, posts nothing, and waits in ``spool/review/``.
+A payment's claim payments go to the ledger with its identity (trace number, payer, amount,
+date), the hash of its content and its balancing verdict. The ledger decides, claim by claim,
+to post or to hold (a possible duplicate of a payment in force, money that does not add up, the
+identity of an earlier payment with other content); this module words each decision: a posted
+payment's posting, balance and status record, a held one's ``payment_held`` status record
+only. The same payment again (same content), in the same file after a crash or re-sent under
+another name, posts nothing. Held payments wait in ``spool/review/`` beside
+``NAME.review.json``; ``settle_held`` releases or discards them from what the ledger kept.
 """
 
 from __future__ import annotations
@@ -11,23 +15,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
-from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from functools import lru_cache, partial
+from pathlib import Path, PurePosixPath
+from typing import Any
 
 import structlog
 
-from gateway.daemon.spilled import spilled_changes, spilled_records
 from gateway.daemon.status import status_record
 from gateway.domain.claim import Claim
-from gateway.files import private_dir
-from gateway.ledger.ledger import ClaimChange, Ledger, OutboxItem
-from gateway.ledger.schema import ClaimState, OutboxKind, RemittanceState
+from gateway.domain.posting import payer_sequence, payment_sentence, with_content_id
+from gateway.ledger.ledger import (
+    ClaimPaymentIn,
+    Ledger,
+    OutboxItem,
+    PaymentDecision,
+    PaymentEffects,
+    StoredPayment,
+)
+from gateway.ledger.schema import ClaimState, OutboxKind, PaymentState, RemittanceState
+from gateway.replies.holds import hold_texts
 from gateway.replies.posting_files import hold_for_review
 from gateway.replies.remittances import ClaimPosted, PaymentFinished, PaymentStarted, post_835
 
 log = structlog.get_logger("gateway.posting")
-T = TypeVar("T", contravariant=True)
 
 OUTCOME_STATE = {
     "paid": ClaimState.PAID,
@@ -35,15 +45,18 @@ OUTCOME_STATE = {
     "denied": ClaimState.DENIED,
     "reversed": ClaimState.REVERSED,
 }
+_EVENT = {PaymentState.HELD: "payment_held", PaymentState.DISCARDED: "payment_discarded"}
+LOGGED_HOLDS = 50  # claim payments held logged one by one per payment; then a count
 
 
 @dataclass
 class RemittanceReport:
-    posted: list[str] = field(default_factory=list)  # ST02 of the payments posted now
-    already: list[str] = field(default_factory=list)  # posted before (same payment identity)
-    held: list[str] = field(default_factory=list)
-    claims: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # claim changes not applied
+    posted: list[str] = field(default_factory=list)  # ST02 of payments posted now (maybe part)
+    already: list[str] = field(default_factory=list)  # recorded before (the same content)
+    held: list[str] = field(default_factory=list)  # with claim payments waiting for review
+    declined: list[str] = field(default_factory=list)  # the content of a discarded payment
+    claims: int = 0  # claim payments posted
+    claims_held: int = 0
 
 
 def _reasons(posting: dict[str, Any]) -> list[dict[str, str]]:
@@ -60,49 +73,58 @@ def _reasons(posting: dict[str, Any]) -> list[dict[str, str]]:
     return [{"code": code, "text": text} for code, text in found.items()]
 
 
-def _status(posting: dict[str, Any], partner: str) -> OutboxItem:
-    return status_record(
-        event=posting["status"], claim_id=posting["claim_id"], version=None, partner=partner,
-        source="835", cause=posting["id"], reasons=_reasons(posting), paid=posting["paid"],
-        payer_claim_number=posting["payer_claim_number"],
-        trace_number=posting["payment"]["trace_number"], file=posting["source_file"],
+def payment_effects(
+    partner: str, file: str, payment: ClaimPaymentIn, decision: PaymentDecision
+) -> PaymentEffects:
+    """The records and timeline detail of one claim payment, as the ledger decided it."""
+    posting = dict(payment.posting, payer_sequence=decision.sequence)
+    if decision.reverses is not None:
+        posting["reverses"] = decision.reverses.posting_id
+    verdict = decision.verdict
+    held_for = [r.get("reason") for r in decision.reasons]
+    if verdict == PaymentState.RELEASED:
+        posting.update(released_after_review=True, review_note=decision.note, held_for=held_for)
+        if "unbalanced" in held_for:
+            posting["released_unbalanced"] = True
+    balance = dict(payment.balance) if payment.balance else None
+    held = [  # why it waits (or waited, when discarded), in words
+        {"code": str(r.get("reason")), "text": t}
+        for r, t in zip(decision.reasons, hold_texts(decision.reasons), strict=True)
+    ] if verdict != PaymentState.RELEASED else []  # fmt: skip
+    event = _EVENT.get(verdict, posting["status"])
+    pay = posting["payment"]
+    status = status_record(
+        event=event, claim_id=payment.claim_id, version=decision.version, partner=partner,
+        source="835", cause=posting["id"], reasons=held or _reasons(posting),
+        paid=posting["paid"], payer_claim_number=posting["payer_claim_number"],
+        trace_number=pay["trace_number"], payer_id=pay["payer_id"],
+        payer_sequence=decision.sequence, file=file,
+        **({"note": decision.note} if decision.note else {}),
     )  # fmt: skip
-
-
-class _Appends(Protocol[T]):
-    def append(self, item: T, /) -> None: ...
-
-
-def _claim_effects(
-    event: ClaimPosted,
-    posting: dict[str, Any],
-    file: str,
-    partner: str,
-    records: _Appends[OutboxItem],
-    changes: _Appends[ClaimChange],
-    **extra: str,
-) -> None:
-    """A claim payment's records (posting, balance, status) and its claim's state change."""
-    records.append((OutboxKind.POSTINGS, posting))
-    balance = event.balance
-    if balance is not None:
-        records.append((OutboxKind.BALANCES, balance))
-    status = _status(posting, partner)
-    state = OUTCOME_STATE.get(posting["status"])
-    if state is None or not posting.get("matched", True):
-        records.append(status)  # money for a claim we do not know: still reported
-        return
+    records: list[OutboxItem] = [status]
+    if verdict in (PaymentState.POSTED, PaymentState.RELEASED):
+        records = [(OutboxKind.POSTINGS, posting)]
+        if balance is not None:
+            records.append((OutboxKind.BALANCES, balance))
+        records.append(status)
     detail = {
-        "file": file, "trace_number": posting["payment"]["trace_number"],
-        "paid": posting["paid"], "charge": posting["charge"],
+        "file": file, "trace_number": pay["trace_number"], "payment_date": pay["date"],
+        "payer_id": pay["payer_id"], "payer_sequence": decision.sequence,
+        "status": posting["status"], "paid": posting["paid"], "charge": posting["charge"],
         "patient_responsibility": posting["patient_responsibility"],
         "payer_claim_number": posting["payer_claim_number"], "posting_id": posting["id"],
         "balance_id": balance["id"] if balance else None,
         "patient_owes": balance["patient_owes"] if balance else None,
-        "next_action": balance["next_action"] if balance else None,
-        **extra,
+        "breakdown": balance["breakdown"] if balance else None,
+        "next_action": balance["next_action"] if balance and not held else None,
+        "money": payment_sentence(posting["paid"], balance["patient_owes"] if balance else None,
+                                  balance["breakdown"] if balance else None),
+        "reverses": posting.get("reverses"), "held_for": held_for or None,
+        "reasons": held,
+        "note": decision.note or None,
     }  # fmt: skip
-    changes.append(ClaimChange(posting["claim_id"], state, "835", detail, [status]))
+    state = OUTCOME_STATE.get(posting["status"]) if posting.get("matched", True) else None
+    return PaymentEffects(records, {k: v for k, v in detail.items() if v}, state)
 
 
 def _lookup(ledger: Ledger) -> Callable[[str], Claim | None]:
@@ -114,94 +136,151 @@ def _lookup(ledger: Ledger) -> Callable[[str], Claim | None]:
     return lookup
 
 
+def _incoming(event: ClaimPosted, content: str, sequence_hint: str) -> ClaimPaymentIn:
+    posting = with_content_id(event.posting, content)
+    balance = with_content_id(event.balance, content) if event.balance else None
+    return ClaimPaymentIn(
+        posting["claim_id"], posting["payment"]["payer_id"], event.claim.status_code,
+        event.claim.payer_claim_number, posting["charge"], posting["paid"],
+        posting["patient_responsibility"], posting, balance,
+        payer_sequence(event.claim.status_code), sequence_hint,
+    )  # fmt: skip
+
+
 def post_remittance_file(
-    path: Path, spool: Path, ledger: Ledger, partner: str, report: RemittanceReport | None = None
+    path: Path,
+    spool: Path,
+    ledger: Ledger,
+    partner: str,
+    *,
+    archived_as: str | None = None,
+    report: RemittanceReport | None = None,
 ) -> RemittanceReport:
     """Post every payment of one 835 file through the ledger (raises X12SyntaxError).
 
+    ``archived_as``: the file's unique name in the archive, which the claims' timelines name.
     ``report`` fills in as each payment is posted or held, so a caller whose file broke half way
     knows exactly which payments were applied; those held so far wait in review all the same.
     """
     lookup = _lookup(ledger)
+    file = archived_as or path.name
     report = RemittanceReport() if report is None else report
-    folder = private_dir(spool / "inbound" / ".spill")
-    records, changes = spilled_records(folder), spilled_changes(folder)  # flat memory
-    held: list[dict[str, Any]] = []
+    review: list[dict[str, Any]] = []
+    claims: list[tuple[ClaimPosted, str]] = []  # with the claim's own sequence (P by default)
     try:
-        for event in post_835(path, source_file=path.name, lookup=lookup):
+        for event in post_835(path, source_file=path.name, lookup=lookup, content_hash=True):
             if isinstance(event, PaymentStarted):
-                records.close()
-                changes.close()
-                records, changes = spilled_records(folder), spilled_changes(folder)
+                claims = []
             elif isinstance(event, ClaimPosted):
-                _claim_effects(event, event.posting, path.name, partner, records, changes)
+                submitted = lookup(event.claim.claim_id)  # just looked up: in the cache
+                claims.append((event, submitted.subscriber.sequence if submitted else "P"))
             elif isinstance(event, PaymentFinished):
-                payment = event.payment
-                control = payment.control_number
-                ok = event.balanced
-                result = ledger.apply_remittance(
-                    payment.identity, file_name=path.name, control_number=control,
-                    state=RemittanceState.POSTED if ok else RemittanceState.HELD,
-                    outbox_records=records if ok else [], changes=changes if ok else [],
-                )  # fmt: skip
-                state = None if result is not None else ledger.remittance_state(payment.identity)
-                if result is None and state != RemittanceState.HELD:
-                    report.already.append(control)
-                    log.info("remittance_already_posted", partner=partner, file=path.name,
-                             transaction=control, trace_number=payment.trace_number)  # fmt: skip
-                elif result is not None and ok:
-                    report.posted.append(control)
-                    report.claims += event.end.claim_count
-                    report.skipped.extend(result.skipped)
-                    for claim_id, why in result.skipped:
-                        log.warning("claim_state_unchanged", partner=partner, file=path.name,
-                                    claim_id=claim_id, source="835", why=why)  # fmt: skip
-                    log.info("remittance_posted", partner=partner, file=path.name,
-                             transaction=control, claims=event.end.claim_count,
-                             trace_number=payment.trace_number)  # fmt: skip
-                else:  # unbalanced now, or held before a crash: it must wait in review
-                    report.held.append(control)
-                    held.append({
-                        "control_number": control, "trace_number": payment.trace_number,
-                        "amount": str(payment.amount), "claim_count": event.end.claim_count,
-                        "balance_errors": [e.as_dict() for e in event.balance_errors],
-                    })  # fmt: skip
-                    for error in event.balance_errors:
-                        log.warning("remittance_held_for_review", partner=partner, file=path.name,
-                                    transaction=control, rule=error.rule, claim_id=error.claim_id,
-                                    discrepancy=error.message)  # fmt: skip
+                _finish(event, claims, ledger, partner, path.name, file, report, review)
+                claims = []
     finally:
-        records.close()
-        changes.close()
-        if held:
-            hold_for_review(spool, path, held, datetime.now(UTC).isoformat(timespec="seconds"))
+        if review:
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            hold_for_review(spool, path, review, now, name=PurePosixPath(file).name)
     return report
 
 
-def settle_held(path: Path, ledger: Ledger, *, verdict: RemittanceState, note: str) -> list[str]:
-    """Release (post as it is, marked so) or discard the payments of ``path`` the ledger
-    holds; returns their ST02s. Each is one ledger transaction, like a normal posting."""
-    partner = ledger.received_file_partner(path.name) or ""
-    settled: list[str] = []
-    records: list[OutboxItem] = []
-    changes: list[ClaimChange] = []
-    lookup = _lookup(ledger)
-    for event in post_835(path, source_file=path.name, lookup=lookup):
-        if isinstance(event, PaymentStarted):
-            records, changes = [], []
-        elif isinstance(event, ClaimPosted):
-            posting = dict(event.posting, released_unbalanced=True, review_note=note)
-            _claim_effects(event, posting, path.name, partner, records, changes, review_note=note)
-        elif isinstance(event, PaymentFinished):
-            identity = event.payment.identity
-            if ledger.remittance_state(identity) != RemittanceState.HELD:
-                continue
-            release = verdict == RemittanceState.RELEASED
-            ledger.set_remittance_state(
-                identity, verdict, outbox_records=records if release else (),
-                changes=changes if release else (),
-            )  # fmt: skip
-            settled.append(event.payment.control_number)
-            log.info(f"remittance_{verdict.value}", file=path.name, partner=partner,
-                     transaction=event.payment.control_number, note=note)  # fmt: skip
+def _finish(
+    event: PaymentFinished,
+    claims: list[tuple[ClaimPosted, str]],
+    ledger: Ledger,
+    partner: str,
+    name: str,
+    file: str,
+    report: RemittanceReport,
+    review: list[dict[str, Any]],
+) -> None:
+    """Record one payment in the ledger and report what became of it."""
+    payment, control = event.payment, event.payment.control_number
+    content = event.end.content_sha256
+    problems = [e.as_dict() for e in event.balance_errors]
+    said = {"partner": partner, "file": file, "transaction": control,
+            "trace_number": payment.trace_number}  # fmt: skip
+    outcome = ledger.record_remittance(
+        payment.identity, content, file_name=name, control_number=control,
+        payments=[_incoming(c, content, hint) for c, hint in claims],
+        effects=partial(payment_effects, partner, file), problems=problems,
+        archived_as=file, partner=partner,
+    )  # fmt: skip
+    if outcome is None:  # this very content was recorded before
+        earlier = ledger.remittance(payment.identity, content)
+        assert earlier is not None
+        held = ledger.claim_payments(states=[PaymentState.HELD], remittance_id=earlier.id)
+        discarded = ledger.claim_payments(states=[PaymentState.DISCARDED],
+                                          remittance_id=earlier.id)  # fmt: skip
+        if earlier.state == RemittanceState.DISCARDED or (discarded and not held):
+            report.declined.append(control)
+            ledger.note_seen_again(earlier.id, file)
+            log.warning("remittance_discarded_before", **said, earlier=earlier.named(),
+                        claims=[p.claim_id for p in discarded],
+                        why="a review kept this very payment unposted: not posted")  # fmt: skip
+        elif held:  # held before a crash, or received again while it waits
+            report.held.append(control)
+            review.append(_review_entry(event, [(p.claim_id, p.paid, p.detail.get("reasons", []))
+                                                for p in held]))  # fmt: skip
+        else:
+            report.already.append(control)
+            log.info("remittance_already_posted", **said)
+        return
+    posted = [p for p, d in outcome.decisions if d.verdict == PaymentState.POSTED]
+    if posted or not outcome.decisions:  # a payment without claims (PLB only) posts too
+        report.posted.append(control)
+        report.claims += len(posted)
+        log.info("remittance_posted", **said, claims=len(posted), state=outcome.state)
+    if outcome.held:
+        report.held.append(control)
+        report.claims_held += len(outcome.held)
+        review.append(_review_entry(
+            event, [(p.claim_id, p.paid, list(d.reasons)) for p, d in outcome.held]
+        ))  # fmt: skip
+        for p, d in outcome.held[:LOGGED_HOLDS]:
+            log.warning("payment_held_for_review", **said, claim_id=p.claim_id, paid=p.paid,
+                        reasons=hold_texts(d.reasons))  # fmt: skip
+        if len(outcome.held) > LOGGED_HOLDS:  # a whole 835 held: its review file lists them
+            log.warning("payments_held_for_review", **said, claims=len(outcome.held),
+                        not_logged=len(outcome.held) - LOGGED_HOLDS)  # fmt: skip
+
+
+def _review_entry(
+    event: PaymentFinished, held: list[tuple[str, str, list[dict[str, Any]]]]
+) -> dict[str, Any]:
+    """What ``NAME.review.json`` says of one payment with held claim payments."""
+    payment = event.payment
+    return {
+        "control_number": payment.control_number, "trace_number": payment.trace_number,
+        "amount": str(payment.amount),
+        "payment_date": payment.payment_date.isoformat() if payment.payment_date else None,
+        "claim_count": event.end.claim_count,
+        "balance_errors": [e.as_dict() for e in event.balance_errors],
+        "held": [{"claim_id": claim_id, "paid": paid, "reasons": hold_texts(reasons)}
+                 for claim_id, paid, reasons in held],
+    }  # fmt: skip
+
+
+def settle_held(
+    ledger: Ledger,
+    name: str,
+    *,
+    verdict: PaymentState,
+    note: str,
+    claim_id: str | None = None,
+) -> list[tuple[StoredPayment, PaymentDecision]]:
+    """Release (post on purpose, marked so) or discard the held claim payments of the received
+    file ``name`` (or only those of ``claim_id``), in one ledger transaction; [] if none."""
+    waiting = [
+        p for p in ledger.held_payments()
+        if name in (p.file_name, PurePosixPath(p.archived_as or "").name)
+        and claim_id in (None, p.claim_id)
+    ]  # fmt: skip
+    if not waiting:
+        return []
+    first = waiting[0]
+    effects = partial(payment_effects, first.partner or "", first.archived_as or first.file_name)
+    settled = ledger.settle_payments(name, verdict, note=note, effects=effects, claim_id=claim_id)
+    log.info(f"payments_{PaymentState(verdict).value}", file=name, partner=first.partner,
+             claims=[p.claim_id for p, _ in settled], note=note)  # fmt: skip
     return settled

@@ -80,6 +80,7 @@ class CycleReport:
     failures: list[str] = field(default_factory=list)
     claims_taken: int = 0
     files_rejected: int = 0
+    files_waiting: dict[str, float] = field(default_factory=dict)  # not settled: seconds to go
     sent: SendReport = field(default_factory=SendReport)
     inbound: InboundReport = field(default_factory=InboundReport)
     outputs: dict[str, int] = field(default_factory=dict)
@@ -95,14 +96,17 @@ class CycleReport:
             "failures": self.failures,
             "claims_taken": self.claims_taken,
             "claim_files_rejected": self.files_rejected,
+            "claim_files_waiting": self.files_waiting,
             "interchanges_built": len(self.sent.built),
-            "claims_submitted": self.sent.claims,
+            "claims_batched": self.sent.claims,
+            "claims_submitted": self.sent.submitted,
             "interchanges_sent": len(self.sent.sent) + len(self.sent.already_there),
             "replies_fetched": len(self.inbound.fetched),
             "replies_processed": self.inbound.processed,
             "replies_quarantined": len(self.inbound.quarantined),
             "payments_posted": self.inbound.payments_posted,
             "payments_held": self.inbound.payments_held,
+            "payments_declined": self.inbound.payments_declined,
             "outputs_written": self.outputs,
             **self.eligibility.summary(),
         }
@@ -112,6 +116,19 @@ def worker_name(home: Path) -> str:
     """Stable across restarts of the daemon of this home on this host (its leases' owner)."""
     digest = hashlib.sha256(str(home.resolve()).encode()).hexdigest()[:12]
     return f"{socket.gethostname()}:{digest}"
+
+
+def remove_leftovers(spool: Path) -> list[Path]:
+    """Downloads a daemon killed at work left in ``inbound/PARTNER/.incoming/`` (run under the
+    home's lock, so none is in use): the partner still has them, they are fetched again. (An
+    837 or 270 written halfway is set aside in ``archive/orphans/``, never deleted.)"""
+    found = list(spool.glob("inbound/*/.incoming/*"))
+    removed = []
+    for path in found:
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 @contextmanager
@@ -186,13 +203,13 @@ class Daemon:
     def cycle(self, *, once: bool = False) -> CycleReport:
         started = time.monotonic()
         report = self._cycle(once)
-        claims: dict[str, int] = {}
+        claims: dict[str, int] | None = None
         if started - self._counted_at >= COUNT_CLAIMS_SECONDS:  # a full count is not free
             self._counted_at = started
             try:
                 claims = self.ledger.count_claims()
             except Exception:  # the ledger is down: the step failures already say so
-                claims = {}
+                claims = None
         health = {name: h.state for name, h in self.health.items()}
         self.metrics.record(report, time.monotonic() - started, health, claims)
         return report
@@ -235,6 +252,7 @@ class Daemon:
         )  # fmt: skip
         report.claims_taken += len(result.taken)
         report.files_rejected += len(result.rejected_files)
+        report.files_waiting.update(result.waiting)
 
     def _replies(self, partner: str, report: CycleReport) -> None:
         """Process the partner's replies; partners.json says when some wait for the ledger."""
@@ -323,6 +341,9 @@ class Daemon:
     def run(self, *, once: bool = False) -> int:
         """Run until stopped (or one cycle with ``once``); the exit code."""
         with home_lock(self.home):
+            for path in remove_leftovers(self.spool):
+                log.info("leftover_removed", file=str(path.relative_to(self.spool)),
+                         why="a temporary file of a daemon that was stopped at work")  # fmt: skip
             dropped = self.ledger.release_owner_leases(self.owner)
             if dropped:
                 log.info("leases_taken_back", count=dropped, worker=self.owner)

@@ -32,6 +32,8 @@ from gateway.domain.remittance import (
 
 NONCOVERED_REASONS = frozenset({"49", "50", "96", "119", "149", "167", "204", "242"})
 FORWARDED_REMARKS = frozenset({"MA18", "N89", "MA07"})
+# CLP02: the payer's place in the order of payers, when the code says it (not 4, 22, 23, 25).
+PAYER_SEQUENCE = {"1": "P", "19": "P", "2": "S", "20": "S", "3": "T", "21": "T"}
 
 Record = dict[str, Any]
 
@@ -247,6 +249,41 @@ def post_claim(
             "remittance": ctx.remittance,
         }  # fmt: skip
     return PostedClaim(posting, balance, errors, warning)
+
+
+def payer_sequence(status_code: str) -> str | None:
+    """P, S or T from CLP02 (processed as primary, secondary, tertiary); None when it does
+    not say (a denial, a reversal, a forward, a predetermination)."""
+    return PAYER_SEQUENCE.get(status_code)
+
+
+def with_content_id(record: Record, content_sha256: str) -> Record:
+    """The record with the remittance's content in its id: two remittances with one identity
+    (trace, payer, amount, date) but other content never share a record id."""
+    return {**record, "id": f"{record['id']}-{content_sha256[:12]}"}
+
+
+_SHARES = ("deductible", "coinsurance", "copay", "noncovered", "other")
+_SHARE_WORDS = {"noncovered": "not covered", "other": "other patient responsibility"}
+
+
+def payment_sentence(paid: str, patient_owes: str | None, breakdown: Record | None) -> str:
+    """The money of one claim payment in a plain sentence, e.g. ``paid 0.00: 140.00 applied to
+    the deductible`` or ``paid 90.00; patient owes 30.00 (deductible 10.00, copay 20.00)``."""
+    shares = [
+        (_SHARE_WORDS.get(k, k), Decimal(str((breakdown or {}).get(k) or 0))) for k in _SHARES
+    ]
+    shares = [(word, amount) for word, amount in shares if amount]
+    owes = Decimal(str(patient_owes or 0))
+    if Decimal(paid) == 0 and owes and len(shares) == 1:
+        word, amount = shares[0]
+        if word in ("deductible", "coinsurance", "copay"):
+            return f"paid {paid}: {money(amount)} applied to the {word}"
+        return f"paid {paid}: the patient owes {money(amount)} ({word})"
+    if not owes:
+        return f"paid {paid}"
+    parts = ", ".join(f"{word} {money(amount)}" for word, amount in shares)
+    return f"paid {paid}; patient owes {money(owes)}" + (f" ({parts})" if parts else "")
 
 
 def payment_summary(payment: PaymentInfo) -> Record:

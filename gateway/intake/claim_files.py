@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -20,7 +21,13 @@ from pydantic import ValidationError
 from gateway.domain.claim import Claim
 from gateway.domain.claim_checks import check_claim, problems_from_validation_error
 from gateway.domain.problems import Problem
-from gateway.intake.mappings import Mapping, MappingError, mapping_for, read_mapped
+from gateway.intake.mappings import (
+    MappedRecord,
+    Mapping,
+    MappingError,
+    mapping_for,
+    read_mapped,
+)
 
 CLAIM_SUFFIXES = (".json", ".jsonl", ".csv")
 
@@ -69,13 +76,14 @@ def read_claim_file(
                 Problem(f"could not be read with mapping {mapping.name}: {_TOO_DEEP}", file=name)
             )
             return result
-        result.problems.extend(problems)
-        result.rejected_claims += len({p.claim for p in problems})
-        return _check_records(result, mapped, today or date.today())
+        if problems:  # the file as a whole (unknown columns): none of its claims is taken
+            result.problems.extend(problems)
+            return result
+        return _check_mapped(result, mapped, today or date.today())
     if path.suffix.lower() == ".csv":
         result.problems.append(
             Problem(
-                "no mapping in mappings/ takes this CSV file (add one, contract section 5)",
+                "no mapping in mappings/ takes this CSV file (add one: see docs/mappings.md)",
                 file=name,
             )
         )
@@ -120,7 +128,30 @@ def check_records(
     return _check_records(ClaimFile(Path(source)), records, today or date.today())
 
 
-def _check_records(result: ClaimFile, records: list[tuple[str, Any]], today: date) -> ClaimFile:
+def _check_mapped(result: ClaimFile, mapped: list[MappedRecord], today: date) -> ClaimFile:
+    """Check records read through a mapping: every problem of a claim at once (those of the
+    mapping step and those of the checks, minus a check's complaint about a field the mapping
+    step already explained), each naming the column and row its field came from."""
+    for item in mapped:
+        if not item.problems:
+            _check_records(result, [(item.label, item.record)], today, locate=item.locate)
+            continue
+        explained = {p.field for p in item.problems}
+        checked = _check_records(ClaimFile(result.path), [(item.label, item.record)], today,
+                                 locate=item.locate)  # fmt: skip
+        more = [p for p in checked.problems if p.field not in explained]
+        result.problems.extend(item.problems + more)
+        result.rejected_claims += 1
+    return result
+
+
+def _check_records(
+    result: ClaimFile,
+    records: list[tuple[str, Any]],
+    today: date,
+    *,
+    locate: Callable[[Problem], Problem] | None = None,
+) -> ClaimFile:
     name = result.path.name
     seen: set[str] = set()
     for label, raw in records:
@@ -152,6 +183,7 @@ def _check_records(result: ClaimFile, records: list[tuple[str, Any]], today: dat
                 )
             seen.add(claim.claim_id)
         if found:
+            found = [locate(p) for p in found] if locate is not None else found
             result.problems.extend(p.located(file=name, claim=claim_label) for p in found)
             result.rejected_claims += 1
         else:

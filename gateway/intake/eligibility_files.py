@@ -59,14 +59,21 @@ def read_request_file(
     records: list[tuple[str, Any]] = []
     if mapping is not None:
         try:
-            records, problems = read_mapped(path, mapping)
+            mapped, problems = read_mapped(path, mapping)
         except (MappingError, json.JSONDecodeError, UnicodeDecodeError, csv.Error) as exc:
             result.problems.append(
                 Problem(f"could not be read with mapping {mapping.name}: {exc}", file=name)
             )
             return result
-        result.problems.extend(problems)
-        result.rejected += len({p.claim for p in problems})
+        if problems:  # the file as a whole (unknown columns): none of its requests is taken
+            result.problems.extend(problems)
+            return result
+        for item in mapped:
+            if item.problems:  # named by the column and row the field came from
+                result.problems.extend(item.locate(p) for p in item.problems)
+                result.rejected += 1
+            else:
+                records.append((item.label, item.record))
     elif path.suffix.lower() == ".csv":
         result.problems.append(Problem(
             "no mapping in mappings/ with record = \"eligibility\" takes this CSV file (add one, "

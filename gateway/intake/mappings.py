@@ -3,7 +3,12 @@
 A mapping names, for each claim-record field path, where the value comes from (a CSV column or
 a dotted JSON path) and how to transform it (date format, code table, split into a list, type,
 constant, default). CSV rows are grouped into claims by a key column, one row per service line.
-What comes out is raw claim dicts, checked afterwards like any claim file.
+What comes out is raw claim dicts, checked afterwards like any claim file, each with where its
+fields came from (``column charge, row 3``), so a problem found later names the column and row
+too. Every problem of a record is reported at once: a value that cannot be transformed is left
+out of the record and said, and the rest of the record is still checked. A CSV column that no
+rule reads (and that ``[csv] ignore`` does not list) is an error, like an unknown field of a
+claim record: a misspelt column must not drop its data silently.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import csv
 import fnmatch
 import json
 import tomllib
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -51,6 +57,26 @@ class CsvOptions(BaseModel):
     delimiter: str = ","
     encoding: str = "utf-8-sig"
     group_by: str
+    ignore: list[str] = []  # columns of the export the claim record does not need
+
+
+@dataclass
+class MappedRecord:
+    """One claim record read through a mapping: its label (the claim id, else its place), the
+    raw record, where each field came from (``lines[2].charge`` → ``column charge, row 3``)
+    and the problems of the mapping step (their fields left out of the record)."""
+
+    label: str
+    record: dict[str, Any]
+    origin: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def locate(self, problem: Problem) -> Problem:
+        """The problem with the column and row its field came from, when it came from one."""
+        where = self.origin.get(problem.field or "")
+        if where is None or where in problem.message:
+            return problem
+        return replace(problem, message=f"{problem.message} ({where})")
 
 
 class Mapping(BaseModel):
@@ -157,71 +183,120 @@ def _scalar(rule: FieldRule, raw: Any, where: str) -> Any:
 
 
 def _apply(
-    rules: dict[str, FieldRule], source: Any, into: dict[str, Any], problems: list[Problem]
+    rules: dict[str, FieldRule],
+    source: Any,
+    into: dict[str, Any],
+    mapped: MappedRecord,
+    *,
+    prefix: str = "",
+    row: int | None = None,
 ) -> None:
-    for field, rule in rules.items():
+    """Every rule of one claim (or one line, ``prefix`` ``lines[N].``) from its source."""
+    at = f", row {row}" if row is not None else ""
+    for name, rule in rules.items():
+        path = f"{prefix}{name}"
         if rule.const is not None:
-            _set(into, field, rule.const)
+            _set(into, name, rule.const)
             continue
         if rule.column is not None:
             raw = source.get(rule.column) if isinstance(source, dict) else None
-            where = f"column {rule.column}"
+            where = f"column {rule.column}{at}"
         else:
             raw = _get(source, rule.path or "")
             where = f"path {rule.path}"
+        mapped.origin[path] = where
         try:
             value = _convert(rule, raw, where)
         except ValueError as exc:
-            problems.append(Problem(str(exc), field=field))
-            continue
+            mapped.problems.append(Problem(str(exc), field=path))
+            value = _stand_in(rule)
         if value is not None:
-            _set(into, field, value)
+            _set(into, name, value)
 
 
-def read_mapped(path: Path, mapping: Mapping) -> tuple[list[tuple[str, Any]], list[Problem]]:
-    """Raw claim records from ``path`` through ``mapping``, and the problems of the mapping step.
+def _stand_in(rule: FieldRule) -> Any:
+    """A value of the right shape where one could not be read (its problem is said already),
+    so the checks still look at the rest of the record and say every other problem at once.
+    A record with a stand-in is never taken."""
+    value: Any = None
+    if rule.date is not None:
+        value = "2000-01-01"
+    elif rule.map:
+        value = next(iter(rule.map.values()))
+    elif rule.type == "int":
+        value = 1
+    elif rule.type == "decimal":
+        value = Decimal(1)
+    return [value] if rule.split is not None and value is not None else value
 
-    A record whose values could not be transformed is left out; its problems name the claim.
-    """
+
+def read_mapped(path: Path, mapping: Mapping) -> tuple[list[MappedRecord], list[Problem]]:
+    """Raw claim records from ``path`` through ``mapping``, each with its origins and the
+    problems of its mapping step; and the problems of the whole file (unknown columns)."""
     claim_rules, line_rules = mapping.rules(mapping.fields), mapping.rules(mapping.line_fields)
-    records: list[tuple[str, Any]] = []
-    problems: list[Problem] = []
-    for label, claim_source, line_sources in _sources(path, mapping):
-        record: dict[str, Any] = {}
-        found: list[Problem] = []
-        _apply(claim_rules, claim_source, record, found)
+    records: list[MappedRecord] = []
+    sources, file_problems = _sources(path, mapping)
+    for label, (claim_row, claim_source), line_sources in sources:
+        mapped = MappedRecord(label, {})
+        _apply(claim_rules, claim_source, mapped.record, mapped, row=claim_row)
         lines = []
-        for line_source in line_sources:
+        for n, (line_row, line_source) in enumerate(line_sources, 1):
             line: dict[str, Any] = {}
-            _apply(line_rules, line_source, line, found)
+            _apply(line_rules, line_source, line, mapped, prefix=f"lines[{n}].", row=line_row)
             lines.append(line)
         if line_rules:
-            record["lines"] = lines
-        claim_label = record.get("claim_id") if isinstance(record.get("claim_id"), str) else label
-        if found:
-            problems.extend(p.located(file=path.name, claim=str(claim_label)) for p in found)
-        else:
-            records.append((str(claim_label), record))
-    return records, problems
+            mapped.record["lines"] = lines
+        claim_id = mapped.record.get("claim_id")
+        if isinstance(claim_id, str) and claim_id:
+            mapped.label = claim_id
+        mapped.problems = [p.located(file=path.name, claim=mapped.label) for p in mapped.problems]
+        records.append(mapped)
+    return records, [p.located(file=path.name) for p in file_problems]
 
 
-def _sources(path: Path, mapping: Mapping) -> list[tuple[str, Any, list[Any]]]:
+Source = tuple[int | None, Any]  # (CSV row number, the row or JSON object)
+
+
+def _sources(
+    path: Path, mapping: Mapping
+) -> tuple[list[tuple[str, Source, list[Source]]], list[Problem]]:
     if mapping.format == "json":
         data = json.loads(path.read_text(encoding="utf-8-sig"), parse_float=Decimal)
         items = _get(data, mapping.records or "")
         if not isinstance(items, list):
             raise MappingError(f"{path.name}: no list of claims at {mapping.records!r}")
-        out = []
+        out: list[tuple[str, Source, list[Source]]] = []
         for n, item in enumerate(items, 1):
             lines = _get(item, mapping.lines) if mapping.lines else []
-            out.append((f"#{n}", item, lines if isinstance(lines, list) else []))
-        return out
+            lines = lines if isinstance(lines, list) else []
+            out.append((f"#{n}", (None, item), [(None, line) for line in lines]))
+        return out, []
     options = mapping.csv
     assert options is not None
     with path.open(newline="", encoding=options.encoding) as f:
-        rows = list(csv.DictReader(f, delimiter=options.delimiter))
-    groups: dict[str, list[dict[str, str]]] = {}
+        reader = csv.DictReader(f, delimiter=options.delimiter)
+        rows = list(reader)
+        header = list(reader.fieldnames or [])
+    groups: dict[str, list[Source]] = {}
     for n, row in enumerate(rows, 2):  # row 1 is the header
         key = (row.get(options.group_by) or "").strip() or f"row {n}"
-        groups.setdefault(key, []).append(row)
-    return [(key, group[0], group) for key, group in groups.items()]
+        groups.setdefault(key, []).append((n, row))
+    found = [(key, group[0], group) for key, group in groups.items()]
+    return found, _unknown_columns(header, mapping)
+
+
+def _unknown_columns(header: list[str], mapping: Mapping) -> list[Problem]:
+    options = mapping.csv
+    assert options is not None
+    read = {options.group_by, *options.ignore}
+    for rules in (mapping.rules(mapping.fields), mapping.rules(mapping.line_fields)):
+        read.update(r.column for r in rules.values() if r.column is not None)
+    unknown = [column for column in header if column not in read]
+    if not unknown:
+        return []
+    return [Problem(
+        f"column(s) {', '.join(repr(c) for c in unknown)} are read by no rule of mapping "
+        f"{mapping.name} (a misspelt column? map them in [fields]/[line_fields], or list the "
+        "columns the claim record does not need in [csv] ignore); no claim of this file was "
+        "taken, so no data is lost"
+    )]  # fmt: skip

@@ -27,6 +27,7 @@ from gateway.ledger.records import (
 from gateway.ledger.schema import (
     TRANSITIONS,
     ClaimState,
+    EventName,
     OutboxKind,
     claim_events,
     claims,
@@ -71,7 +72,7 @@ class LedgerBase:
         connection: Connection,
         claim_id: str,
         version: int,
-        state: ClaimState,
+        state: EventName,
         at: datetime,
         source: str,
         detail: Mapping[str, Any],

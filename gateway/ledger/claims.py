@@ -26,6 +26,7 @@ from gateway.ledger.schema import (
     ClaimState,
     claim_events,
     claims,
+    event_name,
 )
 
 
@@ -40,8 +41,9 @@ class ClaimBook(LedgerBase):
         partner: str,
         payer_id: str,
         outbox_records: Callable[[int], Iterable[OutboxItem]] | None = None,
+        detail: Mapping[str, Any] | None = None,
     ) -> int:
-        """Queue a claim record; returns its version.
+        """Queue a claim record; returns its version (``detail``: e.g. the file it came in).
 
         The same ``claim_id`` again is refused (``DuplicateClaim``) unless its frequency is 7
         (replacement) or 8 (void), or the current version was rejected (a corrected claim):
@@ -85,7 +87,7 @@ class ClaimBook(LedgerBase):
                 )
                 self._event(
                     connection, claim_id, version, ClaimState.QUEUED, now, "intake",
-                    {"frequency": frequency, "partner": partner},
+                    {"frequency": frequency, "partner": partner, **(detail or {})},
                 )  # fmt: skip
                 if outbox_records is not None:  # e.g. the "queued" status record
                     self._add_outbox(connection, outbox_records(version), now)
@@ -148,7 +150,7 @@ class ClaimBook(LedgerBase):
             ClaimEvent(
                 row.claim_id,
                 row.version,
-                ClaimState(row.event),
+                event_name(row.event),
                 row.at,
                 row.source,
                 json.loads(row.detail),
@@ -157,12 +159,33 @@ class ClaimBook(LedgerBase):
         ]
 
     def list_claims(
-        self, state: ClaimState | str | None = None, *, limit: int = 1000, offset: int = 0
+        self,
+        state: ClaimState | str | None = None,
+        *,
+        limit: int = 1000,
+        offset: int = 0,
+        patient: str | None = None,
+        served_from: str | None = None,
+        served_to: str | None = None,
+        payer_id: str | None = None,
     ) -> list[StoredClaim]:
-        """Current claim versions, newest change first (optionally only those in ``state``)."""
+        """Current claim versions, newest change first; only those in ``state``, of a patient
+        (``"LAST"`` or ``"LAST, FIRST"``, each a prefix, any case), with a date of service in
+        ``served_from``..``served_to`` (YYYY-MM-DD, either may be open), or of ``payer_id``."""
         query = select(claims).where(CURRENT_VERSION)
         if state is not None:
             query = query.where(claims.c.state == ClaimState(state).value)
+        if patient:
+            last, _, first = (part.strip().upper() for part in patient.partition(","))
+            query = query.where(claims.c.patient_last_name.startswith(last, autoescape=True))
+            if first:
+                query = query.where(claims.c.patient_first_name.startswith(first, autoescape=True))
+        if served_from:  # the claim's service period reaches into the range
+            query = query.where(claims.c.service_to >= served_from)
+        if served_to:
+            query = query.where(claims.c.service_from <= served_to)
+        if payer_id:
+            query = query.where(claims.c.payer_id == payer_id)
         query = query.order_by(claims.c.updated_at.desc(), claims.c.claim_id)
         with self.engine.begin() as connection:
             rows = connection.execute(query.limit(limit).offset(offset)).all()

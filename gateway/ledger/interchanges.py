@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gateway.ledger.base import LedgerBase
 from gateway.ledger.records import (
+    CHUNK,
     MAX_CONTROL_NUMBER,
+    ClaimEvent,
     ControlNumbersExhausted,
     Interchange,
     LedgerError,
@@ -51,7 +53,7 @@ class InterchangeBook(LedgerBase):
                 )
             return int(interchange), int(group)
 
-    def submit_interchange(
+    def batch_interchange(
         self,
         partner: str,
         control_number: int,
@@ -62,12 +64,12 @@ class InterchangeBook(LedgerBase):
         sha256: str,
         claim_ids: Sequence[str],
         owner: str,
-        status_records: Callable[[str, int], Iterable[OutboxItem]],
     ) -> int:
-        """Record a built interchange and move its claims to ``submitted``, in one transaction.
+        """Record a built interchange and move its claims to ``batched``, in one transaction.
 
-        Either the interchange exists and every claim is submitted in it (with its status
-        record in the outbox), or nothing happened: the file is then an orphan, never sent.
+        Either the interchange exists and every claim is in it, or nothing happened: the file
+        is then an orphan, never sent. The claims are ``submitted`` only once the upload is
+        confirmed (``mark_interchange_sent``).
         """
         now = utc_now()
         try:
@@ -92,21 +94,18 @@ class InterchangeBook(LedgerBase):
                     .returning(interchanges.c.id)
                 ).scalar_one()  # fmt: skip
                 links = []
-                records: list[OutboxItem] = []
                 detail = {"file": file_name, "control_number": f"{control_number:09d}"}
                 for claim_id in claim_ids:
                     event = self._transition(
-                        connection, claim_id, ClaimState.SUBMITTED, source="837",
+                        connection, claim_id, ClaimState.BATCHED, source="837",
                         detail=detail, version=None, outbox_records=(), now=now,
                     )  # fmt: skip
-                    records.extend(status_records(claim_id, event.version))
                     links.append(
                         {"interchange_id": interchange_id, "claim_id": claim_id,
                          "version": event.version}
                     )  # fmt: skip
                 if links:
                     connection.execute(interchange_claims.insert(), links)
-                self._add_outbox(connection, records, now)
                 connection.execute(
                     leases.delete().where(
                         leases.c.work_key.in_([claim_key(c) for c in claim_ids]),
@@ -118,6 +117,70 @@ class InterchangeBook(LedgerBase):
                 f"partner {partner}: control number {control_number} is already used"
             ) from error
         return int(interchange_id)
+
+    def mark_interchange_sent(
+        self,
+        interchange_id: int,
+        *,
+        status_records: Callable[[str, int], Iterable[OutboxItem]],
+        at: datetime | None = None,
+    ) -> list[ClaimEvent]:
+        """The upload is confirmed: the interchange is sent and its claims ``submitted`` (with
+        their status records), in one transaction; nothing when it was marked before.
+
+        A claim a reply already moved on (the reply proved the upload first) keeps its state;
+        it still gets its ``submitted`` event and record, once.
+        """
+        now = at or utc_now()
+        events: list[ClaimEvent] = []
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                select(interchanges).where(interchanges.c.id == interchange_id).with_for_update()
+            ).first()
+            if row is None:
+                raise LedgerError(f"interchange {interchange_id}: not in the ledger")
+            if row.sent_at is not None:
+                return events
+            connection.execute(
+                update(interchanges).where(interchanges.c.id == interchange_id).values(sent_at=now)
+            )
+            detail = {"file": row.file_name, "control_number": f"{row.control_number:09d}"}
+            records: list[OutboxItem] = []
+            for claim_id, version in connection.execute(
+                select(interchange_claims.c.claim_id, interchange_claims.c.version)
+                .where(interchange_claims.c.interchange_id == interchange_id)
+                .order_by(interchange_claims.c.claim_id)
+            ).all():
+                current = self._locked_state(connection, claim_id, version)
+                if current is None or current[1] == ClaimState.QUEUED:
+                    continue  # set back to queued meanwhile: it goes out in another file
+                if current[1] == ClaimState.BATCHED:
+                    event = self._write_transition(
+                        connection, claim_id, version, ClaimState.SUBMITTED, "837", detail, now
+                    )
+                else:
+                    late = {**detail, "claim_state": current[1].value}
+                    self._event(connection, claim_id, version, ClaimState.SUBMITTED, now, "837",
+                                late)  # fmt: skip
+                    event = ClaimEvent(claim_id, version, ClaimState.SUBMITTED, now, "837", late)
+                events.append(event)
+                records.extend(status_records(claim_id, version))
+            self._add_outbox(connection, records, now)
+        return events
+
+    def sent_versions(self, claim_ids: Sequence[str]) -> dict[str, int]:
+        """The newest version of each claim that went out in an interchange (unknown or never
+        sent claims left out): the version a reply about the claim is about."""
+        found: dict[str, int] = {}
+        with self.engine.begin() as connection:
+            for start in range(0, len(claim_ids), CHUNK):
+                rows = connection.execute(
+                    select(interchange_claims.c.claim_id, func.max(interchange_claims.c.version))
+                    .where(interchange_claims.c.claim_id.in_(claim_ids[start : start + CHUNK]))
+                    .group_by(interchange_claims.c.claim_id)
+                ).all()
+                found.update((str(claim_id), int(version)) for claim_id, version in rows)
+        return found
 
     def interchange(
         self,
@@ -161,11 +224,3 @@ class InterchangeBook(LedgerBase):
                 .order_by(interchanges.c.id)
             ).all()
         return [interchange_of(r) for r in rows]
-
-    def mark_interchange_sent(self, interchange_id: int, at: datetime | None = None) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(
-                update(interchanges)
-                .where(interchanges.c.id == interchange_id)
-                .values(sent_at=at or utc_now())
-            )

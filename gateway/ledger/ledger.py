@@ -2,13 +2,13 @@
 
 ``Ledger`` is one facade over the ledger's subjects, one module each: claims and their versions
 (``claims``), leases (``leases``), control numbers and interchanges (``interchanges``), received
-files (``received``), payments (``remittances``) and the outbox (``outbox``), on a shared core
-(``base``). Each method is one transaction. Claim states change only through ``transition``
-(or a reply's changes), which checks ``schema.TRANSITIONS`` and writes the new state and its
-event together. Work is shared between workers (threads or daemons on one PostgreSQL) through
-leases taken with ``SELECT ... FOR UPDATE SKIP LOCKED``; on SQLite every transaction is
-``BEGIN IMMEDIATE``.
-Eligibility requests and their answers are one more subject (``eligibility``).
+files (``received``), payments (``remittances``) and each claim's money in them (``payments``),
+eligibility requests and their answers (``eligibility``) and the outbox (``outbox``), on a
+shared core (``base``). Each method is one transaction. Claim states change only through
+``transition`` (or a reply's changes), which checks ``schema.TRANSITIONS`` and writes the new
+state and its event together. Work is shared between workers (threads or daemons on one
+PostgreSQL) through leases taken with ``SELECT ... FOR UPDATE SKIP LOCKED``; on SQLite every
+transaction is ``BEGIN IMMEDIATE``.
 """
 
 from __future__ import annotations
@@ -18,12 +18,14 @@ from gateway.ledger.eligibility import DuplicateRequest, EligibilityBook
 from gateway.ledger.interchanges import InterchangeBook
 from gateway.ledger.leases import LeaseBook
 from gateway.ledger.outbox import OutboxBook
+from gateway.ledger.payments import PaymentBook
 from gateway.ledger.received import ReceivedFileBook
 from gateway.ledger.records import (
     MAX_CONTROL_NUMBER,
     ChangesApplied,
     ClaimChange,
     ClaimEvent,
+    ClaimPaymentIn,
     ControlNumbersExhausted,
     DuplicateClaim,
     IllegalTransition,
@@ -31,9 +33,14 @@ from gateway.ledger.records import (
     LedgerError,
     OutboxEntry,
     OutboxItem,
+    PaymentDecision,
+    PaymentEffects,
     RemittanceIdentity,
+    RemittanceOutcome,
     RequestUpdate,
     StoredClaim,
+    StoredPayment,
+    StoredRemittance,
     StoredRequest,
     UnknownClaim,
 )
@@ -44,6 +51,7 @@ __all__ = [
     "ChangesApplied",
     "ClaimChange",
     "ClaimEvent",
+    "ClaimPaymentIn",
     "ControlNumbersExhausted",
     "DuplicateClaim",
     "DuplicateRequest",
@@ -53,16 +61,27 @@ __all__ = [
     "LedgerError",
     "OutboxEntry",
     "OutboxItem",
+    "PaymentDecision",
+    "PaymentEffects",
     "RemittanceIdentity",
+    "RemittanceOutcome",
     "RequestUpdate",
     "StoredClaim",
+    "StoredPayment",
+    "StoredRemittance",
     "StoredRequest",
     "UnknownClaim",
 ]
 
 
 class Ledger(
-    ClaimBook, LeaseBook, InterchangeBook, ReceivedFileBook, RemittanceBook, OutboxBook,
+    ClaimBook,
+    LeaseBook,
+    InterchangeBook,
+    ReceivedFileBook,
+    RemittanceBook,
+    PaymentBook,
     EligibilityBook,
-):  # fmt: skip
+    OutboxBook,
+):
     """The ledger in one database (see ``db.open_ledger``, which migrates it first)."""

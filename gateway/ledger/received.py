@@ -62,6 +62,14 @@ class ReceivedFileBook(LedgerBase):
             apply_request_updates(self, connection, requests, now, result)
             return result
 
+    def received_file_state(self, sha256: str) -> str | None:
+        """What became of a received file of this content (processed, held, quarantined)."""
+        with self.engine.begin() as connection:
+            state = connection.execute(
+                select(received_files.c.state).where(received_files.c.sha256 == sha256)
+            ).scalar()
+        return None if state is None else str(state)
+
     def received_file_known(self, sha256: str) -> bool:
         with self.engine.begin() as connection:
             return (

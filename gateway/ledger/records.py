@@ -16,7 +16,10 @@ from sqlalchemy.engine import Row
 
 from gateway.ledger.schema import (
     ClaimState,
+    EventName,
     OutboxKind,
+    PaymentState,
+    RemittanceState,
     RequestState,
     claims,
 )
@@ -62,13 +65,19 @@ class StoredClaim:
     payer_claim_number: str | None
     created_at: datetime
     updated_at: datetime
+    # the search columns (records.search_fields)
+    patient_last_name: str | None = None
+    patient_first_name: str | None = None
+    service_from: str | None = None
+    service_to: str | None = None
+    billed: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ClaimEvent:
     claim_id: str
     version: int
-    event: ClaimState
+    event: EventName
     at: datetime
     source: str
     detail: dict[str, Any]
@@ -108,6 +117,153 @@ class ChangesApplied:
     skipped: list[tuple[str, str]]  # claim id, why
     requests_applied: list[str] = field(default_factory=list)  # eligibility request ids
     requests_skipped: list[tuple[str, str]] = field(default_factory=list)  # request id, why
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimPaymentIn:
+    """One claim payment (a CLP) of a remittance, as the ledger takes it."""
+
+    claim_id: str
+    payer_id: str
+    status_code: str  # CLP02
+    payer_claim_number: str  # CLP07
+    charge: str
+    paid: str
+    patient_responsibility: str
+    posting: Mapping[str, Any]  # the posting record; its "id" is the posting id
+    balance: Mapping[str, Any] | None = None
+    sequence: str | None = None  # P, S or T when CLP02 says it (1/19, 2/20, 3/21)
+    sequence_hint: str = "P"  # the claim's own sequence, for codes that do not say (4, 22, ...)
+
+    @property
+    def reversal(self) -> bool:
+        return self.status_code == "22"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPayment:
+    """A claim payment the ledger holds, with the remittance it came in."""
+
+    id: int
+    claim_id: str
+    version: int | None
+    payer_id: str
+    payer_sequence: str
+    payer_claim_number: str | None
+    status_code: str
+    charge: str
+    paid: str
+    patient_responsibility: str
+    posting_id: str
+    balance_id: str | None
+    state: PaymentState
+    reverses: int | None
+    detail: dict[str, Any]
+    posting: dict[str, Any]
+    balance: dict[str, Any] | None
+    recorded_at: datetime
+    updated_at: datetime
+    remittance_id: int
+    trace_number: str
+    payment_date: str
+    file_name: str
+    archived_as: str | None
+    partner: str | None
+
+    @property
+    def reversal(self) -> bool:
+        return self.status_code == "22"
+
+    @property
+    def moves_money(self) -> bool:
+        """Whether it paid something or left someone a balance (a bare denial does not)."""
+        return Decimal(self.paid) != 0 or self.balance_id is not None
+
+    def incoming(self) -> ClaimPaymentIn:
+        return ClaimPaymentIn(
+            self.claim_id, self.payer_id, self.status_code, self.payer_claim_number or "",
+            self.charge, self.paid, self.patient_responsibility, self.posting, self.balance,
+            self.payer_sequence, self.payer_sequence,
+        )  # fmt: skip
+
+    def named(self) -> dict[str, Any]:
+        """How a review names this payment: trace number, date, file, state."""
+        return {
+            "posting_id": self.posting_id, "claim_id": self.claim_id, "state": self.state.value,
+            "trace_number": self.trace_number, "payment_date": self.payment_date or None,
+            "paid": self.paid, "file": self.archived_as or self.file_name,
+            "recorded_at": self.recorded_at.isoformat(timespec="seconds"),
+        }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentDecision:
+    """What the ledger decided about one claim payment, for the caller to word its records.
+
+    ``verdict``: posted, held, released or discarded. ``reasons``: why it is held (each a
+    dict with a ``reason`` and the facts, e.g. the earlier payment it may duplicate).
+    """
+
+    version: int | None
+    sequence: str
+    verdict: PaymentState
+    reasons: tuple[dict[str, Any], ...] = ()
+    reverses: StoredPayment | None = None
+    note: str = ""
+
+
+@dataclass
+class PaymentEffects:
+    """A claim payment's output records, its timeline event's detail, and the claim state a
+    posted payment moves its claim to (None: it moves none)."""
+
+    records: list[OutboxItem]
+    detail: dict[str, Any]
+    claim_state: ClaimState | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRemittance:
+    """A remittance (an 835 transaction set) the ledger recorded."""
+
+    id: int
+    trace_number: str
+    payer_id: str
+    amount: str
+    payment_date: str
+    content_sha256: str
+    file_name: str
+    archived_as: str | None
+    partner: str | None
+    control_number: str
+    state: RemittanceState
+    detail: dict[str, Any]
+    recorded_at: datetime
+    updated_at: datetime
+
+    def named(self) -> dict[str, Any]:
+        """How a review names this remittance."""
+        review = self.detail.get("review") or {}
+        return {
+            "trace_number": self.trace_number, "payer_id": self.payer_id, "amount": self.amount,
+            "payment_date": self.payment_date or None, "state": self.state.value,
+            "file": self.archived_as or self.file_name, "note": review.get("note"),
+            "recorded_at": self.recorded_at.isoformat(timespec="seconds"),
+        }  # fmt: skip
+
+
+@dataclass
+class RemittanceOutcome:
+    """What one remittance did: its state and each claim payment's decision."""
+
+    remittance_id: int
+    state: str
+    decisions: list[tuple[ClaimPaymentIn, PaymentDecision]]
+    events: list[ClaimEvent]
+
+    @property
+    def held(self) -> list[tuple[ClaimPaymentIn, PaymentDecision]]:
+        return [(p, d) for p, d in self.decisions if d.verdict == PaymentState.HELD]
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +351,11 @@ def stored_claim(row: Row[Any]) -> StoredClaim:
         payer_claim_number=row.payer_claim_number,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        patient_last_name=row.patient_last_name,
+        patient_first_name=row.patient_first_name,
+        service_from=row.service_from,
+        service_to=row.service_to,
+        billed=row.billed,
     )
 
 

@@ -1,107 +1,150 @@
-"""Remittances: each payment recorded once, with its records and claim changes."""
+"""Remittances: each payment (an 835 transaction set) recorded once, with its claim payments.
+
+A remittance is known by its payment identity (trace number, payer, amount, date) and the
+hash of its content. The same content again is the same payment: nothing happens (a re-sent
+835 never posts twice). Other content under an identity the ledger has seen (a corrected 835
+after a discarded one, a payer's copy with changed claims) is a new remittance, held for review
+as a whole and naming the earlier one, as is one whose money does not add up.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import and_, select, update
+from sqlalchemy.engine import Row
 
-from gateway.ledger.base import LedgerBase
+from gateway.ledger.payments import Effects, PaymentBook
 from gateway.ledger.records import (
-    ChangesApplied,
-    ClaimChange,
-    IllegalTransition,
-    LedgerError,
-    OutboxItem,
+    ClaimPaymentIn,
     RemittanceIdentity,
-    chunks,
+    RemittanceOutcome,
+    StoredRemittance,
+    dumps,
     utc_now,
 )
-from gateway.ledger.schema import (
-    REMITTANCE_TRANSITIONS,
-    RemittanceState,
-    remittances,
-)
+from gateway.ledger.schema import RemittanceState, remittances
 
 
-class RemittanceBook(LedgerBase):
+class RemittanceBook(PaymentBook):
     """Payments (835 transaction sets)."""
 
-    def apply_remittance(
+    def record_remittance(
         self,
         identity: RemittanceIdentity,
+        content_sha256: str,
         *,
         file_name: str,
         control_number: str,
-        state: RemittanceState,
-        outbox_records: Iterable[OutboxItem],
-        changes: Iterable[ClaimChange],
-    ) -> ChangesApplied | None:
-        """Record one payment with its output records and claim changes, in one transaction;
-        None when the payment was recorded before (a re-sent 835 never posts twice).
+        payments: Sequence[ClaimPaymentIn],
+        effects: Effects,
+        problems: Sequence[Mapping[str, Any]] = (),
+        archived_as: str | None = None,
+        partner: str | None = None,
+    ) -> RemittanceOutcome | None:
+        """Record one payment with every claim payment in it, their records and claim events,
+        in one transaction; None when this content was recorded before.
 
-        Both are taken a chunk at a time (a payment may change a million claims), and the
-        events of the changes applied are not kept: the result lists only those skipped."""
+        ``problems``: why its money does not add up (it is then held as a whole).
+        """
         trace_number, payer_id, amount, payment_date = identity
         now = utc_now()
         with self.engine.begin() as connection:
             stmt = self._insert(connection, remittances).values(
                 trace_number=trace_number, payer_id=payer_id, amount=amount,
                 payment_date=payment_date, file_name=file_name, control_number=control_number,
-                state=RemittanceState(state).value, recorded_at=now, updated_at=now,
+                state=RemittanceState.POSTED.value, recorded_at=now, updated_at=now,
+                content_sha256=content_sha256, partner=partner, archived_as=archived_as,
             )  # fmt: skip
             stmt = stmt.on_conflict_do_nothing(  # type: ignore[attr-defined]
                 index_elements=[
-                    remittances.c.trace_number,
-                    remittances.c.payer_id,
-                    remittances.c.amount,
-                    remittances.c.payment_date,
+                    remittances.c.trace_number, remittances.c.payer_id, remittances.c.amount,
+                    remittances.c.payment_date, remittances.c.content_sha256,
                 ]
-            ).returning(remittances.c.id)
-            if connection.execute(stmt).first() is None:
+            ).returning(remittances.c.id)  # fmt: skip
+            remittance_id = connection.execute(stmt).scalar()
+            if remittance_id is None:
                 return None
-            for records in chunks(outbox_records):
-                self._add_outbox(connection, records, now)
-            result = ChangesApplied([], [])
-            for chunk in chunks(changes):
-                result.skipped.extend(self._apply_changes(connection, chunk, now).skipped)
-            return result
+            reasons: list[dict[str, Any]] = []
+            if problems:
+                reasons.append({"reason": "unbalanced", "problems": [dict(p) for p in problems]})
+            earlier = [
+                _stored(r) for r in connection.execute(
+                    select(remittances)
+                    .where(_identity_is(identity), remittances.c.id != remittance_id)
+                    .order_by(remittances.c.id)
+                ).all()
+            ]  # fmt: skip
+            if earlier:
+                reasons.append({"reason": "same_payment_identity",
+                                "earlier": [e.named() for e in earlier]})  # fmt: skip
+            state = RemittanceState.HELD if reasons else RemittanceState.POSTED
+            if reasons:
+                connection.execute(
+                    update(remittances)
+                    .where(remittances.c.id == remittance_id)
+                    .values(state=state.value, detail=dumps({"hold": reasons}))
+                )
+            remittance = {
+                "id": int(remittance_id), "trace_number": trace_number,
+                "payment_date": payment_date, "file_name": file_name,
+                "archived_as": archived_as, "partner": partner,
+            }  # fmt: skip
+            decisions, events = self._record_claim_payments(
+                connection, remittance, payments, reasons, effects, now
+            )
+        return RemittanceOutcome(int(remittance_id), state.value, decisions, events)
 
-    def remittance_state(self, identity: RemittanceIdentity) -> RemittanceState | None:
+    def remittance(
+        self, identity: RemittanceIdentity, content_sha256: str
+    ) -> StoredRemittance | None:
+        """The remittance of this identity and content, if recorded."""
         with self.engine.begin() as connection:
-            state = connection.execute(
-                select(remittances.c.state).where(_identity_is(identity))
-            ).scalar()
-        return None if state is None else RemittanceState(state)
+            row = connection.execute(
+                select(remittances).where(
+                    _identity_is(identity), remittances.c.content_sha256 == content_sha256
+                )
+            ).first()
+        return None if row is None else _stored(row)
 
-    def set_remittance_state(
-        self,
-        identity: RemittanceIdentity,
-        new_state: RemittanceState,
-        *,
-        outbox_records: Iterable[OutboxItem] = (),
-        changes: Sequence[ClaimChange] = (),
-    ) -> None:
-        """Release or discard a held payment (with the release's records and claim changes, in
-        one transaction)."""
-        new_state = RemittanceState(new_state)
+    def remittance_detail(self, remittance_id: int) -> dict[str, Any]:
+        """A remittance's detail: why it was held, its review, the copies seen again."""
+        with self.engine.begin() as connection:
+            raw = connection.execute(
+                select(remittances.c.detail).where(remittances.c.id == remittance_id)
+            ).scalar()
+        detail: dict[str, Any] = json.loads(raw or "{}")
+        return detail
+
+    def discarded_remittances(self) -> list[StoredRemittance]:
+        """Remittances a review kept unposted, oldest first."""
+        with self.engine.begin() as connection:
+            rows = connection.execute(
+                select(remittances)
+                .where(remittances.c.state == RemittanceState.DISCARDED.value)
+                .order_by(remittances.c.id)
+            ).all()
+        return [_stored(r) for r in rows]
+
+    def note_seen_again(self, remittance_id: int, file: str) -> None:
+        """Remember that a remittance's very content came again in ``file`` (once per file)."""
         now = utc_now()
         with self.engine.begin() as connection:
-            state = connection.execute(
-                select(remittances.c.state).where(_identity_is(identity)).with_for_update()
+            raw = connection.execute(
+                select(remittances.c.detail).where(remittances.c.id == remittance_id)
             ).scalar()
-            if state is None:
-                raise LedgerError(f"remittance {identity}: not in the ledger")
-            if new_state not in REMITTANCE_TRANSITIONS[RemittanceState(state)]:
-                raise IllegalTransition(f"remittance {identity}: {state} -> {new_state}")
+            detail = json.loads(raw or "{}")
+            seen = detail.setdefault("seen_again", [])
+            if any(s.get("file") == file for s in seen):
+                return
+            seen.append({"file": file, "at": now.isoformat(timespec="seconds")})
             connection.execute(
                 update(remittances)
-                .where(_identity_is(identity))
-                .values(state=new_state.value, updated_at=now)
+                .where(remittances.c.id == remittance_id)
+                .values(detail=dumps(detail), updated_at=now)
             )
-            self._add_outbox(connection, outbox_records, now)
-            self._apply_changes(connection, changes, now)
 
 
 def _identity_is(identity: RemittanceIdentity) -> Any:
@@ -112,3 +155,14 @@ def _identity_is(identity: RemittanceIdentity) -> Any:
         remittances.c.amount == amount,
         remittances.c.payment_date == payment_date,
     )
+
+
+def _stored(row: Row[Any]) -> StoredRemittance:
+    return StoredRemittance(
+        id=int(row.id), trace_number=row.trace_number, payer_id=row.payer_id,
+        amount=row.amount, payment_date=row.payment_date, content_sha256=row.content_sha256,
+        file_name=row.file_name, archived_as=row.archived_as, partner=row.partner,
+        control_number=row.control_number, state=RemittanceState(row.state),
+        detail=json.loads(row.detail) if row.detail else {}, recorded_at=row.recorded_at,
+        updated_at=row.updated_at,
+    )  # fmt: skip

@@ -62,7 +62,8 @@ class ClaimState(StrEnum):
     """Where a claim version stands (the ``event`` names of contract section 3)."""
 
     QUEUED = "queued"
-    SUBMITTED = "submitted"
+    BATCHED = "batched"  # in an interchange, waiting to be uploaded (no status record)
+    SUBMITTED = "submitted"  # uploaded: the partner has the file
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     PAID = "paid"
@@ -75,6 +76,9 @@ _S = ClaimState
 _ADJUDICATED = frozenset({_S.PAID, _S.PARTIALLY_PAID, _S.DENIED})
 
 # Every allowed state change; anything else is refused by Ledger.transition.
+# - queued -> batched -> submitted: built into an interchange, then uploaded.
+# - batched -> accepted/rejected/paid/...: a reply proves the upload whose confirmation a crash
+#   (or another daemon on the same ledger) has not recorded yet.
 # - submitted -> paid/denied: some partners send no 277CA, the 835 is the first answer.
 # - submitted -> queued: the interchange was never delivered (TA1 reject, upload failure).
 # - accepted -> accepted: a 277CA confirming what a 999 already accepted.
@@ -82,7 +86,8 @@ _ADJUDICATED = frozenset({_S.PAID, _S.PARTIALLY_PAID, _S.DENIED})
 # - a payment can be followed by another (partial, then the rest) or reversed (CLP02 22);
 #   a reversal is followed by the corrected payment.
 TRANSITIONS: dict[ClaimState, frozenset[ClaimState]] = {
-    _S.QUEUED: frozenset({_S.SUBMITTED}),
+    _S.QUEUED: frozenset({_S.BATCHED}),
+    _S.BATCHED: frozenset({_S.SUBMITTED, _S.ACCEPTED, _S.REJECTED, _S.QUEUED} | _ADJUDICATED),
     _S.SUBMITTED: frozenset({_S.ACCEPTED, _S.REJECTED, _S.QUEUED} | _ADJUDICATED),
     _S.ACCEPTED: frozenset({_S.ACCEPTED, _S.REJECTED} | _ADJUDICATED),
     _S.REJECTED: frozenset(),  # final: the practice sends a corrected claim (a new version)
@@ -93,11 +98,43 @@ TRANSITIONS: dict[ClaimState, frozenset[ClaimState]] = {
 }
 
 
+class PaymentEvent(StrEnum):
+    """Events of a claim's timeline about its money that change no claim state."""
+
+    POSTED = "payment_posted"  # posted, but the claim's state does not follow (see detail)
+    HELD = "payment_held"  # waits for review (a possible duplicate, money that does not add up)
+    DISCARDED = "payment_discarded"  # kept unposted after review
+
+
+EventName = ClaimState | PaymentEvent
+
+
+def event_name(value: str) -> EventName:
+    """A stored event's name as its enum."""
+    return ClaimState(value) if value in ClaimState._value2member_map_ else PaymentEvent(value)
+
+
 class RemittanceState(StrEnum):
-    POSTED = "posted"
-    HELD = "held"  # waits for review: its money does not add up
+    POSTED = "posted"  # its claim payments were posted (some may wait as possible duplicates)
+    HELD = "held"  # waits for review as a whole: money that does not add up, or a payment
+    #               with the identity of an earlier one but other content
     RELEASED = "released"  # posted as it is after review
     DISCARDED = "discarded"  # kept unposted after review
+
+
+class PaymentState(StrEnum):
+    """Where one claim payment (a CLP of an 835) stands."""
+
+    POSTED = "posted"  # in force
+    HELD = "held"  # waits for review; nothing of it was emitted
+    RELEASED = "released"  # posted after review (in force)
+    DISCARDED = "discarded"  # kept unposted after review
+    REVERSED = "reversed"  # posted, then taken back by the payer (a CLP02 22 reversal)
+    SUPERSEDED = "superseded"  # a decision without money (a denial), followed by a new one
+
+
+# Claim payments in force: what the claim has been paid (reversals themselves never are).
+IN_FORCE = frozenset({PaymentState.POSTED, PaymentState.RELEASED})
 
 
 REMITTANCE_TRANSITIONS: dict[RemittanceState, frozenset[RemittanceState]] = {
@@ -167,7 +204,7 @@ claim_events = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("claim_id", String(20), nullable=False),
     Column("version", Integer, nullable=False),
-    Column("event", String(16), nullable=False),
+    Column("event", String(24), nullable=False),  # a ClaimState or a PaymentEvent
     Column("at", UTCDateTime, nullable=False),
     Column("source", String(16), nullable=False),
     Column("detail", Text, nullable=False),  # JSON
@@ -223,6 +260,9 @@ received_files = Table(
     Column("state", String(16), nullable=False),
 )
 
+# One row per 835 transaction set taken in. Its identity is the payment's (trace number, payer,
+# amount, date) and the hash of its content: the same content again is the same payment (never
+# posted twice); other content under the same identity is a new remittance, held for review.
 remittances = Table(
     "remittances",
     metadata,
@@ -236,7 +276,50 @@ remittances = Table(
     Column("state", String(16), nullable=False),
     Column("recorded_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
-    UniqueConstraint("trace_number", "payer_id", "amount", "payment_date"),
+    # sha256 of the transaction set's segments between ST and SE ("" for rows older than it)
+    Column("content_sha256", String(64), nullable=False),
+    Column("partner", String(64)),
+    Column("archived_as", String(255)),  # the file's unique name in spool/archive/
+    Column("detail", Text),  # JSON: why it is held, the review's verdict, copies seen again
+    UniqueConstraint(
+        "trace_number",
+        "payer_id",
+        "amount",
+        "payment_date",
+        "content_sha256",
+        name="uq_remittances_identity_content",
+    ),
+    Index(None, "archived_as"),
+)
+
+# One row per claim payment (CLP) posted or held: a claim's money, payer by payer. Written in
+# the same ledger transaction as its remittance, its output records and its claim's new state.
+claim_payments = Table(
+    "claim_payments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("remittance_id", Integer, ForeignKey("remittances.id"), nullable=False),
+    Column("claim_id", String(80), nullable=False),  # CLP01 (may name no claim of the ledger)
+    Column("version", Integer),  # the claim version it pays; NULL when it matches no claim
+    Column("payer_id", String(80), nullable=False),
+    Column("payer_sequence", String(1), nullable=False),  # P, S, T
+    Column("payer_claim_number", String(50)),  # CLP07
+    Column("status_code", String(8), nullable=False),  # CLP02
+    Column("charge", String(20), nullable=False),
+    Column("paid", String(20), nullable=False),
+    Column("patient_responsibility", String(20), nullable=False),
+    Column("posting_id", String(128), nullable=False, unique=True),
+    Column("balance_id", String(128)),
+    Column("state", String(16), nullable=False),  # a PaymentState
+    Column("reverses", Integer, ForeignKey("claim_payments.id")),  # a reversal: what it takes back
+    Column("detail", Text),  # JSON: why it is held, the review's verdict and note
+    Column("posting", Text, nullable=False),  # the posting record (JSON)
+    Column("balance", Text),  # the balance record (JSON), when the payment has one
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "claim_id", "payer_id"),
+    Index(None, "remittance_id"),
+    Index(None, "state"),
 )
 
 # Output records waiting to be written to spool/postings|balances|status (emitted_at NULL).

@@ -23,6 +23,7 @@ import structlog
 
 from gateway.domain.claim import Claim
 from gateway.files import open_private, private_dir
+from gateway.replies.holds import WHAT_NEXT
 from gateway.replies.remittances import ClaimPosted, PaymentFinished, PaymentStarted, post_835
 
 log = structlog.get_logger("gateway.posting")
@@ -153,20 +154,27 @@ def _post_events(
                                 discrepancy=error.message, partner=partner)  # fmt: skip
 
 
-def hold_for_review(spool: Path, path: Path, transactions: list[dict[str, Any]], now: str) -> None:
+def hold_for_review(
+    spool: Path,
+    path: Path,
+    transactions: list[dict[str, Any]],
+    now: str,
+    *,
+    name: str | None = None,
+) -> None:
+    """Keep a copy of ``path`` in ``spool/review/`` as ``name`` beside ``NAME.review.json``."""
     review = private_dir(spool / "review")
-    target = review / path.name
+    name = name or path.name
+    target = review / name
     if not target.exists():
         shutil.copy2(path, target)
         os.chmod(target, 0o600)
-    report = {"file": path.name, "held_at": now, "transactions": transactions,
-              "what_next": "check the discrepancies with the payer, then run `gateway review "
-                           f"release {path.name}` to post it as it is, or `gateway review "
-                           f"discard {path.name} --reason ...` to keep it unposted"}  # fmt: skip
-    tmp = review / f".{path.name}.review.json.tmp"
+    report = {"file": name, "held_at": now, "transactions": transactions,
+              "what_next": WHAT_NEXT.format(name=name)}  # fmt: skip
+    tmp = review / f".{name}.review.json.tmp"
     with open_private(tmp) as f:
         json.dump(report, f, indent=2, default=str)
-    os.replace(tmp, review / f"{path.name}.review.json")
+    os.replace(tmp, review / f"{name}.review.json")
 
 
 def held(home: Path) -> list[dict[str, Any]]:
@@ -193,6 +201,7 @@ def release(
     result = post_remittance(home, review / name, lookup=lookup, release=controls,
                              review_note=note)  # fmt: skip
     archive_review(home, name, "released", note)
+    log.info("remittance_released", file=name, note=note)
     return result
 
 
@@ -200,7 +209,9 @@ def discard(home: Path, name: str, *, reason: str) -> Path:
     """Keep a held remittance unposted for good: it moves to the archive with the reason."""
     if not (home / "spool" / "review" / f"{name}.review.json").exists():
         raise FileNotFoundError(f"no remittance {name!r} is held for review")
-    return archive_review(home, name, "discarded", reason)
+    target = archive_review(home, name, "discarded", reason)
+    log.info("remittance_discarded", file=name, why=reason)
+    return target
 
 
 def archive_review(home: Path, name: str, verdict: str, why: str) -> Path:
@@ -212,5 +223,4 @@ def archive_review(home: Path, name: str, verdict: str, why: str) -> Path:
             shutil.move(str(item), target / item.name)
     with open_private(target / "verdict.json") as f:
         json.dump({"file": name, "verdict": verdict, "why": why, "at": stamp}, f, indent=2)
-    log.info(f"remittance_{verdict}", file=name, why=why)
     return target

@@ -90,17 +90,18 @@ def post_835(
     *,
     source_file: str,
     lookup: Lookup | None = None,
+    content_hash: bool = False,
 ) -> Iterator[RemittanceEvent]:
     """Parse, balance and post every 835 transaction in ``source``.
 
     ``lookup`` finds the submitted claim by claim id (the ledger); with it, lines are matched
     to submitted lines, unknown claims are flagged ``matched: false`` and a secondary payer on
-    file makes the balance ``bill_secondary``.
+    file makes the balance ``bill_secondary``. ``content_hash``: see ``read_835``.
     """
     errors: list[BalanceError] = []
     warnings: list[BalanceError] = []
     ctx: PaymentContext | None = None
-    for event in read_835(source):
+    for event in read_835(source, content_hash=content_hash):
         if isinstance(event, ClaimPayment):
             assert ctx is not None  # the reader sends the header first
             if lookup is not None:

@@ -9,6 +9,7 @@ the gateway does not know are kept as they are.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ class TransactionEnd:
     paid_total: Decimal = ZERO
     position: int = 0  # segment index of the SE
     problems: list[str] = field(default_factory=list)  # values it cannot be posted with
+    content_sha256: str = ""  # of its segments between ST and SE (read_835 content_hash=True)
 
     @property
     def provider_adjustment_total(self) -> Decimal:
@@ -119,15 +121,41 @@ def _adjustments(els: list[str], position: int) -> list[Adjustment]:
     return out
 
 
+def _hashed(lists: Iterator[list[str]], digests: list[str]) -> Iterator[list[str]]:
+    """The element lists as they come, each transaction set's segments between its ST and SE
+    hashed on the way; when an SE comes out, ``digests[0]`` is its set's hash (the envelope's
+    control numbers are left out: the same payment re-sent in a new envelope hashes the same)."""
+    digest = None
+    for els in lists:
+        sid = els[0]
+        if sid == "ST":
+            digest = hashlib.sha256()
+        elif sid == "SE":
+            digests[0] = digest.hexdigest() if digest is not None else ""
+            digest = None
+        elif digest is not None:
+            digest.update("\x1f".join(els).encode("utf-8", "replace") + b"\x1e")
+        yield els
+
+
 def read_835(
-    source: str | os.PathLike[str] | BinaryIO | bytes, *, strict: bool = False
+    source: str | os.PathLike[str] | BinaryIO | bytes,
+    *,
+    strict: bool = False,
+    content_hash: bool = False,
 ) -> Iterator[Remit835Event]:
     """Events of every 835 transaction set in ``source`` (other transaction sets are skipped).
 
     ``strict`` makes envelope count faults errors; by default they are tolerated (real senders
-    get SE01 wrong) and the money is still checked by balancing.
+    get SE01 wrong) and the money is still checked by balancing. ``content_hash``: each
+    ``TransactionEnd`` carries the hash of its set's content (what the ledger knows a
+    remittance by, with its identity).
     """
     reader = X12Reader(source, strict=strict)
+    digests = [""]
+    lists = reader.element_lists()
+    if content_hash:
+        lists = _hashed(lists, digests)
     payment: PaymentInfo | None = None
     header_sent = False
     claim: ClaimPayment | None = None
@@ -137,7 +165,7 @@ def read_835(
     header_number = ""
     interchange = ""
     position = 0
-    for els in reader.element_lists():
+    for els in lists:
         position += 1
         sid = els[0]
         if payment is None:
@@ -228,6 +256,7 @@ def read_835(
                     end.provider_adjustments.extend(_provider_adjustments(reader, els, position))
                 else:  # SE
                     end.position = position
+                    end.content_sha256 = digests[0]
                     yield end
                     payment = None
             elif sid == "NM1":

@@ -9,7 +9,9 @@ names from the partner's side never escape that folder.
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -19,6 +21,20 @@ from gateway.transports.errors import PermanentTransportError
 
 PROCESSED = "processed"  # the folder replies are moved to (download.after = "move")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+PROBE_STEPS = "wrote, renamed and removed a probe file in the upload folder"
+PROBE_STEPS_DIRECT = "wrote and removed a probe file in the upload folder"  # upload_mode direct
+
+
+def probe_name() -> str:
+    """A dot name (never taken for an 837) for ``check``'s probe of the upload folder."""
+    return f".gateway-probe-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def probe_failed(folder: str, step: str, exc: BaseException) -> PermanentTransportError:
+    return PermanentTransportError(
+        f"the upload folder {folder} refused to {step} a probe file ({exc}): uploads would "
+        f"fail the same way; check that the account may {step} files there"
+    )
 
 
 @dataclass(frozen=True)
@@ -68,7 +84,8 @@ class Transport(Protocol):
         """After a download is safe: ``leave``, ``move`` (to ``processed/``) or ``delete``."""
 
     def check(self) -> TransportCheck:
-        """Log in and list both folders (``gateway partners check``); raises TransportError."""
+        """Log in, list both folders, and do in the upload folder what an upload does (write,
+        rename, remove a probe file); raises TransportError naming the step that failed."""
 
     def close(self) -> None: ...
 

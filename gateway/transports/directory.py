@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import shutil
@@ -9,10 +10,13 @@ import time
 from pathlib import Path
 
 from gateway.transports.base import (
+    PROBE_STEPS,
     PROCESSED,
     ClosesOnExit,
     RemoteFile,
     TransportCheck,
+    probe_failed,
+    probe_name,
     safe_name,
 )
 from gateway.transports.errors import (
@@ -128,6 +132,24 @@ class DirectoryTransport(ClosesOnExit):
                 counts.append(sum(1 for e in os.scandir(folder) if e.is_file()))
             except OSError as exc:
                 raise self._map(exc, f"listing {folder}") from exc
-        if not os.access(self.upload_dir, os.W_OK):
-            raise PermanentTransportError(f"upload folder {self.upload_dir} is not writable")
-        return TransportCheck(str(self.upload_dir), counts[0], str(self.download_dir), counts[1])
+        self._probe()
+        return TransportCheck(
+            str(self.upload_dir), counts[0], str(self.download_dir), counts[1], PROBE_STEPS
+        )
+
+    def _probe(self) -> None:
+        """What ``put`` does, with a probe file: write, rename, remove; the step that fails."""
+        stem = probe_name()
+        tmp, final = self.upload_dir / f"{stem}.part", self.upload_dir / stem
+        step = "write"
+        try:
+            tmp.write_bytes(b"gateway partners check\n")
+            step = "rename"
+            os.replace(tmp, final)
+            step = "remove"
+            final.unlink()
+        except OSError as exc:
+            for left in (tmp, final):
+                with contextlib.suppress(OSError):
+                    left.unlink(missing_ok=True)
+            raise probe_failed(str(self.upload_dir), step, exc) from exc

@@ -42,10 +42,14 @@ import structlog
 
 from gateway.config import SftpConfig
 from gateway.transports.base import (
+    PROBE_STEPS,
+    PROBE_STEPS_DIRECT,
     PROCESSED,
     ClosesOnExit,
     RemoteFile,
     TransportCheck,
+    probe_failed,
+    probe_name,
     safe_name,
 )
 from gateway.transports.errors import (
@@ -337,18 +341,22 @@ class SftpTransport(ClosesOnExit):
         self._host_key = seen
         if any(key.asbytes() == offered.asbytes() for key in pinned.values()):
             return
+        port = self.config.port
+        host = self.config.host if port == 22 else f"[{self.config.host}]:{port}"
+        line = f"{host} {offered.get_name()} {offered.get_base64()}"
         if not pinned:
             raise PermanentTransportError(
                 f"{self.where} is not in the known_hosts file {self.known_hosts}: it offered "
-                f"the host key {seen}. Check that fingerprint with the partner, then add the "
-                "key to that file; the gateway never learns host keys on its own"
+                f"the host key {seen}. Check that fingerprint with the partner (by phone or "
+                "another channel you trust), then add this line to that file: "
+                f"{line} (the gateway never learns host keys on its own)"
             )
         known = ", ".join(f"{k.get_name()} {fingerprint(k)}" for k in pinned.values())
         raise PermanentTransportError(
             f"the host key of {self.where} has CHANGED: it offered {seen}, but the known_hosts "
-            f"file {self.known_hosts} pins {known}. Someone may be in the middle; if the "
-            "partner really changed its key, confirm the new fingerprint with them and replace "
-            "the line in that file"
+            f"file {self.known_hosts} pins {known}. Someone may be in the middle. Only if the "
+            "partner confirms the new fingerprint out of band (by phone or another channel you "
+            f"trust), replace the line of {host} in that file with: {line}"
         )
 
     def _limits(self, sftp: _Client) -> tuple[int, int]:
@@ -667,9 +675,38 @@ class SftpTransport(ClosesOnExit):
         counts = self._run(
             f"listing the folders on {self.where}", lambda s: (count(s, up), count(s, down))
         )
+        self._run(f"probing the upload folder on {self.where}", self._probe)
         version = self._transport.remote_version if self._transport is not None else ""
-        detail = f"{self.where} host key {self._host_key} (pinned in {self.known_hosts}); {version}"
+        detail = (
+            f"{self.where} host key {self._host_key} (pinned in {self.known_hosts}); {version}; "
+            + (PROBE_STEPS if self.config.upload_mode == "rename" else PROBE_STEPS_DIRECT)
+        )  # fmt: skip
         return TransportCheck(up, counts[0], down, counts[1], detail)
+
+    def _probe(self, sftp: _Client) -> None:
+        """What ``put`` does, with a probe file: write, rename (unless ``upload_mode`` is
+        direct), remove; raises naming the step the server refused."""
+        folder = self.config.upload_dir
+        final = self._remote(folder, probe_name())
+        first = final if self.config.upload_mode == "direct" else f"{final}.part"
+        step = "write"
+        try:
+            with sftp.open(first, "wb") as f:
+                f.write(b"gateway partners check\n")
+            if first != final:
+                step = "rename"
+                if "posix-rename@openssh.com" in sftp.extensions:
+                    sftp.posix_rename(first, final)
+                else:
+                    sftp.rename(first, final)
+            step = "remove"
+            sftp.remove(final)
+        except OSError as exc:
+            if _is_connection(exc):
+                raise  # the connection failed, not the folder: _run says so
+            for left in {first, final}:
+                _remove_quietly(sftp, left)
+            raise probe_failed(f"{folder or '.'} on {self.where}", step, exc) from exc
 
     def close(self) -> None:
         self._drop()

@@ -189,10 +189,21 @@ def test_init_makes_a_private_home_and_never_overwrites_one(tmp_path: Path) -> N
     home = tmp_path / "clinic"
     code, out, _ = run("init", str(home))
     assert code == 0, out
+    assert "exchange/example/" in out  # the example partner's folder pair, said
     for folder in ("claims", "rejected", "outbound", "inbound", "archive", "postings",
                    "balances", "status", "review"):  # fmt: skip
         path = home / "spool" / folder
         assert path.is_dir() and stat.S_IMODE(path.stat().st_mode) == 0o700
+    # every folder it made is private, spool/ and exchange/ too, and every file
+    modes = {p.relative_to(home).as_posix(): stat.S_IMODE(p.stat().st_mode)
+             for p in [home, *home.rglob("*")]}  # fmt: skip
+    assert {m for p, m in modes.items() if (home / p).is_dir()} == {0o700}
+    assert {m for p, m in modes.items() if (home / p).is_file()} == {0o600}
+    assert {"spool", "exchange", "exchange/example/in", "simulator.toml",
+            "mappings/generic-csv.sample.csv"} <= set(modes)  # fmt: skip
+    sample = home / "mappings" / "generic-csv.sample.csv"
+    code, out, _ = run("--home", str(home), "validate", str(sample))
+    assert (code, out.strip()) == (0, f"{sample}: OK")  # the sample export is valid
     assert stat.S_IMODE((home / "gateway.toml").stat().st_mode) == 0o600
     assert 'url = "sqlite:///state/gateway.db"' in (home / "gateway.toml").read_text()
     code, _, err = run("--home", str(home), "build", SAMPLE_FILES[0], "-o", str(tmp_path / "o.x12"))
@@ -209,6 +220,7 @@ def test_init_makes_a_private_home_and_never_overwrites_one(tmp_path: Path) -> N
     ("template", "shipped"),
     [("partner-example.toml", "partners/example.toml"),
      ("mapping-generic-csv.toml", "mappings/generic-csv.toml"),
+     ("sample-generic.csv", "mappings/generic-csv.sample.csv"),
      ("mapping-pms-json.toml", "mappings/pms-json.toml"),
      ("mapping-eligibility-csv.toml", "mappings/eligibility-csv.toml")],
 )  # fmt: skip

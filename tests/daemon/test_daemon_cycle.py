@@ -161,11 +161,17 @@ def test_claims_to_payments_end_to_end(tmp_path: Path, db_url: str) -> None:
     # -- the ledger's view ---------------------------------------------------------------
     history = ledger.history("PCN-2025-0001")
     assert [(e.event.value, e.source) for e in history] == [
-        ("queued", "intake"), ("submitted", "837"), ("accepted", "999"),
+        ("queued", "intake"), ("batched", "837"), ("submitted", "837"), ("accepted", "999"),
         ("accepted", "277CA"), ("paid", "835"),
     ]  # fmt: skip
-    assert history[1].detail["file"] == "acme-837P-000000001.x12"
+    assert history[1].detail["file"] == history[2].detail["file"] == "acme-837P-000000001.x12"
     assert history[-1].detail["patient_owes"] == "10.00"
+    assert history[-1].detail["file"] == "archive/inbound/acme/acme.835"  # unique, archived
+    # every status record names the claim version it is about (replies too)
+    every = read_jsonl(spool / "status")
+    assert {(s["source"], s["version"]) for s in every} == {
+        (source, 1) for source in ("intake", "837", "999", "277CA", "835")
+    }
     runner = CliRunner()
     shown = runner.invoke(cli, ["--home", str(home), "claim", "PCN-2025-0001"])
     assert shown.exit_code == 0, shown.output

@@ -62,7 +62,8 @@ def test_good_file_is_queued_and_archived(home: Path, ledger: Ledger) -> None:
 def test_unsettled_files_wait(home: Path, ledger: Ledger) -> None:
     _drop(home, "fresh.json", json.loads((SAMPLES / "professional.json").read_text()), age=0)
     report = take_claim_files(home, ledger, _partners(home), settle_seconds=5, today=TODAY)
-    assert (report.taken, report.waiting) == ([], ["fresh.json"])
+    assert (report.taken, list(report.waiting)) == ([], ["fresh.json"])
+    assert 0 < report.waiting["fresh.json"] <= 5  # seconds until it counts as settled
 
 
 def test_mixed_file_takes_the_good_claims_and_explains_the_bad(home: Path, ledger: Ledger) -> None:
@@ -105,3 +106,54 @@ def test_duplicates_are_refused_but_a_rerun_after_a_crash_is_not_a_duplicate(
     report = take_claim_files(home, ledger, _partners(home), settle_seconds=5, today=TODAY)
     stored = ledger.claim("PCN-2025-0001")
     assert report.taken == ["PCN-2025-0001"] and stored is not None and stored.version == 2
+
+
+def test_a_file_that_is_no_claim_file_is_rejected_with_the_reason(
+    home: Path, ledger: Ledger
+) -> None:
+    stranger = home / "spool" / "claims" / "visits.txt"
+    stranger.write_text("name,date\nDoe,03/03/2025\n")
+    past = time.time() - 60
+    os.utime(stranger, (past, past))
+    report = take_claim_files(home, ledger, _partners(home), settle_seconds=5, today=TODAY)
+    assert report.rejected_files == ["visits.txt"]
+    rejected = home / "spool" / "rejected"
+    assert (rejected / "visits.txt").exists() and not list((home / "spool/claims").iterdir())
+    [problem] = json.loads((rejected / "visits.txt.errors.json").read_text())["problems"]
+    assert problem["message"].startswith("is not a claim file: the gateway takes .json, .jsonl")
+
+
+def test_a_dropped_again_export_says_which_claims_were_skipped_and_why(
+    home: Path, ledger: Ledger
+) -> None:
+    first, second = json.loads((SAMPLES / "professional.json").read_text())
+    _drop(home, "monday.json", [first, second])
+    take_claim_files(home, ledger, _partners(home), settle_seconds=5, today=TODAY)
+    ledger.transition("PCN-2025-0001", ClaimState.BATCHED, source="837")  # on its way
+    # the export again, with one claim changed and one new claim
+    changed = dict(second, place_of_service="12")
+    new = dict(first, claim_id="PCN-2025-0003")
+    _drop(home, "monday-again.json", [first, changed, new])
+    report = take_claim_files(home, ledger, _partners(home), settle_seconds=5, today=TODAY)
+    assert report.taken == ["PCN-2025-0003"]
+    errors = json.loads((home / "spool/rejected/monday-again.json.errors.json").read_text())
+    assert errors["claims_taken"] == ["PCN-2025-0003"]
+    assert [(s["claim_id"], s["why"]) for s in errors["claims_skipped"]] == [
+        ("PCN-2025-0001", "unchanged"), ("PCN-2025-0002", "needs_frequency_7"),
+    ]  # fmt: skip
+    assert "version 1, batched" in errors["claims_skipped"][0]["message"]
+    assert "frequency 7" in errors["claims_skipped"][1]["message"]
+    assert "were queued and will be sent" not in errors["note"]
+    assert "claims_skipped were not queued" in errors["note"]
+
+
+def test_a_file_still_being_written_is_said_by_run_once(home: Path) -> None:
+    from gateway.daemon.runner import Daemon
+
+    settings = home / "gateway.toml"
+    settings.write_text(settings.read_text().replace("settle_seconds = 5", "settle_seconds = 60"))
+    _drop(home, "fresh.json", json.loads((SAMPLES / "professional.json").read_text()), age=0)
+    daemon = Daemon(home)
+    report = daemon.cycle(once=True)
+    assert list(report.summary()["claim_files_waiting"]) == ["fresh.json"]
+    assert 0 < report.summary()["claim_files_waiting"]["fresh.json"] <= 60

@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 
 from gateway.daemon.runner import Daemon
 from gateway.ledger.faults import is_unreachable, plain_text
 from gateway.ledger.ledger import Ledger
-from gateway.ledger.schema import ClaimState, RemittanceState
+from gateway.ledger.schema import ClaimState, RemittanceState, remittances
 from tests.daemon.homes import drop_claims, drop_reply, make_home
 from tests.daemon.payer import ack_999, envelope_of
 from tests.daemon.test_daemon_replies import _professional
@@ -137,8 +137,9 @@ def test_a_partly_posted_835_says_which_payments_were_applied(
         {"transaction": "0003", "trace_number": "000012382"},
     ]
     assert "never posted twice" in note["what_next"] and "spool/inbound/acme/" in note["what_next"]
-    identity = ("100004762", "1388600002", "0", "2018-06-15")
-    assert daemon.ledger.remittance_state(identity) == RemittanceState.POSTED
+    with daemon.ledger.engine.connect() as connection:
+        states = connection.execute(select(remittances.c.trace_number, remittances.c.state)).all()
+    assert [tuple(s) for s in states] == [("100004762", RemittanceState.POSTED.value)]
 
     corrected = repro.read_bytes().replace(b"ST*835*000000000002~", b"ST*835*0002~")
     _waiting(home, "remit-corrected.835", corrected)

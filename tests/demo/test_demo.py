@@ -16,6 +16,8 @@ from gateway.cli.main import cli
 from gateway.demo.run import DemoSummary, run_demo
 from gateway.transactions.claim_837_reader import read_837_claims
 from gateway.transactions.ig_validation import validate_with_pyx12
+from tests.daemon.homes import read_jsonl
+from tests.outputs import assert_described
 from tests.sshd import Sshd
 
 SFTP_PARTNER = """
@@ -66,6 +68,8 @@ def _postings_reconcile(home: Path) -> dict[str, Decimal]:
 
 def _check(summary: DemoSummary, claims: int) -> None:
     assert summary.finished
+    for kind, folder in (("posting", "postings"), ("balance", "balances"), ("status", "status")):
+        assert_described(kind, read_jsonl(summary.home / "spool" / folder))  # as documented
     assert summary.unreconciled == []
     assert sum(summary.states.values()) == claims
     assert set(summary.states) <= {"paid", "partially_paid", "denied", "rejected"}

@@ -48,6 +48,7 @@ def test_the_same_claim_again_is_refused(ledger: Ledger) -> None:
 
 def test_a_replacement_and_a_void_make_new_versions(ledger: Ledger) -> None:
     add(ledger, record())
+    ledger.transition("PCN-1", S.BATCHED, source="837")
     ledger.transition("PCN-1", S.SUBMITTED, source="837")
     assert add(ledger, record(frequency="7", payer_claim_number="PAYER-9")) == 2
     current = ledger.claim("PCN-1")
@@ -57,12 +58,13 @@ def test_a_replacement_and_a_void_make_new_versions(ledger: Ledger) -> None:
     assert first is not None and first.state == S.SUBMITTED
     assert add(ledger, record(frequency="8", payer_claim_number="PAYER-9")) == 3
     assert [(e.version, e.event) for e in ledger.history("PCN-1")] == [
-        (1, S.QUEUED), (1, S.SUBMITTED), (2, S.QUEUED), (3, S.QUEUED),
+        (1, S.QUEUED), (1, S.BATCHED), (1, S.SUBMITTED), (2, S.QUEUED), (3, S.QUEUED),
     ]  # fmt: skip
 
 
 def test_a_rejected_claim_may_come_again_corrected(ledger: Ledger) -> None:
     add(ledger, record())
+    ledger.transition("PCN-1", S.BATCHED, source="837")
     ledger.transition("PCN-1", S.SUBMITTED, source="837")
     ledger.transition("PCN-1", S.REJECTED, source="277CA", detail={"reasons": [{"code": "A7"}]})
     assert add(ledger, record()) == 2
@@ -71,14 +73,15 @@ def test_a_rejected_claim_may_come_again_corrected(ledger: Ledger) -> None:
 def test_the_normal_life_of_a_claim(ledger: Ledger) -> None:
     add(ledger, record())
     for state, source in [
-        (S.SUBMITTED, "837"), (S.ACCEPTED, "999"), (S.ACCEPTED, "277CA"), (S.PAID, "835"),
+        (S.BATCHED, "837"), (S.SUBMITTED, "837"), (S.ACCEPTED, "999"), (S.ACCEPTED, "277CA"), (S.PAID, "835"),
         (S.REVERSED, "835"), (S.PARTIALLY_PAID, "835"),
     ]:  # fmt: skip
         event = ledger.transition("PCN-1", state, source=source, detail={"file": "x"})
         assert event.event == state
     history = ledger.history("PCN-1")
     assert [e.event for e in history] == [
-        S.QUEUED, S.SUBMITTED, S.ACCEPTED, S.ACCEPTED, S.PAID, S.REVERSED, S.PARTIALLY_PAID,
+        S.QUEUED, S.BATCHED, S.SUBMITTED, S.ACCEPTED, S.ACCEPTED, S.PAID, S.REVERSED,
+        S.PARTIALLY_PAID,
     ]  # fmt: skip
     assert [e.source for e in history][-2:] == ["835", "835"]
     assert history[-1].detail == {"file": "x"}
@@ -90,9 +93,11 @@ def test_the_normal_life_of_a_claim(ledger: Ledger) -> None:
     [
         ([], S.PAID),
         ([], S.ACCEPTED),
-        ([S.SUBMITTED, S.REJECTED], S.ACCEPTED),
-        ([S.SUBMITTED, S.ACCEPTED, S.PAID], S.QUEUED),
-        ([S.SUBMITTED, S.ACCEPTED, S.DENIED], S.SUBMITTED),
+        ([], S.SUBMITTED),  # submitted means uploaded: a claim is built into a file first
+        ([S.BATCHED, S.SUBMITTED], S.BATCHED),
+        ([S.BATCHED, S.SUBMITTED, S.REJECTED], S.ACCEPTED),
+        ([S.BATCHED, S.SUBMITTED, S.ACCEPTED, S.PAID], S.QUEUED),
+        ([S.BATCHED, S.SUBMITTED, S.ACCEPTED, S.DENIED], S.SUBMITTED),
     ],
 )
 def test_an_illegal_transition_raises_and_writes_nothing(
@@ -116,6 +121,7 @@ def test_an_illegal_transition_raises_and_writes_nothing(
 
 def test_a_transition_writes_its_outbox_records_with_it(ledger: Ledger) -> None:
     add(ledger, record())
+    ledger.transition("PCN-1", S.BATCHED, source="837")
     status = {"id": "PCN-1:submitted:1", "event": "submitted", "claim_id": "PCN-1"}
     ledger.transition("PCN-1", S.SUBMITTED, source="837", outbox_records=[("status", status)])
     [pending] = ledger.pending_outbox(OutboxKind.STATUS)
@@ -131,13 +137,14 @@ def test_an_unknown_claim_cannot_change_state(ledger: Ledger) -> None:
 
 def test_every_state_has_a_row_in_the_transition_table() -> None:
     assert set(TRANSITIONS) == set(ClaimState)
-    assert TRANSITIONS[S.QUEUED] == {S.SUBMITTED}
+    assert TRANSITIONS[S.QUEUED] == {S.BATCHED}
     assert TRANSITIONS[S.REJECTED] == frozenset()
 
 
 def test_current_claims_in_the_order_asked(ledger: Ledger) -> None:
     for claim_id in ("A", "B", "C"):
         ledger.add_claim({"claim_id": claim_id}, kind="dental", partner="acme", payer_id="1")
+    ledger.transition("B", ClaimState.BATCHED, source="837")
     ledger.transition("B", ClaimState.SUBMITTED, source="837")
     ledger.transition("B", ClaimState.REJECTED, source="277CA")
     ledger.add_claim({"claim_id": "B", "n": 2}, kind="dental", partner="acme", payer_id="1")

@@ -139,7 +139,9 @@ def test_unanswered_requests_after_the_window(ledger: Ledger) -> None:
         ledger.add_eligibility_request(record(f"R-{n}"), partner="acme", payer_id="87726")
     first = send(ledger, ["R-0", "R-1"])
     assert ledger.unanswered_eligibility_requests(sent_before=utc_now()) == []  # not uploaded
-    ledger.mark_interchange_sent(first, at=utc_now() - timedelta(hours=2))
+    ledger.mark_interchange_sent(
+        first, status_records=lambda _c, _v: [], at=utc_now() - timedelta(hours=2)
+    )
     ledger.apply_reply(sha("a.271"), partner="acme", name="a.271", kind="271", changes=(),
                        requests=[answer("R-1")])  # fmt: skip
     late = ledger.unanswered_eligibility_requests(sent_before=utc_now() - timedelta(hours=1))

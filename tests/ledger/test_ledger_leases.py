@@ -44,7 +44,7 @@ def test_only_queued_claims_of_the_partner_and_kind_are_leased(ledger: Ledger) -
     queue(ledger, 1, kind="dental")
     queue(ledger, 1, kind="institutional", partner="other")
     ledger.add_claim({"claim_id": "ELSE"}, kind="professional", partner="other", payer_id="1")
-    ledger.transition(sent, ClaimState.SUBMITTED, source="837")
+    ledger.transition(sent, ClaimState.BATCHED, source="837")
     assert ledger.lease_queued("acme", "professional", "w", 10, 60) == [mine]
     assert ledger.lease_queued("acme", "professional", "w", 10, 60) == []  # also not to its owner
 

@@ -23,6 +23,7 @@ TABLES = {
     "interchange_claims",
     "received_files",
     "remittances",
+    "claim_payments",
     "outbox",
     "leases",
     "eligibility_requests",
@@ -107,3 +108,69 @@ def test_the_search_columns_are_filled_for_claims_stored_before_them(
         assert tuple(row) == ("SMITH", "2026-01-02", "75.00")
     finally:
         engine.dispose()
+
+
+def test_claim_payments_are_filled_from_the_postings_posted_before_them(
+    make_database: MakeDatabase,
+) -> None:
+    """A home upgraded with payments already posted: a duplicate of one is still caught."""
+    import json
+
+    from sqlalchemy import text
+
+    from gateway.ledger.ledger import ClaimPaymentIn, PaymentEffects
+    from gateway.ledger.schema import PaymentState
+
+    url = make_database()
+    engine = create_ledger_engine(url)
+    now = "2026-11-27 00:00:00+00:00"
+    pay = {"trace_number": "T-1", "payer_id": "87726", "amount": "90.00", "date": "2026-11-27"}
+    posting = {"id": "p-abc-1", "claim_id": "OLD-1", "status_code": "1", "status": "paid",
+               "charge": "120.00", "paid": "90.00", "patient_responsibility": "10.00",
+               "payer_claim_number": "PCN9", "payment": pay}  # fmt: skip
+    balance = {"id": "b-abc-1", "claim_id": "OLD-1", "patient_owes": "10.00"}
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0003")
+            connection.execute(
+                text(
+                    "INSERT INTO claims (claim_id, version, kind, frequency, partner, payer_id,"
+                    " state, record, created_at, updated_at) VALUES ('OLD-1', 1, 'professional',"
+                    " '1', 'acme', '87726', 'paid', '{}', :now, :now)"
+                ),
+                {"now": now},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO remittances (trace_number, payer_id, amount, payment_date, "
+                    "file_name, control_number, state, recorded_at, updated_at) VALUES ('T-1', "
+                    "'87726', '90.00', '2026-11-27', 'old.835', '0001', 'posted', :now, :now)"
+                ),
+                {"now": now},
+            )
+            for kind, record in (("postings", posting), ("balances", balance)):
+                connection.execute(
+                    text(
+                        "INSERT INTO outbox (record_id, kind, payload, created_at) VALUES "
+                        "(:id, :kind, :payload, :now)"
+                    ),
+                    {"id": record["id"], "kind": kind, "payload": json.dumps(record), "now": now},
+                )
+            command.upgrade(alembic_config(connection), "head")
+    finally:
+        engine.dispose()
+    with open_ledger(url) as ledger:
+        [old] = ledger.claim_payments("OLD-1")
+        assert (old.state, old.payer_sequence, old.paid, old.balance_id, old.version) == (
+            PaymentState.POSTED, "P", "90.00", "b-abc-1", 1,
+        )  # fmt: skip
+        assert old.balance == balance and old.trace_number == "T-1"
+        copy = ClaimPaymentIn("OLD-1", "87726", "1", "PCN9", "120.00", "90.00", "10.00",
+                              {"id": "p-new-1"}, None, "P")  # fmt: skip
+        outcome = ledger.record_remittance(
+            ("T-2", "87726", "90.00", "2026-11-27"), "c", file_name="copy.835",
+            control_number="0001", payments=[copy],
+            effects=lambda p, d: PaymentEffects([], {}, None),
+        )  # fmt: skip
+        assert outcome is not None
+        assert outcome.decisions[0][1].verdict == PaymentState.HELD

@@ -1,4 +1,5 @@
-"""Interchanges, received files, remittances and the outbox: each recorded once."""
+"""Interchanges, received files and the outbox: each recorded once (remittances and claim
+payments: test_ledger_payments.py)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from gateway.ledger.ledger import IllegalTransition, Ledger, LedgerError
+from gateway.ledger.ledger import Ledger, LedgerError
 from gateway.ledger.schema import (
     ClaimState,
     OutboxKind,
-    RemittanceState,
     interchange_claims,
     interchanges,
 )
-
-IDENTITY = ("TRACE-1", "87726", "120.00", "2026-11-20")
 
 
 def sha(text: str) -> str:
@@ -29,27 +27,61 @@ def posting(record_id: str, paid: str = "100.00") -> dict[str, Any]:
 
 
 def _submit(ledger: Ledger, isa13: int, claim_ids: list[str], name: str = "f") -> int:
-    return ledger.submit_interchange(
+    return ledger.batch_interchange(
         "acme", isa13, isa13, kind="dental", file_name=name, sha256=sha(name),
-        claim_ids=claim_ids, owner="w", status_records=lambda claim_id, version: [],
+        claim_ids=claim_ids, owner="w",
     )  # fmt: skip
 
 
-def test_an_interchange_is_recorded_with_its_claims(ledger: Ledger) -> None:
+def _status(claim_id: str, version: int) -> list[Any]:
+    return [(OutboxKind.STATUS, {"id": f"s-{claim_id}-{version}", "event": "submitted"})]
+
+
+def test_an_interchange_is_recorded_with_its_claims_then_sent(ledger: Ledger) -> None:
     for claim_id in ("A", "B"):
         ledger.add_claim({"claim_id": claim_id}, kind="dental", partner="acme", payer_id="1")
     isa13, _ = ledger.reserve_control_numbers("acme")
     interchange_id = _submit(ledger, isa13, ["A", "B"], "837D-000000001.x12")
-    ledger.mark_interchange_sent(interchange_id)
     with ledger.engine.connect() as connection:
         row = connection.execute(select(interchanges)).one()
         links = connection.execute(
             select(interchange_claims.c.claim_id, interchange_claims.c.version)
         ).all()
-    assert (row.control_number, row.claim_count, row.sent_at is not None) == (1, 2, True)
+    assert (row.control_number, row.claim_count, row.sent_at) == (1, 2, None)
     assert sorted(tuple(link) for link in links) == [("A", 1), ("B", 1)]
+    # built, not uploaded: batched, and no status record yet (submitted means uploaded)
+    states = {c.claim_id: c.state for c in ledger.list_claims()}
+    assert states == {"A": ClaimState.BATCHED, "B": ClaimState.BATCHED}
+    assert ledger.pending_outbox(OutboxKind.STATUS) == []
+    events = ledger.mark_interchange_sent(interchange_id, status_records=_status)
+    assert [(e.claim_id, e.event) for e in events] == [
+        ("A", ClaimState.SUBMITTED), ("B", ClaimState.SUBMITTED),
+    ]  # fmt: skip
+    assert events[0].detail == {"file": "837D-000000001.x12", "control_number": "000000001"}
     states = {c.claim_id: c.state for c in ledger.list_claims()}
     assert states == {"A": ClaimState.SUBMITTED, "B": ClaimState.SUBMITTED}
+    assert [e.record_id for e in ledger.pending_outbox(OutboxKind.STATUS)] == ["s-A-1", "s-B-1"]
+    sent = ledger.interchange(partner="acme", control_number=1)
+    assert sent is not None and sent.sent_at is not None
+    # confirmed once: a second confirmation (a crash after it) changes nothing
+    assert ledger.mark_interchange_sent(interchange_id, status_records=_status) == []
+    assert [e.event for e in ledger.history("A")].count(ClaimState.SUBMITTED) == 1
+
+
+def test_a_reply_before_the_upload_is_confirmed_keeps_every_event_once(ledger: Ledger) -> None:
+    ledger.add_claim({"claim_id": "A"}, kind="dental", partner="acme", payer_id="1")
+    isa13, _ = ledger.reserve_control_numbers("acme")
+    interchange_id = _submit(ledger, isa13, ["A"])
+    # a 999 proves the upload before this daemon recorded it (killed in between)
+    ledger.transition("A", ClaimState.ACCEPTED, source="999")
+    [event] = ledger.mark_interchange_sent(interchange_id, status_records=_status)
+    assert (event.event, event.detail["claim_state"]) == (ClaimState.SUBMITTED, "accepted")
+    stored = ledger.claim("A")
+    assert stored is not None and stored.state == ClaimState.ACCEPTED  # not set back
+    assert [e.event for e in ledger.history("A")] == [
+        ClaimState.QUEUED, ClaimState.BATCHED, ClaimState.ACCEPTED, ClaimState.SUBMITTED,
+    ]  # fmt: skip
+    assert [e.record_id for e in ledger.pending_outbox(OutboxKind.STATUS)] == ["s-A-1"]
 
 
 def test_an_interchange_needs_a_reserved_unused_control_number(ledger: Ledger) -> None:
@@ -72,40 +104,6 @@ def test_a_received_file_is_recorded_once_by_content(ledger: Ledger) -> None:
     assert ledger.record_received_file(sha("other"), partner="acme", name="b.999", kind="999")
     assert ledger.received_file_known(digest) and ledger.received_name_known("acme", "a.835")
     assert ledger.received_file_partner("b.999") == "acme"
-
-
-def _remit(ledger: Ledger, identity: tuple[str, str, str, str], state: RemittanceState,
-           records: list[Any] | None = None) -> bool:  # fmt: skip
-    applied = ledger.apply_remittance(
-        identity, file_name="r.835", control_number="0001", state=state,
-        outbox_records=records or [], changes=(),
-    )  # fmt: skip
-    return applied is not None
-
-
-def test_a_remittance_is_recorded_once_by_its_payment_identity(ledger: Ledger) -> None:
-    records = [(OutboxKind.POSTINGS, posting("p-1")), (OutboxKind.BALANCES, posting("b-1"))]
-    assert _remit(ledger, IDENTITY, RemittanceState.POSTED, records)
-    again = [(OutboxKind.POSTINGS, posting("p-2"))]
-    assert not _remit(ledger, IDENTITY, RemittanceState.POSTED, again)
-    assert [e.record_id for e in ledger.pending_outbox(OutboxKind.POSTINGS)] == ["p-1"]
-    other_amount = (*IDENTITY[:2], "120.01", IDENTITY[3])
-    assert _remit(ledger, other_amount, RemittanceState.POSTED)
-    assert ledger.remittance_state(IDENTITY) == RemittanceState.POSTED
-
-
-def test_a_held_remittance_is_released_or_discarded_once(ledger: Ledger) -> None:
-    _remit(ledger, IDENTITY, RemittanceState.HELD)
-    assert ledger.pending_outbox(OutboxKind.POSTINGS) == []
-    ledger.set_remittance_state(
-        IDENTITY, RemittanceState.RELEASED, outbox_records=[(OutboxKind.POSTINGS, posting("p-1"))]
-    )
-    assert ledger.remittance_state(IDENTITY) == RemittanceState.RELEASED
-    assert len(ledger.pending_outbox(OutboxKind.POSTINGS)) == 1
-    with pytest.raises(IllegalTransition):
-        ledger.set_remittance_state(IDENTITY, RemittanceState.DISCARDED)
-    with pytest.raises(LedgerError, match="not in the ledger"):
-        ledger.set_remittance_state(("X", "Y", "1.00", ""), RemittanceState.RELEASED)
 
 
 def test_the_outbox_is_idempotent_by_record_id(ledger: Ledger) -> None:

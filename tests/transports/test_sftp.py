@@ -142,6 +142,33 @@ def test_check_names_the_pinned_fingerprint(sshd: Sshd, transport: SftpTransport
     assert (check.upload_dir, check.upload_files) == ("inbound", 0)
     assert (check.download_dir, check.download_files) == ("outbound", 1)
     assert sshd.fingerprint in check.detail and "OpenSSH" in check.detail
+    assert "wrote, renamed and removed a probe file" in check.detail
+    assert list(sshd.inbound.iterdir()) == []  # the probe is gone
+
+
+@pytest.mark.parametrize(
+    ("flags", "step"),
+    [(["-R"], "write"), (["-P", "rename,posix-rename"], "rename"), (["-P", "remove"], "remove")],
+)
+def test_check_does_what_an_upload_does_and_names_the_step_that_fails(
+    sshd: Sshd, flags: list[str], step: str
+) -> None:
+    """Listing works, uploads do not: the check says so (it said "ok" before)."""
+    sshd.restart(sftp_flags=flags)
+    with SftpTransport(sshd.config(), sshd.home) as t, pytest.raises(PermanentTransportError) as e:
+        t.check()
+    message = str(e.value)
+    assert f"refused to {step} a probe file" in message and "inbound" in message
+    assert "uploads would fail the same way" in message
+    if step != "remove":  # a server that forbids removing keeps the probe: it is a dot name
+        assert not [p for p in sshd.inbound.iterdir()]
+
+
+def test_check_of_a_direct_upload_server_skips_the_rename(sshd: Sshd) -> None:
+    sshd.restart(sftp_flags=["-P", "rename,posix-rename"])
+    with SftpTransport(sshd.config(upload_mode="direct"), sshd.home) as t:
+        check = t.check()
+    assert "wrote and removed a probe file" in check.detail
 
 
 def test_a_missing_folder_is_permanent(sshd: Sshd, tmp_path: Path) -> None:
@@ -192,6 +219,10 @@ def test_a_changed_host_key_is_refused(sshd: Sshd) -> None:
     message = _refusal(sshd, sshd.config())
     for part in ("CHANGED", f"127.0.0.1:{sshd.port}", new, old, str(sshd.known_hosts)):
         assert part in message
+    # the line to pin once the new fingerprint is confirmed out of band: exactly the server's
+    kind, blob = sshd.host_key_line.split()[:2]
+    assert f"[127.0.0.1]:{sshd.port} {kind} {blob}" in message
+    assert "out of band" in message
     assert sshd.known_hosts.read_bytes() == pinned  # never learned, never written
     assert "Accepted publickey" not in sshd.log()  # refused before logging in
 
@@ -206,6 +237,7 @@ def test_an_unknown_host_is_refused(sshd: Sshd) -> None:
     message = _refusal(sshd, sshd.config())
     assert "not in the known_hosts" in message
     assert sshd.fingerprint in message and f"127.0.0.1:{sshd.port}" in message
+    assert f"[127.0.0.1]:{sshd.port} {line[0]} {line[1]}" in message  # the line to add
     assert sshd.known_hosts.read_bytes() == pinned
     sshd.known_hosts.unlink()
     assert "cannot read the known_hosts file" in _refusal(sshd, sshd.config())
