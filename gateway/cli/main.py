@@ -222,6 +222,8 @@ def validate_file(
                 problems.append(
                     Problem(ig.message, ig.element, None, None, ig.segment_index, ig.segment_id)
                 )
+        if _first_transaction(path) == "835":
+            problems += balance_problems(path)
         return [p.located(file=path.name) for p in problems]
     if path.suffix.lower() in CLAIM_SUFFIXES:
         return read_claim_file(path, mappings=mappings).problems
@@ -256,16 +258,49 @@ def validate(ctx: click.Context, files: tuple[str, ...], as_json: bool, no_pyx12
         sys.exit(1)
 
 
+def balance_problems(path: Path) -> list[Problem]:
+    """The 835's balancing errors, worded as ``gateway parse`` reports them."""
+    from gateway.replies.remittances import PaymentFinished, post_835
+    from gateway.x12.errors import X12SyntaxError
+
+    problems = []
+    try:
+        for event in post_835(path, source_file=path.name):
+            if isinstance(event, PaymentFinished):
+                problems += [
+                    Problem(f"not balanced: {e.message}", None, None, None, e.position)
+                    for e in event.balance_errors
+                ]
+    except X12SyntaxError:
+        pass  # a broken structure: check_837 has reported it with its position
+    return problems
+
+
 # -- parse ------------------------------------------------------------------------------------
-def _transaction_of(path: Path) -> str:
+def _read_envelopes(path: Path) -> tuple[str, list[Problem]]:
+    """The first transaction (ST01, or TA1) and the envelope faults (trailer counts, control
+    numbers) of the whole file, in one lenient pass; a broken structure raises."""
     from gateway.x12.reader import X12Reader
 
-    for seg in X12Reader(path, strict=False):
-        if seg.id == "ST":
-            return seg.get(1)
-        if seg.id == "TA1":
-            return "TA1"
-    return ""
+    reader = X12Reader(path, strict=False)
+    transaction = ""
+    for els in reader.element_lists():
+        if not transaction and els[0] in ("ST", "TA1"):
+            transaction = "TA1" if els[0] == "TA1" else (els[1] if len(els) > 1 else "")
+    faults = [
+        Problem(p.message, None, None, path.name, p.segment_index, p.segment_id)
+        for p in reader.problems
+    ]
+    return transaction, faults
+
+
+def _first_transaction(path: Path) -> str:
+    from gateway.x12.errors import X12SyntaxError
+
+    try:
+        return _read_envelopes(path)[0]
+    except X12SyntaxError:
+        return ""
 
 
 @cli.command()
@@ -284,7 +319,7 @@ def parse(file: str, fmt: str) -> None:
 
     path = Path(file)
     try:
-        transaction = _transaction_of(path)
+        transaction, faults = _read_envelopes(path)
         if fmt == "csv" and transaction != "835":
             raise click.UsageError("--format csv is for 835 files")
         if transaction == "835":
@@ -325,7 +360,8 @@ def parse(file: str, fmt: str) -> None:
     except X12SyntaxError as exc:
         click.echo(f"{file}: {exc}", err=True)
         sys.exit(1)
-    if not ok:
+    _report(faults)  # the data was read, but the envelope does not add up: say so, exit 1
+    if not ok or faults:
         sys.exit(1)
 
 
