@@ -132,6 +132,7 @@ class LoggingSettings(_Config):
 
 class MetricsSettings(_Config):
     port: int = Field(0, ge=0, le=65535)  # 0: off
+    max_cycle_age_seconds: float = Field(300.0, gt=0)  # /readyz fails when the last cycle is older
 
 
 class DaemonSettings(_Config):

@@ -44,6 +44,7 @@ from gateway.daemon.metrics import Metrics
 from gateway.daemon.outbound import SendReport, build_interchanges, send_outbound
 from gateway.daemon.outputs import emit_outputs
 from gateway.daemon.partner_jobs import PartnerJob, PartnerJobs
+from gateway.daemon.probes import liveness, readiness
 from gateway.daemon.transports import open_transport
 from gateway.files import private_dir, write_atomic
 from gateway.intake.mappings import Mapping, MappingError, load_mappings
@@ -375,7 +376,8 @@ class Daemon:
         log.info("daemon_started", home=str(self.home), partners=[p.name for p in self.partners],
                  once=once, worker=self.owner)  # fmt: skip
         port = self.settings.metrics.port
-        server = self.metrics.serve(port) if port and not once else None
+        probes = {"/healthz": self._healthz, "/readyz": self._readyz}
+        server = self.metrics.serve(port, probes) if port and not once else None
         if server is not None:
             log.info("metrics_served", url=f"http://127.0.0.1:{port}/metrics")
         try:
@@ -383,6 +385,13 @@ class Daemon:
         finally:
             if server is not None:
                 server.shutdown()
+
+    def _healthz(self) -> tuple[int, dict[str, Any]]:
+        return liveness(stopping=self.stopping)
+
+    def _readyz(self) -> tuple[int, dict[str, Any]]:
+        return readiness(self.ledger, last_cycle_end=self.last_cycle_end, now=time.monotonic(),
+                         limit=self.settings.metrics.max_cycle_age_seconds)  # fmt: skip
 
     def _loop(self, once: bool) -> int:
         if once:
