@@ -47,6 +47,8 @@ class _LazyGroup(click.Group):
         "partners": "gateway.cli.daemon_commands:partners",
         "demo": "gateway.cli.daemon_commands:demo",
         "simulate": "gateway.cli.simulate:simulate",
+        "backup": "gateway.cli.ops_commands:backup",
+        "archive": "gateway.cli.ops_commands:archive",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -73,10 +75,19 @@ def cli(ctx: click.Context, home: str | None) -> None:
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False))
-def init(directory: str) -> None:
+@click.option(
+    "--upgrade",
+    is_flag=True,
+    help="an existing home: migrate its ledger to this version's schema and add the folders "
+    "this version expects (settings and data are left alone)",
+)
+def init(directory: str, upgrade: bool) -> None:
     """Create a gateway home: gateway.toml, an example partner and mappings, spool folders."""
     from gateway.home import HomeExists, init_home
 
+    if upgrade:
+        _upgrade(Path(directory))
+        return
     try:
         made = init_home(Path(directory))
     except HomeExists as exc:
@@ -84,6 +95,31 @@ def init(directory: str) -> None:
     click.echo(
         f"created a gateway home in {directory} ({len(made)} folders and files); edit "
         f"{Path(directory) / 'partners' / 'example.toml'} for your clearinghouse"
+    )
+
+
+def _upgrade(home: Path) -> None:
+    from gateway.config import database_url, load_settings
+    from gateway.home import NotAHome, upgrade_home
+    from gateway.ledger.db import create_ledger_engine, head_revision, upgrade
+
+    try:
+        made = upgrade_home(home)
+        url = database_url(home, load_settings(home))
+    except (NotAHome, ConfigError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    for path in made:
+        click.echo(f"made {path}")
+    engine = create_ledger_engine(url)
+    try:
+        before = upgrade(engine)
+    finally:
+        engine.dispose()
+    head = head_revision()
+    click.echo(
+        f"ledger schema: already at {head}"
+        if before == head
+        else f"ledger schema: migrated from {before or 'empty'} to {head}"
     )
 
 
@@ -556,7 +592,14 @@ def main() -> None:
     from gateway.logs import configure
 
     configure()
-    cli(obj={})
+    try:
+        cli(obj={})
+    except Exception as exc:
+        db = sys.modules.get("gateway.ledger.db")  # not imported: not a ledger's error
+        if db is None or not isinstance(exc, db.SchemaTooNew):
+            raise
+        click.echo(f"gateway: {exc}", err=True)  # an older gateway on a newer ledger
+        sys.exit(2)
 
 
 if __name__ == "__main__":
