@@ -41,35 +41,6 @@ from sqlalchemy import event
 from bench.memory import hwm_kb, reset_hwm, rss_kb
 
 SIMULATED_NOW = "2025-01-06T12:00:00"  # the simulator's clock: the same replies every run
-PARTNER = """name = "bench"
-transport = "directory"
-payers = ["*"]
-usage = "T"
-
-[interchange]
-sender_id = "PRACTICE01"
-receiver_id = "ACMECH"
-ack_requested = false     # no TA1: the replies are 999, 277CA and 835
-
-[submitter]
-name = "Main Street Clinic"
-receiver_name = "ACME CLEARINGHOUSE"
-
-[directory]
-upload_dir = "exchange/in"
-download_dir = "exchange/out"
-settle_seconds = 0
-
-[schedule]
-poll_seconds = 1
-
-[batch]
-max_claims = 5000
-max_wait_seconds = 0
-
-[download]
-after = "move"
-"""
 
 
 # -- claims ------------------------------------------------------------------------------------
@@ -126,12 +97,20 @@ class Phases:
 
 
 def _home(work: Path, db: str) -> Path:
+    from gateway.demo.run import PARTNER as DEMO_PARTNER
     from gateway.home import init_home
 
     home = work / "home"
     init_home(home)
     (home / "partners" / "example.toml").unlink()
-    (home / "partners" / "bench.toml").write_text(PARTNER)
+    partner = (  # the demo's folder partner: 5,000 claims a file, no TA1 asked for
+        DEMO_PARTNER.replace('"clearinghouse"', '"bench"')
+        .replace("exchange/clearinghouse/", "exchange/")
+        .replace("ack_requested = true", "ack_requested = false")
+        .replace("max_claims = 25", "max_claims = 5000")
+        + '\n[download]\nafter = "move"\n'
+    )
+    (home / "partners" / "bench.toml").write_text(partner)
     settings = (home / "gateway.toml").read_text()
     settings = settings.replace('url = "sqlite:///state/gateway.db"', f'url = "{db}"')
     (home / "gateway.toml").write_text(settings.replace('format = "auto"', 'format = "json"'))

@@ -1,10 +1,11 @@
 """``gateway archive compress``: old files of ``spool/archive/`` gzipped in place, none deleted.
 
 The archive keeps every file taken in, sent or received, so it only grows (about 7 KB per claim
-through its cycle). X12 and JSON Lines shrink to a fifth to a tenth with gzip. Each file older than the cut-off becomes ``NAME.gz`` beside
-it: written under a hidden temporary name, read back and compared (SHA-256) with the original,
-renamed into place with the original's mtime, and only then is the original removed. A crash
-at any point leaves the original, or both (the next run finishes the job), never neither.
+through its cycle). X12 and JSON Lines shrink to a fifth to a tenth with gzip. Each file older
+than the cut-off becomes ``NAME.gz`` beside it: written under a hidden temporary name, read back
+and compared (SHA-256) with the original, renamed into place with the original's mtime, and only
+then is the original removed. A crash at any point leaves the original, or both (the next run
+finishes the job), never neither.
 Hidden files (a write in progress) and ``.gz`` files are left alone. An output batch's archive
 copy is only needed until the daemon marks the batch emitted, which it does in the cycle that
 wrote it, long before the copy is old enough to be compressed.

@@ -11,16 +11,16 @@ partner is reported down, and once the server is back its claims go out exactly 
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from gateway.daemon.runner import CycleReport, Daemon
 from gateway.ledger.schema import ClaimState
 from tests.conftest import SAMPLES
-from tests.daemon.homes import drop_claims, drop_reply, make_home, read_jsonl
+from tests.daemon.homes import drop_claims, drop_reply, make_home, read_jsonl, running
 from tests.daemon.payer import claims_of, status_277ca
 from tests.sshd import Sshd
 
@@ -67,6 +67,14 @@ def _wait_for(what: str, condition: Callable[[], bool], seconds: float = 30) -> 
         time.sleep(0.02)
 
 
+@contextmanager
+def _resumed_at_the_end(sshd: Sshd) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        sshd.resume()  # a frozen server would hold the daemon's last exchange
+
+
 def _home(tmp_path: Path, sshd: Sshd, db_url: str) -> Path:
     home = make_home(tmp_path, database=db_url)
     slow = SLOW.format(port=sshd.port, user=sshd.user, key=sshd.home / "keys" / "id_ed25519",
@@ -102,10 +110,7 @@ def test_a_frozen_sftp_partner_never_holds_up_a_folder_partner(
         return report
 
     daemon.cycle = timed_cycle  # type: ignore[method-assign]
-    codes: list[int] = []
-    thread = threading.Thread(target=lambda: codes.append(daemon.run()))
-    thread.start()
-    try:
+    with running(daemon) as codes, _resumed_at_the_end(sshd):
         _wait_for("both partners up", lambda: {h.state for h in daemon.health.values()} == {"ok"})
 
         # -- the SFTP server freezes; claims for both partners arrive ----------------------
@@ -114,9 +119,9 @@ def test_a_frozen_sftp_partner_never_holds_up_a_folder_partner(
         drop_claims(home, "dental.json", _claims("dental", "SLOW"))
         drop_claims(home, "prof.json", _claims("professional", "FAST"))
         sent = home / "exchange" / "in"
-        _wait_for("the folder partner's 837", lambda: any(sent.iterdir()))
+        _wait_for("the folder partner's 837", lambda: any(sent.glob("acme-*.x12")))
         assert daemon.jobs.busy("slow"), "the SFTP exchange should hang on the frozen server"
-        [interchange] = sent.iterdir()
+        [interchange] = sent.glob("acme-*.x12")  # (not the .part of an upload in progress)
         fast_claims = claims_of(interchange)
         assert sorted(c.claim_id for c in fast_claims) == ["FAST-0", "FAST-1"]
 
@@ -158,10 +163,6 @@ def test_a_frozen_sftp_partner_never_holds_up_a_folder_partner(
                 == {ClaimState.SUBMITTED}
             ),
         )
-    finally:
-        sshd.resume()
-        daemon.stop()
-        thread.join(timeout=60)
     assert codes == [0]
     uploaded = [p for p in sshd.inbound.iterdir() if p.suffix == ".x12"]
     sent_claims = Counter(c.claim_id for p in uploaded for c in claims_of(p))

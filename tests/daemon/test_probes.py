@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -17,8 +16,7 @@ from gateway.daemon.probes import ledger_problem, liveness, readiness
 from gateway.daemon.runner import Daemon
 from gateway.ledger.db import create_ledger_engine, open_ledger
 from gateway.ledger.ledger import Ledger
-from tests.daemon.homes import make_home
-from tests.daemon.test_metrics import _free_port
+from tests.daemon.homes import make_home, running, serve_metrics
 from tests.ledger.conftest import PG_ADMIN_URL
 
 
@@ -45,14 +43,8 @@ def _wait_for(what: str, condition: Any, seconds: float = 30) -> Any:
 
 def test_probes_while_running(tmp_path: Path, db_url: str) -> None:
     home = make_home(tmp_path, database=db_url)
-    port = _free_port()
-    settings = home / "gateway.toml"
-    settings.write_text(settings.read_text().replace("port = 0 ", f"port = {port} ", 1))
-    daemon = Daemon(home)
-    codes: list[int] = []
-    thread = threading.Thread(target=lambda: codes.append(daemon.run()))
-    thread.start()
-    try:
+    port = serve_metrics(home)
+    with running(Daemon(home)) as codes:
         assert _wait_for("/healthz", lambda: _get(port, "/healthz")) == (200, {"status": "alive"})
         _, body = _wait_for("ready", lambda: (r := _get(port, "/readyz"))[0] == 200 and r)
         assert body["status"] == "ready" and body["ledger"] == "ok"
@@ -62,9 +54,6 @@ def test_probes_while_running(tmp_path: Path, db_url: str) -> None:
             assert b"gateway_cycle_seconds_count" in response.read()
         if make_url(db_url).get_backend_name() == "postgresql":
             _ledger_goes_away_and_comes_back(db_url, port)
-    finally:
-        daemon.stop()
-        thread.join(timeout=30)
     assert codes == [0]
 
 
