@@ -183,6 +183,7 @@ def summarize(rows: list[dict[str, Any]], floor: dict[str, Any]) -> list[dict[st
                 "backend": r["backend"],
                 "n": n,
                 "seconds": total,
+                "cpu_seconds": sum(p["cpu_seconds"] for p in r["phases"].values()),
                 "claims_per_s": n / total,
                 "statements_per_claim": statements / n,
                 "peak_mib": r["peak_kb"] / MIB,
@@ -265,6 +266,7 @@ def render(rows: list[dict[str, Any]], profiles: dict[str, Any]) -> None:
             for r in rows
         ],
     )
+    table.add_row("CPU s, gateway process", *[f"{r['cpu_seconds']:.1f}" for r in rows])
     table.add_row("peak MiB", *[f"{r['peak_mib']:.0f}" for r in rows])
     for name in FLOOR:
         table.add_row(
