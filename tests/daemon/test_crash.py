@@ -60,6 +60,16 @@ def _start(home: Path) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
+def _wait_until_running(home: Path, process: subprocess.Popen[bytes]) -> None:
+    """Until the daemon holds the home's lock (imports done, ledger open), 30 s at most."""
+    lock = home / "state" / "gateway.lock"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        if lock.exists() and lock.read_text().strip() == str(process.pid):
+            return
+        time.sleep(0.02)
+
+
 def _progress(home: Path) -> tuple[tuple[tuple[str, int], ...], int]:
     """Where the work stood when the daemon was killed: claims per state, output files."""
     with open_ledger(f"sqlite:///{home / 'state' / 'gateway.db'}") as ledger:
@@ -91,6 +101,7 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
             batch = records[round_ * per_file : (round_ + 1) * per_file]
             drop_claims(home, f"batch-{round_:03d}.json", batch)
         process = _start(home)
+        _wait_until_running(home, process)  # a loaded machine may take seconds to start it
         time.sleep(rng.uniform(0.6, 1.8))
         kills += process.poll() is None
         os.kill(process.pid, signal.SIGKILL)
@@ -104,12 +115,7 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
                 drop_reply(home, f"resent-{round_}-{again.name}", again.read_text())
     # Then let it finish, and stop it the polite way once it runs (holds the home's lock).
     process = _start(home)
-    lock = home / "state" / "gateway.lock"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not (
-        lock.exists() and lock.read_text().strip() == str(process.pid)
-    ):
-        time.sleep(0.05)
+    _wait_until_running(home, process)
     deadline = time.monotonic() + 180
     try:
         while time.monotonic() < deadline and not _done(home):
