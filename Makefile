@@ -24,6 +24,7 @@ typecheck: venv
 pytest: venv
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-sshd.sh
+	bash scripts/ensure-systemd.sh
 	$(BIN)/pytest -q -p no:cacheprovider
 
 test: lint typecheck pytest

@@ -1,8 +1,10 @@
-"""``python -m bench [837|835|sftp|all]``: the benchmarks, one step per fresh interpreter.
+"""``python -m bench [837|835|sftp|daemon|all]``: the benchmarks, one step per fresh interpreter.
 
 See bench/README.md. ``837``: build and read 837P files (``--quick`` runs 1k and 10k claims; the
 default runs 10k and 100k). ``835``: parse and post 835s beside the peers (bench/remit_835.py).
 ``sftp``: SftpTransport beside OpenSSH's ``sftp`` against a private sshd (bench/sftp.py).
+``daemon``: N claims through the gateway's side of the whole cycle, SQLite and PostgreSQL, beside
+the compute floor (bench/daemon.py).
 ``all`` (the default without arguments) runs 837 and 835; options without a suite word go to the
 837 suite, as before the 835 suite existed.
 """
@@ -36,15 +38,15 @@ LABELS = {
     "pyx12": "pyx12 X12Reader",
 }
 MIB = 1024.0
-SUITES = ("837", "835", "sftp", "all")
+SUITES = ("837", "835", "sftp", "daemon", "all")
 BUSY_CPUS = 0.25  # CPUs kept busy by other processes during a step above which we warn
 
 console = Console(stderr=True)
 
 
-def run_step(args: dict[str, Any]) -> dict[str, Any]:
-    """Run one step in a fresh interpreter and return its RESULT."""
-    cmd = [sys.executable, "-m", "bench.step", json.dumps(args)]
+def run_step(args: dict[str, Any], module: str = "bench.step") -> dict[str, Any]:
+    """Run one step of ``module`` in a fresh interpreter and return its RESULT."""
+    cmd = [sys.executable, "-m", module, json.dumps(args)]
     busy0, mine0, wall0 = cpu_busy_s(), children_cpu_s(), time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     busy1, mine1, wall1 = cpu_busy_s(), children_cpu_s(), time.perf_counter()
@@ -289,6 +291,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.sftp import main as main_sftp
 
         return main_sftp(args)
+    if suite == "daemon":
+        from bench.daemon import main as main_daemon
+
+        return main_daemon(args)
     from bench.remit_835 import main as main_835
 
     if suite == "835":

@@ -143,12 +143,14 @@ class LoggingSettings(_Config):
 
 class MetricsSettings(_Config):
     port: int = Field(0, ge=0, le=65535)  # 0: off
+    max_cycle_age_seconds: float = Field(300.0, gt=0)  # /readyz fails when the last cycle is older
 
 
 class DaemonSettings(_Config):
     tick_seconds: float = Field(2.0, gt=0)  # how often the loop looks at the spool
     lease_seconds: int = Field(900, ge=30)  # how long a worker holds claims it is sending
     output_batch: int = Field(10_000, ge=1)  # records per output file at most
+    exchange_seconds: float = Field(600.0, gt=0)  # a partner's exchange is cut after this long
 
 
 class GatewaySettings(_Config):

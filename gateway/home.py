@@ -24,8 +24,15 @@ TEMPLATES = {
 }
 
 
+HOME_FOLDERS = ("partners", "mappings", "state", *(f"spool/{n}" for n in SPOOL_FOLDERS))
+
+
 class HomeExists(Exception):
     """``gateway init`` never overwrites a home."""
+
+
+class NotAHome(Exception):
+    """``gateway init --upgrade`` needs an existing home."""
 
 
 def init_home(home: Path) -> list[Path]:
@@ -40,14 +47,7 @@ def init_home(home: Path) -> list[Path]:
     if (home / "gateway.toml").exists():
         raise HomeExists(f"{home} is already a gateway home (it has a gateway.toml)")
     made = []
-    folders = (
-        "partners",
-        "mappings",
-        "state",
-        *(f"spool/{n}" for n in SPOOL_FOLDERS),
-        "exchange/example/in",
-        "exchange/example/out",
-    )  # the example partner's folders
+    folders = (*HOME_FOLDERS, "exchange/example/in", "exchange/example/out")  # the example's
     private_dir(home)
     home.chmod(0o700)
     for folder in folders:
@@ -60,4 +60,19 @@ def init_home(home: Path) -> list[Path]:
             shutil.copyfileobj(src, dst)
         path.chmod(0o600)
         made.append(path)
+    return made
+
+
+def upgrade_home(home: Path) -> list[Path]:
+    """Add the folders a newer gateway expects to an existing home (0700); settings, partners,
+    mappings and data are never touched. Returns the folders made."""
+    if not (home / "gateway.toml").exists():
+        raise NotAHome(f"{home} is not a gateway home (no gateway.toml): create one with init")
+    made = []
+    for folder in HOME_FOLDERS:
+        path = home / folder
+        if not path.is_dir():
+            path.mkdir(mode=0o700, parents=True)
+            path.chmod(0o700)
+            made.append(path)
     return made

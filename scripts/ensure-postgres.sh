@@ -79,23 +79,11 @@ install_and_init() {
     command -v apt-get >/dev/null 2>&1 || die "PostgreSQL is missing and apt-get is not available: install PostgreSQL and start it on $HOST:$PORT"
     say "installing postgresql with apt-get"
     # No service may start during the install; no default Debian cluster is created.
-    local policy=/usr/sbin/policy-rc.d saved=""
-    if [ -e "$policy" ]; then saved=$(mktemp); as_root cp -p "$policy" "$saved"; fi
-    restore_policy() {
-        if [ -n "$saved" ]; then as_root mv "$saved" "$policy"; else as_root rm -f "$policy"; fi
-    }
-    trap restore_policy EXIT
-    printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
-    as_root chmod 755 "$policy"
     as_root mkdir -p /etc/postgresql-common
     if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
         echo 'create_main_cluster = false' | as_root tee /etc/postgresql-common/createcluster.conf >/dev/null
     fi
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-        -o Dpkg::Options::=--force-confold postgresql
-    restore_policy
-    trap - EXIT
+    bash "$(dirname "$0")/apt-install-quietly.sh" postgresql
 
     local bin
     bin=$(pg_bin)

@@ -48,6 +48,8 @@ class _LazyGroup(click.Group):
         "demo": "gateway.cli.daemon_commands:demo",
         "simulate": "gateway.cli.simulate:simulate",
         "eligibility": "gateway.cli.eligibility_command:eligibility",
+        "backup": "gateway.cli.ops_commands:backup",
+        "archive": "gateway.cli.ops_commands:archive",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -74,10 +76,19 @@ def cli(ctx: click.Context, home: str | None) -> None:
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False))
-def init(directory: str) -> None:
+@click.option(
+    "--upgrade",
+    is_flag=True,
+    help="an existing home: migrate its ledger to this version's schema and add the folders "
+    "this version expects (settings and data are left alone)",
+)
+def init(directory: str, upgrade: bool) -> None:
     """Create a gateway home: gateway.toml, an example partner and mappings, spool folders."""
     from gateway.home import HomeExists, init_home
 
+    if upgrade:
+        _upgrade(Path(directory))
+        return
     try:
         made = init_home(Path(directory))
     except HomeExists as exc:
@@ -87,6 +98,31 @@ def init(directory: str) -> None:
         f"0700/0600); edit {Path(directory) / 'partners' / 'example.toml'} for your "
         "clearinghouse (its folder pair exchange/example/ lets the daemon and `gateway "
         "simulate --partner example --config simulator.toml` run at once); see docs/"
+    )
+
+
+def _upgrade(home: Path) -> None:
+    from gateway.config import database_url, load_settings
+    from gateway.home import NotAHome, upgrade_home
+    from gateway.ledger.db import create_ledger_engine, head_revision, upgrade
+
+    try:
+        made = upgrade_home(home)
+        url = database_url(home, load_settings(home))
+    except (NotAHome, ConfigError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    for path in made:
+        click.echo(f"made {path}")
+    engine = create_ledger_engine(url)
+    try:
+        before = upgrade(engine)
+    finally:
+        engine.dispose()
+    head = head_revision()
+    click.echo(
+        f"ledger schema: already at {head}"
+        if before == head
+        else f"ledger schema: migrated from {before or 'empty'} to {head}"
     )
 
 
@@ -236,6 +272,8 @@ def validate_file(
                 problems.append(
                     Problem(ig.message, ig.element, None, None, ig.segment_index, ig.segment_id)
                 )
+        if _first_transaction(path) == "835":
+            problems += balance_problems(path)
         return [p.located(file=path.name) for p in problems]
     if path.suffix.lower() in CLAIM_SUFFIXES:
         return read_claim_file(path, mappings=mappings).problems
@@ -270,16 +308,54 @@ def validate(ctx: click.Context, files: tuple[str, ...], as_json: bool, no_pyx12
         sys.exit(1)
 
 
+def balance_problems(path: Path) -> list[Problem]:
+    """The 835's balancing errors, worded as ``gateway parse`` reports them."""
+    from gateway.replies.remittances import PaymentFinished, post_835
+    from gateway.x12.errors import X12SyntaxError
+
+    problems = []
+    try:
+        for event in post_835(path, source_file=path.name):
+            if isinstance(event, PaymentFinished):
+                problems += [
+                    Problem(f"not balanced: {e.message}", None, None, None, e.position)
+                    for e in event.balance_errors
+                ]
+    except X12SyntaxError:
+        pass  # a broken structure: check_837 has reported it with its position
+    return problems
+
+
 # -- parse ------------------------------------------------------------------------------------
-def _transaction_of(path: Path) -> str:
+def _first_transaction(path: Path) -> str:
+    """The first transaction of the file (ST01, or TA1), read up to there only."""
+    from gateway.x12.errors import X12SyntaxError
     from gateway.x12.reader import X12Reader
 
-    for seg in X12Reader(path, strict=False):
-        if seg.id == "ST":
-            return seg.get(1)
-        if seg.id == "TA1":
-            return "TA1"
+    try:
+        for els in X12Reader(path, strict=False).element_lists():
+            if els[0] == "ST":
+                return els[1] if len(els) > 1 else ""
+            if els[0] == "TA1":
+                return "TA1"
+    except X12SyntaxError:
+        pass
     return ""
+
+
+def _envelope_faults(path: Path) -> list[Problem]:
+    """The envelope faults (trailer counts, control numbers) of the whole file, in one lenient
+    pass after its content was read (so a bad value is named first); a broken structure
+    raises."""
+    from gateway.x12.reader import X12Reader
+
+    reader = X12Reader(path, strict=False)
+    for _els in reader.element_lists():
+        pass
+    return [
+        Problem(p.message, None, None, path.name, p.segment_index, p.segment_id)
+        for p in reader.problems
+    ]
 
 
 @cli.command()
@@ -298,7 +374,7 @@ def parse(file: str, fmt: str) -> None:
 
     path = Path(file)
     try:
-        transaction = _transaction_of(path)
+        transaction = _first_transaction(path)
         if fmt == "csv" and transaction != "835":
             raise click.UsageError("--format csv is for 835 files")
         if transaction == "835":
@@ -340,10 +416,12 @@ def parse(file: str, fmt: str) -> None:
                 err=True,
             )
             sys.exit(2)
+        faults = _envelope_faults(path)
     except X12SyntaxError as exc:
         click.echo(f"{file}: {exc}", err=True)
         sys.exit(1)
-    if not ok:
+    _report(faults)  # the data was read, but the envelope does not add up: say so, exit 1
+    if not ok or faults:
         sys.exit(1)
 
 
@@ -553,7 +631,14 @@ def main() -> None:
     from gateway.logs import configure
 
     configure()
-    cli(obj={})
+    try:
+        cli(obj={})
+    except Exception as exc:
+        db = sys.modules.get("gateway.ledger.db")  # not imported: not a ledger's error
+        if db is None or not isinstance(exc, db.SchemaTooNew):
+            raise
+        click.echo(f"gateway: {exc}", err=True)  # an older gateway on a newer ledger
+        sys.exit(2)
 
 
 if __name__ == "__main__":

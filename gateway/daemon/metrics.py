@@ -1,19 +1,34 @@
 """Prometheus metrics of a running daemon (``[metrics] port`` in gateway.toml, 0 = off).
 
 Served on 127.0.0.1 only: the numbers say nothing about patients, but an admin decides who may
-read them (a reverse proxy, an SSH tunnel). Each daemon has its own registry.
+read them (a reverse proxy, an SSH tunnel). Each daemon has its own registry. The same port
+answers the probes the daemon hands in (``/healthz``, ``/readyz``: see ``probes``).
 """
 
 from __future__ import annotations
 
+import json
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 from gateway.ledger.schema import ClaimState
 
 if TYPE_CHECKING:
     from gateway.daemon.runner import CycleReport
+
+Probe = Callable[[], tuple[int, dict[str, Any]]]  # HTTP status, JSON body
 
 
 class Metrics:
@@ -47,9 +62,36 @@ class Metrics:
         self.cycle_seconds = Histogram("gateway_cycle_seconds", "time of one cycle",
                                        registry=r)  # fmt: skip
 
-    def serve(self, port: int) -> Any:
-        """Serve /metrics on 127.0.0.1:``port``; returns the server (``shutdown()`` stops it)."""
-        server, _thread = start_http_server(port, addr="127.0.0.1", registry=self.registry)
+    def serve(self, port: int, probes: dict[str, Probe] | None = None) -> ThreadingHTTPServer:
+        """Serve /metrics and ``probes`` (path: probe) on 127.0.0.1:``port`` from a thread of
+        its own; returns the server (``shutdown()`` stops it)."""
+        registry, routes = self.registry, dict(probes or {})
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                path = urlsplit(self.path).path
+                if path == "/metrics":
+                    self._send(200, CONTENT_TYPE_LATEST, generate_latest(registry))
+                elif path in routes:
+                    status, body = routes[path]()
+                    self._send(status, "application/json", json.dumps(body).encode() + b"\n")
+                else:
+                    self._send(404, "text/plain", b"not found: /metrics, " +
+                               ", ".join(routes).encode() + b"\n")  # fmt: skip
+
+            def _send(self, status: int, content_type: str, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Probes every few seconds would drown the daemon's own log lines."""
+
+        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
         return server
 
     def record(

@@ -2,9 +2,11 @@
 
 One cycle: take settled claim files, build and send interchanges, poll partners whose time has
 come, process what came back, write the outputs. Every step is guarded: a failing partner or
-file is logged and the cycle goes on (one partner down never blocks the others). SIGTERM and
-SIGINT let the step in hand finish, then the daemon exits. One daemon per home: the home's lock
-file says who runs.
+file is logged and the cycle goes on (one partner down never blocks the others). Each partner's
+exchange (build, upload, poll, download) runs in a thread of its own with a deadline
+(``partner_jobs``): the cycle waits at most one tick for them, so a partner that hangs delays
+the others by one tick at most. SIGTERM and SIGINT let the step in hand finish, then the daemon
+exits. One daemon per home: the home's lock file says who runs.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
@@ -42,6 +45,8 @@ from gateway.daemon.intake import take_claim_files
 from gateway.daemon.metrics import Metrics
 from gateway.daemon.outbound import SendReport, build_interchanges, send_outbound
 from gateway.daemon.outputs import emit_outputs
+from gateway.daemon.partner_jobs import PartnerJob, PartnerJobs
+from gateway.daemon.probes import liveness, readiness
 from gateway.daemon.transports import open_transport
 from gateway.files import private_dir, set_aside_unfinished, write_atomic
 from gateway.intake.mappings import Mapping, MappingError, load_mappings
@@ -52,9 +57,10 @@ from gateway.transports.errors import TransportError
 
 log = structlog.get_logger("gateway.daemon")
 COUNT_CLAIMS_SECONDS = 30.0  # how often the claims-per-state gauge is refreshed
+STOP_GRACE_SECONDS = 10.0  # how long a stopping daemon lets exchanges in flight finish
 
 
-def _said(exc: BaseException) -> str:
+def _said(exc: BaseException | str) -> str:
     """An error for logs and partners.json: a ledger error without its SQL and parameters."""
     return plain_text(exc) if isinstance(exc, SQLAlchemyError) else str(exc)
 
@@ -110,6 +116,34 @@ class CycleReport:
             "outputs_written": self.outputs,
             **self.eligibility.summary(),
         }
+
+
+@dataclass
+class ExchangeOutcome:
+    """What one partner's job did, handed from its thread to the loop."""
+
+    sent: SendReport = field(default_factory=SendReport)
+    inbound: InboundReport = field(default_factory=InboundReport)
+    failures: list[str] = field(default_factory=list)
+    error: BaseException | None = None  # the exchange with the partner failed
+    exchanged: bool = False  # talked to the partner, and it went well
+    polled_at: float | None = None
+
+
+def merge_report(into: Any, part: Any) -> None:
+    """Add a job's SendReport or InboundReport to the cycle's: lists, counts and tallies."""
+    for f in fields(into):
+        mine, theirs = getattr(into, f.name), getattr(part, f.name)
+        if isinstance(mine, list):
+            mine.extend(theirs)
+        elif isinstance(mine, dict):  # kind -> count, or partner -> file names
+            for key, value in theirs.items():
+                if isinstance(value, list):
+                    mine.setdefault(key, []).extend(value)
+                else:
+                    mine[key] = mine.get(key, 0) + value
+        else:
+            setattr(into, f.name, mine + theirs)
 
 
 def worker_name(home: Path) -> str:
@@ -180,6 +214,8 @@ class Daemon:
         self.eligibility = EligibilitySteps(self.spool, self.ledger, self.partners, self.settings,
                                             self.mappings, self.owner)  # fmt: skip
         self._reply_attempts: dict[str, int] = {}  # file hash -> cycles the ledger refused it
+        self.jobs: PartnerJobs[ExchangeOutcome] = PartnerJobs()
+        self.last_cycle_end: float | None = None  # monotonic; /readyz says how long ago
 
     def _mappings(self) -> list[Mapping]:
         try:
@@ -211,19 +247,27 @@ class Daemon:
             except Exception:  # the ledger is down: the step failures already say so
                 claims = None
         health = {name: h.state for name, h in self.health.items()}
-        self.metrics.record(report, time.monotonic() - started, health, claims)
+        self.last_cycle_end = time.monotonic()
+        self.metrics.record(report, self.last_cycle_end - started, health, claims)
         return report
 
     def _cycle(self, once: bool) -> CycleReport:
         report = CycleReport()
+        started = self.jobs.clock()
         self._step(report, "intake", self._intake, report)
         self._step(report, "eligibility intake", self.eligibility.intake, report.eligibility)
-        for partner in self.partners:
+        for partner in self.partners:  # 270s are built here; their partner's job uploads them
             if self.stopping:
                 break
             self._step(report, f"270s for {partner.name}", self.eligibility.build, partner,
                        report.eligibility, once=once, stop=self._stop_requested)  # fmt: skip
-            self._exchange(partner, report, once=once)
+        jobs = [
+            self._start_exchange(partner, once=once)
+            for partner in self.partners
+            if not self.stopping and not self.jobs.busy(partner.name)
+        ]  # a partner whose job of an earlier cycle still runs is left to it
+        self.jobs.wait(jobs, until=None if once else started + self.settings.daemon.tick_seconds)
+        self._collect(report)
         for partner in self.partners:
             if self.stopping:
                 break
@@ -272,40 +316,82 @@ class Daemon:
             else "ok"
         )
 
-    def _exchange(self, partner: PartnerConfig, report: CycleReport, *, once: bool) -> None:
+    def _start_exchange(self, partner: PartnerConfig, *, once: bool) -> PartnerJob[ExchangeOutcome]:
+        health, now = self.health[partner.name], time.monotonic()
+        may_connect = once or now >= health.retry_at  # down: its own backoff, in its own job
+        poll_due = once or now - health.last_poll >= partner.schedule.poll_seconds
+        work = partial(self._exchange, partner, once=once, may_connect=may_connect,
+                       poll_due=poll_due)  # fmt: skip
+        return self.jobs.start(partner.name, self.settings.daemon.exchange_seconds, work)
+
+    def _exchange(self, partner: PartnerConfig, job: PartnerJob[ExchangeOutcome], *, once: bool,
+                  may_connect: bool, poll_due: bool) -> ExchangeOutcome:  # fmt: skip
+        """One partner's job, in its own thread: build its interchanges, then (when it is not
+        waiting out a backoff) upload them and, when its poll is due, download its replies."""
+        out = ExchangeOutcome()
+
+        def stop() -> bool:
+            return self.stopping or job.was_cut
+
         try:
             build_interchanges(self.spool, self.ledger, partner, owner=self.owner,
                                lease_seconds=self.settings.daemon.lease_seconds, once=once,
-                               report=report.sent, stop=self._stop_requested)  # fmt: skip
+                               report=out.sent, stop=stop)  # fmt: skip
         except Exception as exc:
             log.exception("step_failed", step=f"build for {partner.name}", error=_said(exc))
-            report.fail(f"build for {partner.name}: {_said(exc)}")
-        health = self.health[partner.name]
-        if not once and time.monotonic() < health.retry_at:
-            return  # down: its own backoff, so the other partners are not held up
-        poll_due = once or time.monotonic() - health.last_poll >= partner.schedule.poll_seconds
+            out.failures.append(f"build for {partner.name}: {_said(exc)}")
         outbound = self.spool / "outbound" / partner.name
         has_outbound = outbound.is_dir() and any(
             not p.name.startswith(".") for p in outbound.iterdir()
         )
-        if not (poll_due or has_outbound):
-            return
+        if not may_connect or not (poll_due or has_outbound) or stop():
+            return out
         try:
-            with open_transport(self.home, partner) as transport:
-                send_outbound(self.spool, self.ledger, partner, transport, report.sent)
-                if poll_due and not self.stopping:
-                    fetch(self.spool, self.ledger, partner, transport, report.inbound,
-                          self._stop_requested)  # fmt: skip
-                    health.last_poll = time.monotonic()
+            with job.guard(open_transport(self.home, partner)) as transport:
+                send_outbound(self.spool, self.ledger, partner, transport, out.sent)
+                if poll_due and not stop():
+                    fetch(self.spool, self.ledger, partner, transport, out.inbound, stop)
+                    out.polled_at = time.monotonic()
         except Exception as exc:
             if not isinstance(exc, (TransportError, ConfigError, OSError)):  # a bug: its trace
                 log.exception("step_failed", step=f"exchange with {partner.name}",
                               error=_said(exc))  # fmt: skip
-            self._partner_failed(partner.name, exc, report)
-            return
+            out.error = exc
+            return out
+        out.exchanged = True
+        return out
+
+    def _collect(self, report: CycleReport) -> None:
+        """Take in the jobs that ended and the ones cut at their deadline (in this thread, the
+        only one that changes the partners' health)."""
+        for job in self.jobs.take_cut():
+            log.warning("exchange_cut", partner=job.partner, why=job.cut_reason)
+            self._partner_failed(job.partner, job.cut_reason or "cut", report)
+        for job in self.jobs.take_finished():
+            try:
+                out = job.future.result()
+            except Exception as exc:  # a bug outside the guarded steps
+                log.error("step_failed", step=f"exchange with {job.partner}", error=repr(exc))
+                report.fail(f"exchange with {job.partner}: {_said(exc)}")
+                continue
+            merge_report(report.sent, out.sent)
+            merge_report(report.inbound, out.inbound)
+            for failure in out.failures:
+                report.fail(failure)
+            health = self.health[job.partner]
+            if out.polled_at is not None:
+                health.last_poll = out.polled_at
+            if job.was_cut:
+                continue  # reported when it was cut
+            if out.error is not None:
+                self._partner_failed(job.partner, out.error, report)
+            elif out.exchanged:
+                self._partner_ok(job.partner, out.inbound.not_moved.get(job.partner, []))
+
+    def _partner_ok(self, partner: str, not_moved: list[str]) -> None:
+        health = self.health[partner]
         if health.state != "ok":
-            log.info("partner_health", partner=partner.name, state="ok", previous=health.state)
-        not_moved = report.inbound.not_moved.get(partner.name, [])
+            log.info("partner_health", partner=partner, state="ok", previous=health.state)
         health.state, health.failures = "ok", 0
         health.last_error = (  # replies still come in: said, but the partner is not down
             f"{len(not_moved)} reply(ies) could not be moved after download, "
@@ -315,7 +401,7 @@ class Daemon:
         )
         health.last_ok = datetime.now(UTC).isoformat(timespec="seconds")
 
-    def _partner_failed(self, partner: str, exc: BaseException, report: CycleReport) -> None:
+    def _partner_failed(self, partner: str, exc: BaseException | str, report: CycleReport) -> None:
         health = self.health[partner]
         health.failures += 1
         health.last_error = _said(exc)
@@ -366,7 +452,8 @@ class Daemon:
         log.info("daemon_started", home=str(self.home), partners=[p.name for p in self.partners],
                  once=once, worker=self.owner)  # fmt: skip
         port = self.settings.metrics.port
-        server = self.metrics.serve(port) if port and not once else None
+        probes = {"/healthz": self._healthz, "/readyz": self._readyz}
+        server = self.metrics.serve(port, probes) if port and not once else None
         if server is not None:
             log.info("metrics_served", url=f"http://127.0.0.1:{port}/metrics")
         try:
@@ -374,6 +461,13 @@ class Daemon:
         finally:
             if server is not None:
                 server.shutdown()
+
+    def _healthz(self) -> tuple[int, dict[str, Any]]:
+        return liveness(stopping=self.stopping)
+
+    def _readyz(self) -> tuple[int, dict[str, Any]]:
+        return readiness(self.ledger, last_cycle_end=self.last_cycle_end, now=time.monotonic(),
+                         limit=self.settings.metrics.max_cycle_age_seconds)  # fmt: skip
 
     def _loop(self, once: bool) -> int:
         if once:
@@ -387,5 +481,15 @@ class Daemon:
             deadline = time.monotonic() + self.settings.daemon.tick_seconds
             while not self.stopping and time.monotonic() < deadline:
                 time.sleep(0.1)
+        self._finish_jobs()
         log.info("daemon_stopped")
         return 0
+
+    def _finish_jobs(self) -> None:
+        """Let the exchanges in flight finish their step (a while), then cut what is left."""
+        running = list(self.jobs.running.values())
+        self.jobs.wait(running, until=self.jobs.clock() + STOP_GRACE_SECONDS)
+        self.jobs.cut_all("the daemon is stopping")
+        self.jobs.wait(running)
+        self._collect(CycleReport())
+        self._write_health()

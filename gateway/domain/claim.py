@@ -12,7 +12,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+)
 
 from gateway.domain.codes import normalize_ein
 
@@ -43,8 +50,24 @@ def _amount(value: object) -> object:
     return value
 
 
+def _surfaces(value: object) -> object:
+    """A list of letters (``["M", "O"]``, the natural JSON) is the same surfaces as ``"MO"``."""
+    if isinstance(value, list):
+        if not all(isinstance(v, str) for v in value):
+            raise ValueError(
+                f'must be letters of M O D B L I F, as "MO" or ["M", "O"], got {value!r}'
+            )
+        return "".join(v.strip() for v in value)
+    return value
+
+
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 Amount = Annotated[Decimal, BeforeValidator(_amount)]
+Surfaces = Annotated[
+    str,
+    BeforeValidator(_surfaces),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+]
 
 
 class Record(BaseModel):
@@ -205,7 +228,9 @@ class Line(Record):
     place_of_service: str | None = Field(None, description="only when it differs from the claim")
     description: str | None = Field(None, max_length=80, description="for unlisted codes")
     tooth: str | None = None
-    surfaces: str | None = Field(None, description="letters of M O D B L I F")
+    surfaces: Surfaces | None = Field(
+        None, description='letters of M O D B L I F: "MO" or ["M", "O"]'
+    )
     oral_cavity: list[str] = []
     revenue_code: str | None = None
     non_covered_charge: Amount | None = None

@@ -15,12 +15,14 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import StaticPool
 
 from gateway.files import private_dir
-from gateway.ledger.ledger import Ledger
+from gateway.ledger.ledger import Ledger, LedgerError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_SECONDS = 30
@@ -79,12 +81,36 @@ def create_ledger_engine(url: str) -> Engine:
     raise ValueError(f"database.url {url!r}: the ledger supports sqlite and postgresql")
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate the database to ``revision`` in one transaction."""
+class SchemaTooNew(LedgerError):
+    """The database was migrated by a newer gateway than this one."""
+
+
+def head_revision() -> str:
+    """The newest schema revision this gateway knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def upgrade(engine: Engine, revision: str = "head") -> str | None:
+    """Migrate the database to ``revision`` in one transaction; the revision it was at before.
+
+    A database at a revision this gateway does not know (a newer gateway migrated it) is left
+    alone: :class:`SchemaTooNew`.
+    """
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK})
+        before = MigrationContext.configure(connection).get_current_revision()
+        script = ScriptDirectory.from_config(alembic_config())
+        if before is not None and before not in {s.revision for s in script.walk_revisions()}:
+            raise SchemaTooNew(
+                f"the ledger's schema is at revision {before}, newer than this gateway knows "
+                f"(up to {script.get_current_head()}): run the gateway version that migrated "
+                "it, or a newer one"
+            )
         command.upgrade(alembic_config(connection), revision)
+    return before
 
 
 def open_ledger(url: str) -> Ledger:

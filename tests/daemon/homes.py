@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from gateway.daemon.runner import Daemon
 from gateway.demo.run import PARTNER as DEMO_PARTNER
 from gateway.home import init_home
 from tests.conftest import SAMPLES
@@ -36,6 +41,29 @@ def make_home(root: Path, *, poll: int = 1, max_claims: int = 5000, database: st
     for folder in ("exchange/in", "exchange/out"):
         (home / folder).mkdir(parents=True, mode=0o700)
     return home
+
+
+def serve_metrics(home: Path) -> int:
+    """Turn on the home's metrics port (a free one on 127.0.0.1); returns it."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    settings = home / "gateway.toml"
+    settings.write_text(settings.read_text().replace("port = 0 ", f"port = {port} ", 1))
+    return port
+
+
+@contextmanager
+def running(daemon: Daemon) -> Iterator[list[int]]:
+    """``daemon.run()`` in a thread, stopped and joined on the way out; yields its exit codes."""
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.append(daemon.run()))
+    thread.start()
+    try:
+        yield codes
+    finally:
+        daemon.stop()
+        thread.join(timeout=60)
 
 
 def drop_claims(home: Path, name: str, records: list[dict[str, Any]] | dict[str, Any]) -> Path:

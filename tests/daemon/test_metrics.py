@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -13,13 +11,7 @@ import pytest
 
 from gateway.daemon.runner import Daemon
 from tests.conftest import SAMPLES
-from tests.daemon.homes import drop_claims, make_home
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.daemon.homes import drop_claims, make_home, running, serve_metrics
 
 
 def _metrics(port: int) -> dict[str, float]:
@@ -36,14 +28,8 @@ def _metrics(port: int) -> dict[str, float]:
 def test_metrics_while_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("gateway.daemon.runner.COUNT_CLAIMS_SECONDS", 0.0)  # count every cycle
     home = make_home(tmp_path)
-    port = _free_port()
-    settings = home / "gateway.toml"
-    settings.write_text(settings.read_text().replace("port = 0 ", f"port = {port} ", 1))
-    daemon = Daemon(home)
-    codes: list[int] = []
-    thread = threading.Thread(target=lambda: codes.append(daemon.run()))
-    thread.start()
-    try:
+    port = serve_metrics(home)
+    with running(Daemon(home)) as codes:
         drop_claims(home, "prof.json", json.loads((SAMPLES / "professional.json").read_text()))
         deadline = time.monotonic() + 20
         seen: dict[str, float] = {}
@@ -55,9 +41,6 @@ def test_metrics_while_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
             if seen.get('gateway_claims{state="submitted"}') == 2:
                 break
             time.sleep(0.2)
-    finally:
-        daemon.stop()
-        thread.join(timeout=20)
     assert codes == [0]
     assert seen['gateway_claims{state="submitted"}'] == 2
     assert seen["gateway_claims_taken_total"] == 2
