@@ -149,8 +149,14 @@ def test_a_frozen_sftp_partner_never_holds_up_a_folder_partner(
         _wait_for("the slow partner down", lambda: daemon.health["slow"].state == "down")
         assert "took longer than" in daemon.health["slow"].last_error
         _wait_for("the cut exchange ended", lambda: not daemon.jobs.busy("slow"), seconds=10)
-        health = json.loads((home / "state" / "partners.json").read_text())
-        assert health["slow"]["state"] == "down" and health["acme"]["state"] == "ok"
+
+        def written() -> dict[str, dict[str, object]]:
+            return json.loads((home / "state" / "partners.json").read_text())  # type: ignore[no-any-return]
+
+        # partners.json is written at the end of the cycle that saw the cut: wait for that write
+        _wait_for("partners.json says the slow partner is down",
+                  lambda: written()["slow"]["state"] == "down")  # fmt: skip
+        assert written()["acme"]["state"] == "ok"
 
         # -- the server is back: its claims go out, once ------------------------------------
         sshd.resume()
