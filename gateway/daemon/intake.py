@@ -34,7 +34,7 @@ from gateway.files import private_dir, write_atomic
 from gateway.intake.claim_files import CLAIM_SUFFIXES, ClaimFile, read_claim_file
 from gateway.intake.mappings import Mapping
 from gateway.ledger.faults import is_unreachable, plain_text
-from gateway.ledger.ledger import DuplicateClaim, Ledger, OutboxItem
+from gateway.ledger.ledger import DuplicateClaim, Ledger, NewClaim, OutboxItem
 from gateway.ledger.schema import ClaimState
 
 log = structlog.get_logger("gateway.intake")
@@ -144,6 +144,7 @@ def take_claim_files(
         problems = list(result.problems)
         taken: list[str] = []
         skipped: list[dict[str, str]] = []
+        routed: list[tuple[Claim, NewClaim]] = []
         for claim in result.claims:
             partner = route(claim, partners)
             if partner is None:
@@ -152,18 +153,18 @@ def take_claim_files(
                     "or mark one partner with \"*\")", "payer.id", claim.claim_id, path.name,
                 ))  # fmt: skip
                 continue
-            try:
-                version = ledger.add_claim(
-                    _record(claim), kind=claim.kind, partner=partner, payer_id=claim.payer.id,
-                    outbox_records=_queued_status(claim, partner, path.name),
-                    detail={"file": path.name},
-                )  # fmt: skip
-            except DuplicateClaim as exc:
+            routed.append((claim, NewClaim(
+                _record(claim), kind=claim.kind, partner=partner, payer_id=claim.payer.id,
+                outbox_records=_queued_status(claim, partner, path.name),
+                detail={"file": path.name},
+            )))  # fmt: skip
+        for claim, new, outcome in _queue(ledger, routed, path.name):
+            if isinstance(outcome, DuplicateClaim):
                 stored = ledger.claim(claim.claim_id)
-                if stored is None or stored.record != _record(claim):
-                    problems.append(Problem(str(exc), "claim_id", claim.claim_id, path.name))
+                if stored is None or stored.record != new.record:
+                    problems.append(Problem(str(outcome), "claim_id", claim.claim_id, path.name))
                     skipped.append({"claim_id": claim.claim_id, "why": "needs_frequency_7",
-                                    "message": str(exc)})  # fmt: skip
+                                    "message": str(outcome)})  # fmt: skip
                 elif stored.state == ClaimState.QUEUED:
                     taken.append(claim.claim_id)  # queued by a pass that died before the move
                 else:
@@ -173,15 +174,12 @@ def take_claim_files(
                                    f"{stored.version}, {stored.state}): not sent again",
                     })  # fmt: skip
                 continue
-            except SQLAlchemyError as exc:
-                if is_unreachable(exc) and not ledger.reachable():
-                    raise  # the ledger is down: the file stays for the next cycle
-                problems.append(Problem(f"the ledger cannot hold this claim ({plain_text(exc)})",
-                                        None, claim.claim_id, path.name))  # fmt: skip
+            if isinstance(outcome, Problem):
+                problems.append(outcome)
                 continue
             taken.append(claim.claim_id)
-            log.info("claim_queued", claim_id=claim.claim_id, version=version, file=path.name,
-                     partner=partner)  # fmt: skip
+            log.info("claim_queued", claim_id=claim.claim_id, version=outcome, file=path.name,
+                     partner=new.partner)  # fmt: skip
         report.taken.extend(taken)
         report.skipped.extend(skipped)
         for skip in skipped:
@@ -196,6 +194,39 @@ def take_claim_files(
             _move(path, spool / "archive" / "claims")
             report.archived_files.append(path.name)
     return report
+
+
+Outcome = int | DuplicateClaim | Problem  # the version queued, or why not
+
+
+def _queue(
+    ledger: Ledger, routed: list[tuple[Claim, NewClaim]], file: str
+) -> list[tuple[Claim, NewClaim, Outcome]]:
+    """Queue a file's claims in one ledger transaction; when the ledger refuses the batch for
+    another reason than a duplicate (a claim it cannot hold), one at a time, so that only the
+    claims at fault are left out. Raises when the ledger is down: the file stays."""
+    try:
+        outcomes: list[Outcome] = list(ledger.add_claims([new for _, new in routed]))
+    except SQLAlchemyError as exc:
+        if is_unreachable(exc) and not ledger.reachable():
+            raise
+        outcomes = [_queue_one(ledger, claim, new, file) for claim, new in routed]
+    return [(claim, new, outcome) for (claim, new), outcome in zip(routed, outcomes, strict=True)]
+
+
+def _queue_one(ledger: Ledger, claim: Claim, new: NewClaim, file: str) -> Outcome:
+    try:
+        return ledger.add_claim(
+            new.record, kind=new.kind, partner=new.partner, payer_id=new.payer_id,
+            outbox_records=new.outbox_records, detail=new.detail,
+        )  # fmt: skip
+    except DuplicateClaim as exc:
+        return exc
+    except SQLAlchemyError as exc:
+        if is_unreachable(exc) and not ledger.reachable():
+            raise  # the ledger is down: the file stays for the next cycle
+        return Problem(f"the ledger cannot hold this claim ({plain_text(exc)})", None,
+                       claim.claim_id, file)  # fmt: skip
 
 
 def _stamp() -> str:

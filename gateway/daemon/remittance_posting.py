@@ -12,10 +12,10 @@ another name, posts nothing. Held payments wait in ``spool/review/`` beside
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache, partial
+from functools import partial
+from itertools import islice
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -36,6 +36,7 @@ from gateway.ledger.schema import ClaimState, OutboxKind, PaymentState, Remittan
 from gateway.replies.holds import hold_texts
 from gateway.replies.posting_files import hold_for_review
 from gateway.replies.remittances import ClaimPosted, PaymentFinished, PaymentStarted, post_835
+from gateway.x12.scan import element_values
 
 log = structlog.get_logger("gateway.posting")
 
@@ -47,6 +48,7 @@ OUTCOME_STATE = {
 }
 _EVENT = {PaymentState.HELD: "payment_held", PaymentState.DISCARDED: "payment_discarded"}
 LOGGED_HOLDS = 50  # claim payments held logged one by one per payment; then a count
+LOOK_AHEAD = 500  # claims fetched from the ledger at once while an 835 is read
 
 
 @dataclass
@@ -127,13 +129,34 @@ def payment_effects(
     return PaymentEffects(records, {k: v for k, v in detail.items() if v}, state)
 
 
-def _lookup(ledger: Ledger) -> Callable[[str], Claim | None]:
-    @lru_cache(maxsize=4096)
-    def lookup(claim_id: str) -> Claim | None:
-        stored = ledger.claim(claim_id)
-        return None if stored is None else Claim.model_validate(stored.record)
+class _Lookup:
+    """The submitted claims an 835 names, fetched from the ledger 500 at a time ahead of the
+    reader (``element_values`` looks ahead in the file for the CLP01s to come), not one query
+    per claim; a claim id the look ahead did not see is fetched alone. Holds a few batches."""
 
-    return lookup
+    def __init__(self, ledger: Ledger, path: Path) -> None:
+        self.ledger = ledger
+        self.ahead = element_values(path, "CLP", 1)
+        self.known: dict[str, Claim | None] = {}
+
+    def __call__(self, claim_id: str) -> Claim | None:
+        if claim_id not in self.known:
+            self._fetch(claim_id)
+        return self.known.get(claim_id)
+
+    def _fetch(self, claim_id: str) -> None:
+        wanted = [claim_id]
+        for seen in islice(self.ahead, LOOK_AHEAD):  # up to the claim, then a batch after it
+            if seen == claim_id:
+                wanted += [c for c in islice(self.ahead, LOOK_AHEAD) if c not in self.known]
+                break
+        if len(self.known) > 4 * LOOK_AHEAD:  # the oldest batches: the reader is past them
+            for old in list(self.known)[: 2 * LOOK_AHEAD]:
+                del self.known[old]
+        found = {c.claim_id: c for c in self.ledger.current_claims(list(dict.fromkeys(wanted)))}
+        for wanted_id in wanted:
+            stored = found.get(wanted_id)
+            self.known[wanted_id] = None if stored is None else Claim.model_validate(stored.record)
 
 
 def _incoming(event: ClaimPosted, content: str, sequence_hint: str) -> ClaimPaymentIn:
@@ -162,7 +185,7 @@ def post_remittance_file(
     ``report`` fills in as each payment is posted or held, so a caller whose file broke half way
     knows exactly which payments were applied; those held so far wait in review all the same.
     """
-    lookup = _lookup(ledger)
+    lookup = _Lookup(ledger, path)
     file = archived_as or path.name
     report = RemittanceReport() if report is None else report
     review: list[dict[str, Any]] = []

@@ -13,7 +13,7 @@ transaction is ``BEGIN IMMEDIATE``.
 
 from __future__ import annotations
 
-from gateway.ledger.claims import ClaimBook
+from gateway.ledger.claim_batches import ClaimBatchBook, NewClaim
 from gateway.ledger.eligibility import DuplicateRequest, EligibilityBook
 from gateway.ledger.interchanges import InterchangeBook
 from gateway.ledger.leases import LeaseBook
@@ -59,6 +59,7 @@ __all__ = [
     "Interchange",
     "Ledger",
     "LedgerError",
+    "NewClaim",
     "OutboxEntry",
     "OutboxItem",
     "PaymentDecision",
@@ -75,7 +76,7 @@ __all__ = [
 
 
 class Ledger(
-    ClaimBook,
+    ClaimBatchBook,  # and ClaimBook, which it extends
     LeaseBook,
     InterchangeBook,
     ReceivedFileBook,
