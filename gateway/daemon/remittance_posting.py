@@ -153,10 +153,10 @@ class _Lookup:
         if len(self.known) > 4 * LOOK_AHEAD:  # the oldest batches: the reader is past them
             for old in list(self.known)[: 2 * LOOK_AHEAD]:
                 del self.known[old]
-        found = {c.claim_id: c for c in self.ledger.current_claims(list(dict.fromkeys(wanted)))}
+        found = self.ledger.current_records(list(dict.fromkeys(wanted)))
         for wanted_id in wanted:
-            stored = found.get(wanted_id)
-            self.known[wanted_id] = None if stored is None else Claim.model_validate(stored.record)
+            record = found.get(wanted_id)
+            self.known[wanted_id] = None if record is None else Claim.model_validate_json(record)
 
 
 def _incoming(event: ClaimPosted, content: str, sequence_hint: str) -> ClaimPaymentIn:

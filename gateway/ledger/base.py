@@ -177,8 +177,15 @@ class LedgerBase:
         return result
 
     def _add_outbox(
-        self, connection: Connection, records: Iterable[OutboxItem], now: datetime
+        self,
+        connection: Connection,
+        records: Iterable[OutboxItem],
+        now: datetime,
+        *,
+        count: bool = False,
     ) -> int:
+        """Queue output records (a record id already there is left alone); with ``count``, how
+        many were new (RETURNING them costs a row each: only ``add_outbox`` asks)."""
         rows: dict[str, dict[str, Any]] = {}
         for kind, record in records:
             record_id = record.get("id")
@@ -198,12 +205,14 @@ class LedgerBase:
         # One compiled statement for every batch: executemany, which SQLAlchemy sends as
         # multi-row INSERTs ("insertmanyvalues"), RETURNING only the rows that were new.
         stmt = _OUTBOX_INSERT[connection.dialect.name == "postgresql"]
-        return len(connection.execute(stmt, list(rows.values())).all())
+        if not count:
+            connection.execute(stmt, list(rows.values()))
+            return len(rows)
+        counted = stmt.returning(outbox.c.id)
+        return len(connection.execute(counted, list(rows.values())).all())
 
 
-def _outbox_insert(insert: Any) -> Insert:
-    stmt = insert(outbox).on_conflict_do_nothing(index_elements=[outbox.c.record_id])
-    return stmt.returning(outbox.c.id)  # type: ignore[no-any-return]
-
-
-_OUTBOX_INSERT = {False: _outbox_insert(sqlite.insert), True: _outbox_insert(postgresql.insert)}
+_OUTBOX_INSERT = {  # built once: their compiled forms are cached
+    postgres: insert(outbox).on_conflict_do_nothing(index_elements=[outbox.c.record_id])
+    for postgres, insert in ((False, sqlite.insert), (True, postgresql.insert))
+}

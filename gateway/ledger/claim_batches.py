@@ -14,11 +14,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from gateway.ledger.bulk import ClaimStates
 from gateway.ledger.claims import ClaimBook
 from gateway.ledger.records import (
+    CHUNK,
+    CURRENT_VERSION,
     DuplicateClaim,
     OutboxItem,
     dumps,
@@ -28,6 +31,9 @@ from gateway.ledger.records import (
 from gateway.ledger.schema import ClaimState, claim_events, claims
 
 _ADD_CLAIM = claims.insert()
+_RECORDS = select(claims.c.claim_id, claims.c.record).where(
+    claims.c.claim_id.in_(bindparam("ids", expanding=True)), CURRENT_VERSION
+)
 _ADD_EVENT = claim_events.insert()
 
 
@@ -64,6 +70,18 @@ class ClaimBatchBook(ClaimBook):
             )  # fmt: skip
         except DuplicateClaim as refused:
             return refused
+
+    def current_records(self, claim_ids: Sequence[str]) -> dict[str, str]:
+        """The record of each claim's current version as the JSON text it is stored as
+        (unknown ids left out): for a caller that validates it straight from JSON, which is
+        faster than ``current_claims``' dicts."""
+        found: dict[str, str] = {}
+        with self.engine.begin() as connection:
+            for start in range(0, len(claim_ids), CHUNK):
+                chunk = list(claim_ids[start : start + CHUNK])
+                rows = connection.execute(_RECORDS, {"ids": chunk})
+                found.update((str(claim_id), str(record)) for claim_id, record in rows)
+        return found
 
     def _add_batch(self, batch: Sequence[NewClaim]) -> list[int | DuplicateClaim]:
         now = utc_now()

@@ -29,7 +29,7 @@ class OutboxBook(LedgerBase):
         """Queue output records (kind, record with a stable ``"id"``); returns how many were
         new. A record id already in the outbox is ignored, emitted or not."""
         with self.engine.begin() as connection:
-            return self._add_outbox(connection, records, utc_now())
+            return self._add_outbox(connection, records, utc_now(), count=True)
 
     def pending_outbox(self, kind: OutboxKind | str, limit: int = 10_000) -> list[OutboxEntry]:
         """Records of ``kind`` not yet emitted, in the order they were added."""
