@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
@@ -103,9 +102,12 @@ def _queued_status(claim: Claim, partner: str, file: str) -> Callable[[int], lis
     return records
 
 
-def _record(claim: Claim) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(claim.model_dump_json())
-    return data
+def _new_claim(claim: Claim, partner: str, file: str) -> NewClaim:
+    text = claim.model_dump_json()  # stored as it is: the ledger need not write it again
+    return NewClaim(
+        json.loads(text), kind=claim.kind, partner=partner, payer_id=claim.payer.id,
+        outbox_records=_queued_status(claim, partner, file), detail={"file": file}, text=text,
+    )  # fmt: skip
 
 
 def take_claim_files(
@@ -153,11 +155,7 @@ def take_claim_files(
                     "or mark one partner with \"*\")", "payer.id", claim.claim_id, path.name,
                 ))  # fmt: skip
                 continue
-            routed.append((claim, NewClaim(
-                _record(claim), kind=claim.kind, partner=partner, payer_id=claim.payer.id,
-                outbox_records=_queued_status(claim, partner, path.name),
-                detail={"file": path.name},
-            )))  # fmt: skip
+            routed.append((claim, _new_claim(claim, partner, path.name)))
         for claim, new, outcome in _queue(ledger, routed, path.name):
             if isinstance(outcome, DuplicateClaim):
                 stored = ledger.claim(claim.claim_id)

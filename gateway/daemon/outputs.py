@@ -34,7 +34,12 @@ log = structlog.get_logger("gateway.outputs")
 
 
 def _line(entry: OutboxEntry) -> bytes:
-    return (json.dumps(entry.payload, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+    """One JSON line: the stored text as it is (the ledger keeps a record as one line of JSON,
+    its keys in their order), else the record written out."""
+    text = entry.text
+    if text is None:
+        text = json.dumps(entry.payload, ensure_ascii=False, default=str)
+    return (text + "\n").encode("utf-8")
 
 
 def _publish(spool: Path, kind: str, name: str, entries: list[OutboxEntry]) -> None:
@@ -68,7 +73,7 @@ def emit_outputs(
     for kind in OutboxKind:
         while True:
             batch = ledger.open_batch(
-                kind, partial(_batch_name, kind.value), owner=owner, limit=batch_size
+                kind, partial(_batch_name, kind.value), owner=owner, limit=batch_size, raw=True
             )
             if batch is None:
                 break

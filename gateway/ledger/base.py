@@ -23,6 +23,7 @@ from gateway.ledger.records import (
     OutboxItem,
     UnknownClaim,
     dumps,
+    dumps_in_order,
 )
 from gateway.ledger.schema import (
     TRANSITIONS,
@@ -196,7 +197,7 @@ class LedgerBase:
                 {
                     "record_id": record_id,
                     "kind": OutboxKind(kind).value,
-                    "payload": dumps(dict(record)),
+                    "payload": dumps_in_order(dict(record)),
                     "created_at": now,
                 },
             )

@@ -47,6 +47,7 @@ class NewClaim:
     payer_id: str
     outbox_records: Callable[[int], Iterable[OutboxItem]] | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
+    text: str | None = None  # ``record`` as JSON already (stored as it is), if the caller has it
 
 
 class ClaimBatchBook(ClaimBook):
@@ -109,7 +110,8 @@ class ClaimBatchBook(ClaimBook):
                 rows.append({
                     "claim_id": claim_id, "version": version, "kind": new.kind,
                     "frequency": frequency, "partner": new.partner, "payer_id": new.payer_id,
-                    "state": ClaimState.QUEUED.value, "record": dumps(new.record),
+                    "state": ClaimState.QUEUED.value,
+                    "record": new.text if new.text is not None else dumps(new.record),
                     "payer_claim_number": new.record.get("payer_claim_number"),
                     "created_at": now, "updated_at": now, **search_fields(new.record),
                 })  # fmt: skip

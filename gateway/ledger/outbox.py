@@ -53,11 +53,14 @@ class OutboxBook(LedgerBase):
         *,
         owner: str,
         limit: int = 10_000,
+        raw: bool = False,
     ) -> tuple[str, list[OutboxEntry]] | None:
         """The next output file of ``kind`` that ``owner`` writes: a batch it assigned before a
         crash and has not marked emitted (same name, same records), else up to ``limit``
         pending records assigned now to a new batch called ``name()``; None when nothing is
         pending. Another worker's open batch is never taken: it may be half written in its home.
+        ``raw``: each entry's ``text`` is the record as stored, its ``payload`` left empty (for
+        a writer that copies records out as they are, with no JSON parsed and written again).
         """
         kind = OutboxKind(kind)
         with self.engine.begin() as connection:
@@ -70,6 +73,10 @@ class OutboxBook(LedgerBase):
             rows = connection.execute(
                 select(outbox).where(outbox.c.batch == batch).order_by(outbox.c.id)
             ).all()
+        if raw:
+            return batch, [
+                OutboxEntry(row.record_id, kind, {}, row.created_at, row.payload) for row in rows
+            ]
         entries = [
             OutboxEntry(row.record_id, kind, json.loads(row.payload), row.created_at)
             for row in rows

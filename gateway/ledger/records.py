@@ -270,8 +270,9 @@ class RemittanceOutcome:
 class OutboxEntry:
     record_id: str
     kind: OutboxKind
-    payload: dict[str, Any]
+    payload: dict[str, Any]  # empty when read ``raw``: then ``text`` holds it
     created_at: datetime
+    text: str | None = None  # the record as stored (one line of JSON), when read ``raw``
 
 
 def utc_now() -> datetime:
@@ -287,6 +288,12 @@ def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
 
 def dumps(document: Any) -> str:
     return json.dumps(document, default=str, ensure_ascii=False, sort_keys=True)
+
+
+def dumps_in_order(document: Any) -> str:
+    """A record as the practice's output files show it (keys in the order they were made), so
+    the outputs can copy the stored text as it is."""
+    return json.dumps(document, default=str, ensure_ascii=False)
 
 
 def search_fields(record: Mapping[str, Any]) -> dict[str, str | None]:
