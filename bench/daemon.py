@@ -220,6 +220,7 @@ def summarize(rows: list[dict[str, Any]], floor: dict[str, Any]) -> list[dict[st
                 "replies": r["replies"],
                 "interchanges": r["interchanges"],
                 "remittance_files": r["remittance_files"],
+                "statements_by_phase": r.get("statements_by_phase", {}),
             }
         )
     return out
