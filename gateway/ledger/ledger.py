@@ -4,11 +4,13 @@
 (``claims``), leases (``leases``), control numbers and interchanges (``interchanges``), received
 files (``received``), payments (``remittances``) and each claim's money in them (``payments``),
 eligibility requests and their answers (``eligibility``) and the outbox (``outbox``), on a
-shared core (``base``). Each method is one transaction. Claim states change only through
-``transition`` (or a reply's changes), which checks ``schema.TRANSITIONS`` and writes the new
-state and its event together. Work is shared between workers (threads or daemons on one
-PostgreSQL) through leases taken with ``SELECT ... FOR UPDATE SKIP LOCKED``; on SQLite every
-transaction is ``BEGIN IMMEDIATE``.
+shared core (``base``). Writes of many claims are batched (``claim_batches``: a claim file
+queued in one transaction; ``bulk``: many claims' state changes read and written in a few
+statements), with the same rules as one at a time. Each method is one transaction. Claim
+states change only through ``transition`` (or a reply's changes), which checks
+``schema.TRANSITIONS`` and writes the new state and its event together. Work is shared between
+workers (threads or daemons on one PostgreSQL) through leases taken with
+``SELECT ... FOR UPDATE SKIP LOCKED``; on SQLite every transaction is ``BEGIN IMMEDIATE``.
 """
 
 from __future__ import annotations
