@@ -406,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"  done in {time.perf_counter() - t0:.0f} s")
     render(rows, profiles)
     results = targets(rows)
-    verdicts = Table(title="targets of the issue (information: this harness measures)")
+    verdicts = Table(title="targets of the issue (info: the load-robust figures beside them)")
     for col in ("target", "figure", "result"):
         verdicts.add_column(col)
     for c in results:
