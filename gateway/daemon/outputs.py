@@ -35,7 +35,7 @@ log = structlog.get_logger("gateway.outputs")
 
 def _line(entry: OutboxEntry) -> bytes:
     """One JSON line: the stored text as it is (the ledger keeps a record as one line of JSON,
-    its keys in their order), else the record written out."""
+    keys sorted: the very line this writes from the parsed record), else the record written."""
     text = entry.text
     if text is None:
         text = json.dumps(entry.payload, ensure_ascii=False, default=str)

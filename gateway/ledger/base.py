@@ -23,7 +23,6 @@ from gateway.ledger.records import (
     OutboxItem,
     UnknownClaim,
     dumps,
-    dumps_in_order,
 )
 from gateway.ledger.schema import (
     TRANSITIONS,
@@ -197,7 +196,7 @@ class LedgerBase:
                 {
                     "record_id": record_id,
                     "kind": OutboxKind(kind).value,
-                    "payload": dumps_in_order(dict(record)),
+                    "payload": dumps(dict(record)),
                     "created_at": now,
                 },
             )

@@ -290,12 +290,6 @@ def dumps(document: Any) -> str:
     return json.dumps(document, default=str, ensure_ascii=False, sort_keys=True)
 
 
-def dumps_in_order(document: Any) -> str:
-    """A record as the practice's output files show it (keys in the order they were made), so
-    the outputs can copy the stored text as it is."""
-    return json.dumps(document, default=str, ensure_ascii=False)
-
-
 def search_fields(record: Mapping[str, Any]) -> dict[str, str | None]:
     """The claims table's search columns, from a claim record (contract section 2): the
     patient (the subscriber when no patient is given), the dates of service of its lines (or
