@@ -213,6 +213,7 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
         events = ledger.history(claim_id)
         sent_in = ledger.claim_interchanges(claim_id)
         payments = ledger.claim_payments(claim_id)
+        notes = ledger.notes(claim_id)
     if as_json:
         click.echo(dumps({
             "claim_id": claim_id, "version": stored.version, "state": stored.state.value,
@@ -224,6 +225,8 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
             "events": [{"at": e.at.isoformat(), "version": e.version, "event": e.event.value,
                         "source": e.source, "detail": e.detail} for e in events],
             "payments": [_payment_json(p) for p in payments],
+            "notes": [{"at": n.at.isoformat(), "kind": n.kind, "author": n.author,
+                       "text": n.text} for n in notes],
         }))  # fmt: skip
         return
     waiting = [i for i in sent_in if i.sent_at is None]
@@ -247,6 +250,11 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
             f"{p.patient_responsibility}, trace {p.trace_number}, file "
             f"{p.archived_as or p.file_name}"
         )
+    if notes:
+        click.echo("notes:")
+    for n in notes:
+        kind = {"dispute_opened": "dispute opened: ", "dispute_closed": "dispute closed: "}
+        click.echo(f"  {n.at:%Y-%m-%d %H:%M:%S}  {n.author}: {kind.get(n.kind, '')}{n.text}")
 
 
 @click.group()
