@@ -210,7 +210,8 @@ def dispute_close(ctx: click.Context, claim_id: str, reason: str, by: str | None
 def explain(ctx: click.Context, claim_id: str, as_json: bool) -> None:
     """A claim's money in plain words, for a patient's question: per line and per payer,
     billed, allowed, paid, every adjustment with its code, and what the patient owes and why."""
-    from gateway.cli.explain_text import explanation_of, print_explanation
+    from gateway.cli.explain_text import print_explanation
+    from gateway.daemon.explanations import explanation_of
 
     with _ledger(_home(ctx)) as ledger:
         found = explanation_of(ledger, claim_id)

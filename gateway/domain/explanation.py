@@ -192,6 +192,10 @@ def explain(
         sentences.append("The claim was voided: the payer took it back and nothing is owed "
                          "on it.")  # fmt: skip
         owes = ZERO
+    elif last is None and state == "rejected":
+        sentences.append("The insurance turned the claim away before deciding it (see what "
+                         "happened below); the practice corrects and sends it again, so what "
+                         "you owe is not yet known.")  # fmt: skip
     elif last is None:
         sentences.append("What you owe is not yet known: the payer has not answered yet.")
     elif waiting:

@@ -1,0 +1,69 @@
+"""`gateway explain` agrees with the postings to the cent on every claim of a demo run (one
+of them corrected: replaced, its payment reversed, the corrected claim paid)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+from rich.console import Console
+
+from gateway.daemon.explanations import explanation_of
+from gateway.demo.run import run_demo
+from gateway.ledger.db import open_ledger
+from tests.daemon.homes import read_jsonl
+
+ZERO = Decimal(0)
+
+
+def test_explain_agrees_with_the_postings_on_every_demo_claim(tmp_path: Path) -> None:
+    summary = run_demo(tmp_path / "home", claims=30, seed=11, console=Console(quiet=True))
+    assert summary.finished and summary.unreconciled == []
+    spool = summary.home / "spool"
+    paid: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for p in read_jsonl(spool / "postings"):
+        paid[p["claim_id"]] += Decimal(p["paid"])
+    owed: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    balances = read_jsonl(spool / "balances")
+    for b in balances:
+        owed[b["claim_id"]] += Decimal(b["patient_owes"])
+    replaced = {b["replaces"] for b in balances if b.get("replaces")}
+    current: dict[str, list[str]] = defaultdict(list)
+    for b in balances:
+        if b["next_action"] != "reverse_previous" and b["id"] not in replaced:
+            current[b["claim_id"]].append(b["patient_owes"])
+    correction = summary.correction
+    assert correction is not None and correction.version == 2
+    assert correction.state in ("paid", "partially_paid", "denied")
+    seen = 0
+    with open_ledger(f"sqlite:///{summary.home / 'state' / 'gateway.db'}") as ledger:
+        for claim in ledger.list_claims(limit=10_000):
+            found = explanation_of(ledger, claim.claim_id)
+            assert found is not None
+            seen += 1
+            payers_paid = sum((Decimal(p["paid"]) for p in found["payers"]), ZERO)
+            assert payers_paid == paid[claim.claim_id], claim.claim_id
+            lines_paid = sum(
+                (Decimal(v) for ln in found["lines"] for v in ln["paid"].values()), ZERO
+            )
+            assert lines_paid == payers_paid, claim.claim_id
+            if claim.state.value == "rejected":
+                assert found["patient_owes"] is None
+                assert "not yet known" in " ".join(found["explanation"])
+                continue
+            assert found["patient_owes"] is not None, claim.claim_id
+            assert Decimal(found["patient_owes"]) == owed[claim.claim_id], claim.claim_id
+            assert len(current[claim.claim_id]) <= 1, claim.claim_id  # one current balance
+            if current[claim.claim_id]:
+                assert current[claim.claim_id] == [found["patient_owes"]], claim.claim_id
+            if found["breakdown"]:
+                assert sum(Decimal(v) for v in found["breakdown"].values()) == Decimal(
+                    found["patient_owes"]
+                )
+        fixed = explanation_of(ledger, correction.claim_id)
+    assert seen == sum(summary.states.values())
+    assert fixed is not None
+    assert any("took back its earlier payment" in s for s in fixed["explanation"])
+    assert any(c["said"].startswith("a corrected claim (version 2) was sent")
+               for c in fixed["chronology"])  # fmt: skip
