@@ -95,7 +95,8 @@ def correct(ctx: click.Context, files: tuple[str, ...], by: str | None) -> None:
                            f"(version {correction.already.version}, "
                            f"{correction.already.state.value})")  # fmt: skip
                 continue
-            version = queue(ledger, correction, correction.partner or "", source=Path(name).name,
+            partner = claim.partner or correction.partner or ""
+            version = queue(ledger, correction, partner, source=Path(name).name,
                             by=_author(by))  # fmt: skip
             click.echo(_queued_line(claim.claim_id, claim.frequency, version, correction.detail))
 

@@ -75,6 +75,8 @@ def prepare(ledger: Ledger, claim: Claim) -> Correction:
         return Correction(claim.model_copy(update={
             "payer_claim_number": stored.payer_claim_number}), already=stored,
             partner=stored.partner)  # fmt: skip
+    if stored.state == _S.REJECTED and stored.frequency in WHAT:  # a correction turned away:
+        stored = _before_rejections(ledger, stored)  # the claim the payer has is the earlier one
     said = f"claim {claim_id} (version {stored.version}, {stored.state.value})"
     if stored.state == _S.VOIDED:
         raise CorrectionRefused(f"{said} is already voided: nothing can follow a void",
@@ -113,6 +115,15 @@ def prepare(ledger: Ledger, claim: Claim) -> Correction:
         "payer_claim_number": number, "payer_claim_number_from": source,
         "payer_claim_number_of": at.isoformat(timespec="seconds"),
     }, partner=stored.partner)  # fmt: skip
+
+
+def _before_rejections(ledger: Ledger, stored: StoredClaim) -> StoredClaim:
+    """The newest version of the claim the payer did not reject (else ``stored``)."""
+    for version in range(stored.version - 1, 0, -1):
+        earlier = ledger.claim(stored.claim_id, version)
+        if earlier is not None and earlier.state != _S.REJECTED:
+            return earlier
+    return stored
 
 
 def queued_status(claim: Claim, partner: str, file: str) -> Callable[[int], list[OutboxItem]]:
