@@ -180,3 +180,8 @@ def test_void_and_correct_from_the_command_line(paid_home: Path) -> None:
     text = newest.read_text()
     assert f"REF*F8*PCN{ONE}~" in text and f"REF*F8*PCN{TWO}~" in text
     assert f"CLM*{ONE}*185*" in text
+    shown = _run(paid_home, "claim", TWO).output
+    assert "version 1: original (frequency 1), paid" in shown
+    assert f"version 2: void (frequency 8, REF*F8 PCN{TWO}), submitted" in shown
+    versions = json.loads(_run(paid_home, "claim", TWO, "--json").output)["versions"]
+    assert [(v["version"], v["frequency"]) for v in versions] == [(1, "1"), (2, "8")]
