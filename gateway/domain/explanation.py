@@ -36,6 +36,7 @@ _GROUP_WORDS = {
     "PI": "reduced by the payer, not owed by you",
     "CR": "correction",
 }
+_MAXIMUM = frozenset({"119", "35"})  # CARC: benefit maximum, lifetime benefit maximum
 Record = dict[str, Any]
 
 
@@ -205,6 +206,8 @@ def explain(
         owes = Decimal(last["patient_responsibility"])
         breakdown = _breakdown(last["adjustments"])
         sentences.append(_owes_sentence(owes, breakdown))
+        if any(a["reason"] in _MAXIMUM for a in last["adjustments"]):
+            sentences.append("A benefit maximum of the plan was reached for this service.")
     paid_before = record.get("patient_paid")
     if owes is not None and paid_before:
         left = owes - Decimal(str(paid_before))
