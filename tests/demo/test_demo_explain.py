@@ -67,3 +67,51 @@ def test_explain_agrees_with_the_postings_on_every_demo_claim(tmp_path: Path) ->
     assert any("took back its earlier payment" in s for s in fixed["explanation"])
     assert any(c["said"].startswith("a corrected claim (version 2) was sent")
                for c in fixed["chronology"])  # fmt: skip
+
+
+def test_a_void_through_the_payer_simulator_ends_voided_and_nets_to_zero(tmp_path: Path) -> None:
+    """After a demo run, the billing office voids a paid claim; the simulator reverses its
+    payment; the claim ends voided and its balances sum to 0.00."""
+    from click.testing import CliRunner
+
+    from gateway.cli.main import cli
+    from gateway.daemon.runner import Daemon
+    from gateway.demo.run import demo_simulator_config
+    from gateway.simulator.serve import Simulator
+
+    home = tmp_path / "home"
+    summary = run_demo(home, claims=12, seed=5, console=Console(quiet=True))
+    assert summary.finished
+    with open_ledger(f"sqlite:///{home / 'state' / 'gateway.db'}") as ledger:
+        paid = sorted(c.claim_id for c in ledger.list_claims("paid") if c.version == 1)
+    target = paid[-1]
+    result = CliRunner().invoke(cli, ["--home", str(home), "void", target, "--reason",
+                                      "billed in error"], obj={})  # fmt: skip
+    assert result.exit_code == 0, result.output
+    exchange = home / "exchange" / "clearinghouse"
+    simulator = Simulator(exchange / "in", exchange / "out", demo_simulator_config(5),
+                          home / "state" / "simulator.json")  # fmt: skip
+    daemon = Daemon(home)
+    try:
+        for _ in range(20):
+            daemon.cycle(once=True)
+            simulator.step()
+            stored = daemon.ledger.claim(target)
+            if stored is not None and stored.state.value == "voided":
+                break
+        daemon.cycle(once=True)  # the outputs of the last replies
+    finally:
+        daemon.ledger.close()
+    with open_ledger(f"sqlite:///{home / 'state' / 'gateway.db'}") as ledger:
+        stored = ledger.claim(target)
+        assert stored is not None and (stored.version, stored.state.value) == (2, "voided")
+        found = explanation_of(ledger, target)
+    assert found is not None and found["patient_owes"] == "0.00"
+    assert found["payers"] == []  # nothing in force
+    owed = sum((Decimal(b["patient_owes"]) for b in read_jsonl(home / "spool" / "balances")
+                if b["claim_id"] == target), ZERO)  # fmt: skip
+    paid_net = sum((Decimal(p["paid"]) for p in read_jsonl(home / "spool" / "postings")
+                    if p["claim_id"] == target), ZERO)  # fmt: skip
+    assert owed == ZERO and paid_net == ZERO
+    assert any(s["event"] == "voided" and s["claim_id"] == target
+               for s in read_jsonl(home / "spool" / "status"))  # fmt: skip
