@@ -213,6 +213,9 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
         events = ledger.history(claim_id)
         sent_in = ledger.claim_interchanges(claim_id)
         payments = ledger.claim_payments(claim_id)
+        notes = ledger.notes(claim_id)
+        versions = [v for n in range(1, stored.version + 1)
+                    if (v := ledger.claim(claim_id, n)) is not None]  # fmt: skip
     if as_json:
         click.echo(dumps({
             "claim_id": claim_id, "version": stored.version, "state": stored.state.value,
@@ -224,6 +227,11 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
             "events": [{"at": e.at.isoformat(), "version": e.version, "event": e.event.value,
                         "source": e.source, "detail": e.detail} for e in events],
             "payments": [_payment_json(p) for p in payments],
+            "notes": [{"at": n.at.isoformat(), "kind": n.kind, "author": n.author,
+                       "text": n.text} for n in notes],
+            "versions": [{"version": v.version, "frequency": v.frequency,
+                          "state": v.state.value, "payer_claim_number": v.payer_claim_number,
+                          "created_at": v.created_at.isoformat()} for v in versions],
         }))  # fmt: skip
         return
     waiting = [i for i in sent_in if i.sent_at is None]
@@ -233,6 +241,12 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
         + (f": in {waiting[-1].file_name}, waiting to upload"
            if stored.state == ClaimState.BATCHED and waiting else "")
     )  # fmt: skip
+    if len(versions) > 1:  # replacements, voids, corrected claims: every version is kept
+        kinds = {"1": "original", "7": "replacement", "8": "void"}
+        for v in versions:
+            f8 = f", REF*F8 {v.payer_claim_number}" if v.frequency != "1" else ""
+            click.echo(f"  version {v.version}: {kinds.get(v.frequency, v.frequency)} "
+                       f"(frequency {v.frequency}{f8}), {v.state.value}")  # fmt: skip
     for e in events:
         click.echo(_event_line(e))
     for i in sent_in:
@@ -247,6 +261,11 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
             f"{p.patient_responsibility}, trace {p.trace_number}, file "
             f"{p.archived_as or p.file_name}"
         )
+    if notes:
+        click.echo("notes:")
+    for n in notes:
+        kind = {"dispute_opened": "dispute opened: ", "dispute_closed": "dispute closed: "}
+        click.echo(f"  {n.at:%Y-%m-%d %H:%M:%S}  {n.author}: {kind.get(n.kind, '')}{n.text}")
 
 
 @click.group()

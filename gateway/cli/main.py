@@ -50,6 +50,10 @@ class _LazyGroup(click.Group):
         "eligibility": "gateway.cli.eligibility_command:eligibility",
         "backup": "gateway.cli.ops_commands:backup",
         "archive": "gateway.cli.ops_commands:archive",
+        **{
+            c: f"gateway.cli.corrections_commands:{c}"
+            for c in ("correct", "void", "note", "dispute", "explain")
+        },
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -27,6 +27,7 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.config import PartnerConfig
+from gateway.daemon.corrections import WHAT, CorrectionRefused, prepare
 from gateway.daemon.status import status_record
 from gateway.domain.claim import Claim
 from gateway.domain.problems import Problem
@@ -34,7 +35,7 @@ from gateway.files import private_dir, write_atomic
 from gateway.intake.claim_files import CLAIM_SUFFIXES, ClaimFile, read_claim_file
 from gateway.intake.mappings import Mapping
 from gateway.ledger.faults import is_unreachable, plain_text
-from gateway.ledger.ledger import DuplicateClaim, Ledger, OutboxItem
+from gateway.ledger.ledger import DuplicateClaim, Ledger, OutboxItem, StoredClaim
 from gateway.ledger.schema import ClaimState
 
 log = structlog.get_logger("gateway.intake")
@@ -137,7 +138,8 @@ def take_claim_files(
                     why="not a claim file")  # fmt: skip
     for path in found.ready:
         try:
-            result = read_claim_file(path, today=today, mappings=mappings)
+            result = read_claim_file(path, today=today, mappings=mappings,
+                                     ledger_fills_payer_number=True)  # fmt: skip
         except Exception:  # a bug: this file is rejected alone, the others are still taken
             log.exception("claim_file_failed", file=path.name)
             result = ClaimFile(path, problems=[Problem(_INTERNAL_ERROR, file=path.name)])
@@ -145,6 +147,19 @@ def take_claim_files(
         taken: list[str] = []
         skipped: list[dict[str, str]] = []
         for claim in result.claims:
+            said: dict[str, Any] = {}
+            if claim.frequency in WHAT:  # a replacement or void: checked, F8 filled
+                try:
+                    correction = prepare(ledger, claim)
+                except CorrectionRefused as exc:
+                    problems.append(Problem(str(exc), exc.field, claim.claim_id, path.name))
+                    continue
+                if correction.already is not None:
+                    _already(correction.already, taken, skipped)
+                    continue
+                claim, said = correction.claim, correction.detail
+                if claim.partner is None and correction.partner is not None:
+                    claim = claim.model_copy(update={"partner": correction.partner})
             partner = route(claim, partners)
             if partner is None:
                 problems.append(Problem(
@@ -156,7 +171,7 @@ def take_claim_files(
                 version = ledger.add_claim(
                     _record(claim), kind=claim.kind, partner=partner, payer_id=claim.payer.id,
                     outbox_records=_queued_status(claim, partner, path.name),
-                    detail={"file": path.name},
+                    detail={"file": path.name, **said},
                 )  # fmt: skip
             except DuplicateClaim as exc:
                 stored = ledger.claim(claim.claim_id)
@@ -164,14 +179,8 @@ def take_claim_files(
                     problems.append(Problem(str(exc), "claim_id", claim.claim_id, path.name))
                     skipped.append({"claim_id": claim.claim_id, "why": "needs_frequency_7",
                                     "message": str(exc)})  # fmt: skip
-                elif stored.state == ClaimState.QUEUED:
-                    taken.append(claim.claim_id)  # queued by a pass that died before the move
                 else:
-                    skipped.append({
-                        "claim_id": claim.claim_id, "why": "unchanged",
-                        "message": f"already in the ledger with this very content (version "
-                                   f"{stored.version}, {stored.state}): not sent again",
-                    })  # fmt: skip
+                    _already(stored, taken, skipped)
                 continue
             except SQLAlchemyError as exc:
                 if is_unreachable(exc) and not ledger.reachable():
@@ -196,6 +205,19 @@ def take_claim_files(
             _move(path, spool / "archive" / "claims")
             report.archived_files.append(path.name)
     return report
+
+
+def _already(stored: StoredClaim, taken: list[str], skipped: list[dict[str, str]]) -> None:
+    """A claim the ledger holds with this very content: taken (queued by a pass that died
+    before the move) or skipped as unchanged."""
+    if stored.state == ClaimState.QUEUED:
+        taken.append(stored.claim_id)
+        return
+    skipped.append({
+        "claim_id": stored.claim_id, "why": "unchanged",
+        "message": f"already in the ledger with this very content (version "
+                   f"{stored.version}, {stored.state}): not sent again",
+    })  # fmt: skip
 
 
 def _stamp() -> str:

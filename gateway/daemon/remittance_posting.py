@@ -87,6 +87,10 @@ def payment_effects(
         if "unbalanced" in held_for:
             posting["released_unbalanced"] = True
     balance = dict(payment.balance) if payment.balance else None
+    if balance is not None and decision.reverses is not None and decision.reverses.balance_id:
+        balance["reverses"] = decision.reverses.balance_id
+    if balance is not None and decision.replaces is not None and decision.replaces.balance_id:
+        balance["replaces"] = decision.replaces.balance_id  # the current one from now on
     held = [  # why it waits (or waited, when discarded), in words
         {"code": str(r.get("reason")), "text": t}
         for r, t in zip(decision.reasons, hold_texts(decision.reasons), strict=True)
@@ -107,6 +111,13 @@ def payment_effects(
         if balance is not None:
             records.append((OutboxKind.BALANCES, balance))
         records.append(status)
+        if decision.voids is not None:  # the void in flight ends voided with this reversal
+            records.append(status_record(
+                event="voided", claim_id=payment.claim_id, version=decision.voids,
+                partner=partner, source="835", cause=posting["id"], file=file,
+                reasons=[{"code": "void", "text": "the payer took back the original's payment"}],
+                paid=posting["paid"], trace_number=pay["trace_number"],
+            ))  # fmt: skip
     detail = {
         "file": file, "trace_number": pay["trace_number"], "payment_date": pay["date"],
         "payer_id": pay["payer_id"], "payer_sequence": decision.sequence,
@@ -120,6 +131,7 @@ def payment_effects(
         "money": payment_sentence(posting["paid"], balance["patient_owes"] if balance else None,
                                   balance["breakdown"] if balance else None),
         "reverses": posting.get("reverses"), "held_for": held_for or None,
+        "replaces": balance.get("replaces") if balance else None,
         "reasons": held,
         "note": decision.note or None,
     }  # fmt: skip

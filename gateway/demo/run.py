@@ -21,6 +21,7 @@ from rich.table import Table
 
 from gateway.daemon.runner import Daemon
 from gateway.demo.claims import UNKNOWN_MEMBER_PREFIX, generate_claims
+from gateway.demo.corrections import CorrectionShown, show_a_correction
 from gateway.demo.eligibility_checks import (
     INACTIVE_MEMBER,
     INACTIVE_SINCE,
@@ -134,6 +135,7 @@ class DemoSummary:
     unreconciled: list[str] = field(default_factory=list)
     eligibility: list[Check] = field(default_factory=list)
     finished: bool = False
+    correction: CorrectionShown | None = None
 
 
 def _jsonl(folder: Path) -> list[dict[str, Any]]:
@@ -179,6 +181,7 @@ def run_demo(
                         and answered):  # fmt: skip
                     summary.finished = True
                     break
+        summary.correction = show_a_correction(daemon, simulator, console)
         _summarize(daemon, summary)
     finally:
         daemon.ledger.close()

@@ -129,9 +129,24 @@ class Balance(_Record):
     breakdown: Breakdown
     other_adjustments: dict[str, Money] = Field(description="OA, PI and CR totals")
     reasons: list[BalanceReason] = Field(description="every adjustment that is not CO")
-    next_action: Literal["bill_patient", "bill_secondary", "await_next_payer", "reverse_previous"]
+    next_action: Literal[
+        "bill_patient", "bill_secondary", "await_next_payer", "reverse_previous", "refund_patient"
+    ] = Field(description="refund_patient: the patient paid more (patient_paid) than they now "
+              "owe; refund says how much")  # fmt: skip
     next_payer: dict[str, Any] | None = Field(description="{id, name, member_id} to bill next")
     remittance: dict[str, Any] = Field(description="{trace_number, date} of the payment")
+    replaces: str | None = Field(
+        None,
+        description="the id of the balance record this one "
+        "corrects (a payment after a reversal): this one is current",
+    )
+    reverses: str | None = Field(
+        None,
+        description="a reversal's record: the id of the "
+        "balance record it takes back (its amounts negated)",
+    )
+    patient_paid: Money | None = Field(None, description="paid by the patient at the visit")
+    refund: Money | None = Field(None, description="what to give back to the patient")
 
 
 class StatusReason(_Record):
@@ -146,6 +161,7 @@ class Status(_Record):
     event: Literal[
         "queued", "submitted", "accepted", "rejected", "paid", "partially_paid", "denied",
         "reversed", "forwarded", "predetermined", "payment_held", "payment_discarded",
+        "voided",
     ] = Field(description="payment_held: a payment waits for review, nothing of it was "
               "posted; payment_discarded: a review kept it unposted")  # fmt: skip
     claim_id: str

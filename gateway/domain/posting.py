@@ -135,6 +135,7 @@ class PostedClaim:
 
 
 _BREAKDOWN = {"1": "deductible", "2": "coinsurance", "3": "copay"}
+_NO_BILL = frozenset({"4", "22", "23", "25"})  # no patient bill follows these CLP02 codes
 
 
 def post_claim(
@@ -224,6 +225,9 @@ def post_claim(
     if matched is not None:
         posting["matched"] = matched
     action = next_action(claim, submitted, share)
+    paid_before = submitted.patient_paid if submitted is not None else None
+    if paid_before and action in ("bill_patient", None) and claim.status_code not in _NO_BILL:
+        action = "refund_patient" if paid_before > share else action
     balance = None
     if action is not None and not (
         action == "bill_secondary" and share == 0 and claim.charge == claim.paid
@@ -248,6 +252,10 @@ def post_claim(
             "next_payer": _next_payer(claim, submitted, action),
             "remittance": ctx.remittance,
         }  # fmt: skip
+        if paid_before and action in ("bill_patient", "refund_patient"):
+            balance["patient_paid"] = f"{paid_before:.2f}"  # at the visit (AMT*F5)
+            if action == "refund_patient":
+                balance["refund"] = f"{paid_before - share:.2f}"
     return PostedClaim(posting, balance, errors, warning)
 
 

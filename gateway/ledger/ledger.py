@@ -3,7 +3,8 @@
 ``Ledger`` is one facade over the ledger's subjects, one module each: claims and their versions
 (``claims``), leases (``leases``), control numbers and interchanges (``interchanges``), received
 files (``received``), payments (``remittances``) and each claim's money in them (``payments``),
-eligibility requests and their answers (``eligibility``) and the outbox (``outbox``), on a
+eligibility requests and their answers (``eligibility``), notes and disputes
+(``corrections``) and the outbox (``outbox``), on a
 shared core (``base``). Each method is one transaction. Claim states change only through
 ``transition`` (or a reply's changes), which checks ``schema.TRANSITIONS`` and writes the new
 state and its event together. Work is shared between workers (threads or daemons on one
@@ -14,6 +15,7 @@ transaction is ``BEGIN IMMEDIATE``.
 from __future__ import annotations
 
 from gateway.ledger.claims import ClaimBook
+from gateway.ledger.corrections import CorrectionBook, DisputeError, NoteKind
 from gateway.ledger.eligibility import DuplicateRequest, EligibilityBook
 from gateway.ledger.interchanges import InterchangeBook
 from gateway.ledger.leases import LeaseBook
@@ -25,6 +27,7 @@ from gateway.ledger.records import (
     ChangesApplied,
     ClaimChange,
     ClaimEvent,
+    ClaimNote,
     ClaimPaymentIn,
     ControlNumbersExhausted,
     DuplicateClaim,
@@ -51,14 +54,17 @@ __all__ = [
     "ChangesApplied",
     "ClaimChange",
     "ClaimEvent",
+    "ClaimNote",
     "ClaimPaymentIn",
     "ControlNumbersExhausted",
+    "DisputeError",
     "DuplicateClaim",
     "DuplicateRequest",
     "IllegalTransition",
     "Interchange",
     "Ledger",
     "LedgerError",
+    "NoteKind",
     "OutboxEntry",
     "OutboxItem",
     "PaymentDecision",
@@ -83,5 +89,6 @@ class Ledger(
     PaymentBook,
     EligibilityBook,
     OutboxBook,
+    CorrectionBook,
 ):
     """The ledger in one database (see ``db.open_ledger``, which migrates it first)."""

@@ -162,7 +162,8 @@ class PaymentBook(LedgerBase):
                     now_ = work.decide(payment, (), itself=stored.id)
                     version = stored.version if now_.reverses is None else now_.reverses.version
                     decision = PaymentDecision(version, now_.sequence, verdict, held_for,
-                                               now_.reverses, note)  # fmt: skip
+                                               now_.reverses, note, voids=now_.voids,
+                                               replaces=now_.replaces)  # fmt: skip
                 work.settle(stored, decision, review)
                 work.event(stored.claim_id, decision, effects(payment, decision), "review")
                 settled.append((stored, decision))

@@ -210,6 +210,11 @@ class PaymentDecision:
     reasons: tuple[dict[str, Any], ...] = ()
     reverses: StoredPayment | None = None
     note: str = ""
+    # a posted reversal that completes a void in flight: the void's version (it ends voided)
+    voids: int | None = None
+    # a payment after a reversal of the same payer: the reversed payment it takes the place of
+    # (its balance record ``replaces`` that payment's)
+    replaces: StoredPayment | None = None
 
 
 @dataclass
@@ -407,3 +412,15 @@ def stored_request(row: Row[Any]) -> StoredRequest:
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimNote:
+    """A note on a claim, or a dispute opened or closed, with who wrote it and when."""
+
+    id: int
+    claim_id: str
+    kind: str  # note, dispute_opened, dispute_closed
+    text: str
+    author: str
+    at: datetime

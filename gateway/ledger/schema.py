@@ -70,6 +70,7 @@ class ClaimState(StrEnum):
     PARTIALLY_PAID = "partially_paid"
     DENIED = "denied"
     REVERSED = "reversed"
+    VOIDED = "voided"  # a void (frequency 8) the payer accepted, its money taken back
 
 
 _S = ClaimState
@@ -85,16 +86,21 @@ _ADJUDICATED = frozenset({_S.PAID, _S.PARTIALLY_PAID, _S.DENIED})
 # - accepted -> rejected: a 999 accepts the file, the 277CA rejects the claim.
 # - a payment can be followed by another (partial, then the rest) or reversed (CLP02 22);
 #   a reversal is followed by the corrected payment.
+# - a void (frequency 8) in flight -> voided: the payer accepted it (277CA) with no money to
+#   take back, or its reversal of the original's payment was posted (835). Final.
 TRANSITIONS: dict[ClaimState, frozenset[ClaimState]] = {
     _S.QUEUED: frozenset({_S.BATCHED}),
-    _S.BATCHED: frozenset({_S.SUBMITTED, _S.ACCEPTED, _S.REJECTED, _S.QUEUED} | _ADJUDICATED),
-    _S.SUBMITTED: frozenset({_S.ACCEPTED, _S.REJECTED, _S.QUEUED} | _ADJUDICATED),
-    _S.ACCEPTED: frozenset({_S.ACCEPTED, _S.REJECTED} | _ADJUDICATED),
+    _S.BATCHED: frozenset(
+        {_S.SUBMITTED, _S.ACCEPTED, _S.REJECTED, _S.QUEUED, _S.VOIDED} | _ADJUDICATED
+    ),
+    _S.SUBMITTED: frozenset({_S.ACCEPTED, _S.REJECTED, _S.QUEUED, _S.VOIDED} | _ADJUDICATED),
+    _S.ACCEPTED: frozenset({_S.ACCEPTED, _S.REJECTED, _S.VOIDED} | _ADJUDICATED),
     _S.REJECTED: frozenset(),  # final: the practice sends a corrected claim (a new version)
     _S.PAID: frozenset({_S.REVERSED, _S.PAID}),
     _S.PARTIALLY_PAID: frozenset({_S.PAID, _S.PARTIALLY_PAID, _S.REVERSED}),
     _S.DENIED: frozenset({_S.REVERSED} | _ADJUDICATED),
     _S.REVERSED: frozenset(_ADJUDICATED),
+    _S.VOIDED: frozenset(),  # final: nothing follows a void the payer accepted
 }
 
 
@@ -363,4 +369,18 @@ leases = Table(
     Column("work_key", String(128), primary_key=True),  # "claim:<id>", "eligibility:<id>"
     Column("owner", String(128), nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# Notes on a claim (calls, appeals) and its disputes opened and closed, each with its author
+# and time; append-only, like the claim's events.
+claim_notes = Table(
+    "claim_notes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("claim_id", String(20), nullable=False),
+    Column("kind", String(16), nullable=False),  # note, dispute_opened, dispute_closed
+    Column("text", Text, nullable=False),
+    Column("author", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index(None, "claim_id"),
 )

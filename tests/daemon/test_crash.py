@@ -7,6 +7,12 @@ The partner is played by this test between and during the daemon's runs: it answ
 837 with a 999, a 277CA and an 835. It leaves the 837s where the gateway put them (a partner
 that moved them away at once would make a crash between upload and ledger record invisible to
 the daemon's "already there?" check; see the closing note of issue #4).
+
+Corrections ride along: once some claims are paid, the practice replaces a few (frequency 7)
+and voids a few (8), leaving the payer's claim number out; the partner answers a replacement
+with a reversal of the original payment and the corrected payment, a void with the reversal.
+In the end each correction was sent once with its REF*F8, each reversal posted once, the
+replaced claims are paid at version 2 and the voided ones voided.
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ import sys
 import time
 from collections import Counter
 from contextlib import closing
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from gateway.ledger.db import open_ledger
 from gateway.ledger.schema import ClaimState
@@ -28,12 +36,23 @@ from gateway.transactions.eligibility_270_reader import read_270
 from tests.conftest import REPO
 from tests.daemon.eligibility_payer import answer_270, drop_requests, numbered_requests
 from tests.daemon.homes import drop_claims, drop_reply, make_home, numbered_claims, read_jsonl
-from tests.daemon.payer import ack_999, adjudicate, claims_of, envelope_of, remit_835, status_277ca
+from tests.daemon.payer import (
+    ack_999,
+    adjudicate,
+    claims_of,
+    envelope_of,
+    remit_835,
+    reversal_of,
+    status_277ca,
+)
 
 CLAIMS = 240
 FILES = 24
 KILLS = 55
 REQUESTS = 48  # eligibility requests, two per claim file
+REPLACED = [n for n in range(CLAIMS) if n % 40 == 7]  # replaced once paid (frequency 7)
+VOIDED = [n for n in range(CLAIMS) if n % 40 == 13]  # voided once paid (frequency 8)
+FINAL = {"paid": CLAIMS - len(VOIDED), "voided": len(VOIDED)}
 
 
 class Partner:
@@ -58,7 +77,16 @@ class Partner:
             drop_reply(self.home, f"{isa:09d}.999", ack_999(group, control=isa))
             verdicts = [(c, "A2:20") for c in claims]
             drop_reply(self.home, f"{isa:09d}.277", status_277ca(verdicts, control=isa))
-            remit = remit_835([adjudicate(c) for c in claims], trace=f"TR{isa:09d}", control=isa)
+            results = []
+            for c in claims:  # a correction has the original's content: its payment reversed
+                if c.frequency == "1":
+                    results.append(adjudicate(c))
+                    continue
+                results.append(reversal_of(adjudicate(c)))
+                if c.frequency == "7":  # the corrected payment, under a new payer number
+                    results.append(adjudicate(c, deductible_due=Decimal("5.00"),
+                                              payer_claim_number=f"NEW{c.claim_id}"))  # fmt: skip
+            remit = remit_835(results, trace=f"TR{isa:09d}", control=isa)
             drop_reply(self.home, f"{isa:09d}.835", remit)
             self.answered.add(path.name)
 
@@ -114,7 +142,7 @@ def _kill_point(home: Path, process: subprocess.Popen[bytes], last: Progress,
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and process.poll() is None:
         now = _progress(home)
-        if now != last or dict(now[0]) == {"paid": CLAIMS}:
+        if now != last or dict(now[0]) == FINAL:
             break
         time.sleep(0.02)
     time.sleep(rng.uniform(0.0, 0.5))
@@ -126,7 +154,29 @@ def _done(home: Path) -> bool:
         pending = any(ledger.pending_outbox(kind, limit=1)
                       for kind in ("postings", "status", "benefits"))  # fmt: skip
         asked = ledger.count_eligibility_requests()
-    return counts == {"paid": CLAIMS} and asked == {"answered": REQUESTS} and not pending
+    return counts == FINAL and asked == {"answered": REQUESTS} and not pending
+
+
+def _drop_corrections(home: Path, records: list[dict[str, Any]], dropped: set[str]) -> None:
+    """The practice corrects the chosen claims once the payer has paid them (read without
+    taking the ledger's write lock); payer_claim_number is left for the gateway to fill."""
+    chosen = {records[n]["claim_id"]: "7" for n in REPLACED}
+    chosen.update({records[n]["claim_id"]: "8" for n in VOIDED})
+    db = home / "state" / "gateway.db"
+    if not db.exists():
+        return
+    with closing(sqlite3.connect(db, timeout=30)) as connection:
+        try:
+            paid = {c for (c,) in connection.execute(
+                "SELECT claim_id FROM claims WHERE version = 1 AND state = 'paid'")}  # fmt: skip
+        except sqlite3.OperationalError:
+            return
+    ready = [r for r in records if r["claim_id"] in paid and r["claim_id"] in chosen
+             and r["claim_id"] not in dropped]  # fmt: skip
+    if ready:
+        fixes = [dict(r, frequency=chosen[r["claim_id"]]) for r in ready]
+        drop_claims(home, f"fix-{len(dropped):03d}.json", fixes)
+        dropped.update(r["claim_id"] for r in ready)
 
 
 def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> None:
@@ -140,6 +190,7 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
     per_file = CLAIMS // FILES
     partner = Partner(home)
     rng = random.Random(20261127)
+    dropped: set[str] = set()  # claims whose correction the practice sent
     kills = 0  # of a daemon still running: one that died on its own would hide a bug
     seen: list[Progress] = []
     for round_ in range(KILLS):
@@ -154,6 +205,7 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         seen.append(_progress(home))
+        _drop_corrections(home, records, dropped)
         partner.step(most=len(partner.answered) + 2)
         if round_ % 5 == 4 and rng.random() < 0.5:  # also a partner that re-sends a reply
             processed = home / "exchange" / "out" / "processed"
@@ -168,6 +220,7 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
     try:
         while time.monotonic() < deadline and not _done(home):
             assert process.poll() is None, f"the daemon exited with {process.returncode}"
+            _drop_corrections(home, records, dropped)
             partner.step()
             time.sleep(0.5)
         assert _done(home), "the daemon did not finish the claims within 3 minutes"
@@ -183,20 +236,35 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
 
     spool = home / "spool"
     ids = [r["claim_id"] for r in records]
-    # every claim sent exactly once
+    replaced = [ids[n] for n in REPLACED]
+    voided = [ids[n] for n in VOIDED]
+    assert dropped == set(replaced + voided)
+    # every claim sent exactly once, every correction once, with the payer's number
     sent = Counter(
         c.claim_id for p in (home / "exchange" / "in").glob("*-837?-*.x12") for c in claims_of(p)
     )
-    assert sent == Counter(ids)
+    assert sent == Counter(ids) + Counter(replaced + voided)
+    corrections = {
+        c.claim_id: (c.frequency, c.payer_claim_number)
+        for p in (home / "exchange" / "in").glob("*-837?-*.x12") for c in claims_of(p)
+        if c.frequency != "1"
+    }  # fmt: skip
+    assert corrections == {c: ("7" if c in replaced else "8", f"PCN{c}")
+                           for c in replaced + voided}  # fmt: skip
     assert not list((home / "exchange" / "in").glob(".*"))  # no partial upload left over
     # every payment posted once, every output record emitted once
     postings = read_jsonl(spool / "postings")
-    assert Counter(p["claim_id"] for p in postings) == Counter(ids)
+    money_moves = Counter(ids) + Counter(replaced * 2 + voided)  # + reversals, corrected
+    assert Counter(p["claim_id"] for p in postings) == money_moves
     balances = read_jsonl(spool / "balances")
-    assert Counter(b["claim_id"] for b in balances) == Counter(ids)
+    assert Counter(b["claim_id"] for b in balances) == money_moves
+    for claim_id in replaced + voided:  # the money nets: one current balance, to the cent
+        mine = [b for b in balances if b["claim_id"] == claim_id]
+        owed = sum((Decimal(b["patient_owes"]) for b in mine), Decimal(0))
+        assert owed == (Decimal("5.00") if claim_id in replaced else Decimal(0))
     status = read_jsonl(spool / "status")
     assert len({s["id"] for s in status}) == len(status)
-    assert {s["version"] for s in status} == {1}  # each names the claim version it is about
+    assert {s["version"] for s in status} == {1, 2}  # each names the claim version it is about
     events = Counter((s["claim_id"], s["event"], s["source"]) for s in status)
     expected = Counter(
         (c, e, s) for c in ids for e, s in (
@@ -204,16 +272,30 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
             ("accepted", "277CA"), ("paid", "835"),
         )
     )  # fmt: skip
+    expected += Counter(
+        (c, e, s) for c in replaced + voided for e, s in (
+            ("queued", "intake"), ("submitted", "837"), ("accepted", "999"),
+            ("accepted", "277CA"), ("reversed", "835"),
+        )
+    )  # fmt: skip
+    expected += Counter((c, "paid", "835") for c in replaced)
+    expected += Counter((c, "voided", "835") for c in voided)
     assert events == expected
     # the ledger agrees, and nothing waits or was lost on the way
     with open_ledger(f"sqlite:///{home / 'state' / 'gateway.db'}") as ledger:
-        assert ledger.count_claims() == {ClaimState.PAID.value: CLAIMS}
+        assert ledger.count_claims() == FINAL
+        for claim_id in replaced + voided:
+            current = ledger.claim(claim_id)
+            assert current is not None and current.version == 2
+            assert current.state == (ClaimState.PAID if claim_id in replaced
+                                     else ClaimState.VOIDED)  # fmt: skip
         for claim_id in ids[:: CLAIMS // 12]:
             assert [e.event.value for e in ledger.history(claim_id)] == [
                 "queued", "batched", "submitted", "accepted", "accepted", "paid",
             ]  # fmt: skip
         # one claim payment each, posted, and nothing held for review
-        assert Counter(p.claim_id for c in ids for p in ledger.payments_in_force(c)) == Counter(ids)
+        in_force = Counter(p.claim_id for c in ids for p in ledger.payments_in_force(c))
+        assert in_force == Counter(ids) - Counter(voided)
         assert ledger.held_payments() == []
     assert not [p for p in (spool / "claims").iterdir() if not p.name.startswith(".")]
     assert not list((spool / "rejected").iterdir())

@@ -112,7 +112,9 @@ def test_demo_through_a_real_sftp_server(sshd: Sshd) -> None:
     inquiries = list((sshd.inbound / "processed").glob("*-270-*.x12"))
     assert inquiries and all(validate_with_pyx12(p) == [] for p in inquiries)
     sent = Counter(c.claim_id for path in uploaded for c in read_837_claims(path))
-    assert sent == Counter(f"DEMO-{n:05d}" for n in range(1, 121))  # each claim once
+    assert summary.correction is not None  # the demo's replacement went out too
+    corrected = Counter([summary.correction.claim_id])
+    assert sent == Counter(f"DEMO-{n:05d}" for n in range(1, 121)) + corrected  # each once
     assert max(len(read_837_claims(path)) for path in uploaded) == 40  # the batch limit
 
 

@@ -18,6 +18,7 @@ MakeDatabase = Callable[[], str]  # the make_database fixture (conftest.py)
 TABLES = {
     "claims",
     "claim_events",
+    "claim_notes",
     "control_numbers",
     "interchanges",
     "interchange_claims",
