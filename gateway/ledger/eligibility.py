@@ -287,5 +287,5 @@ def apply_request_updates(
                 updated_at=now,
             )
         )
-        book._add_outbox(connection, [(OutboxKind.BENEFITS, change.answer)], now)
+        book._add_outbox(connection, [(OutboxKind.BENEFITS, change.answer)], now, row.partner)
         result.requests_applied.append(change.request_id)
