@@ -80,7 +80,7 @@ def build_inquiries(
         files = [f for b in batches.values() for f in inquiry_files(b, settings.max_requests)]
         for requests in files:
             try:
-                name = _build_one(spool, ledger, partner, requests, owner)
+                name = _build_one(spool, ledger, partner, requests, owner, ids.token)
             except Exception:
                 ledger.release_leases(pending, owner, key_of=request_key)  # they stay queued
                 raise
@@ -97,6 +97,7 @@ def _build_one(
     partner: PartnerConfig,
     requests: list[EligibilityRequest],
     owner: str,
+    token: int | None = None,
 ) -> str:
     control, group = ledger.reserve_control_numbers(partner.name)
     name = inquiry_name(partner.name, control)
@@ -107,7 +108,7 @@ def _build_one(
     try:
         ledger.submit_eligibility_interchange(
             partner.name, control, group, file_name=name, sha256=sha256_of(path),
-            request_ids=[r.request_id for r in requests], owner=owner,
+            request_ids=[r.request_id for r in requests], owner=owner, token=token,
         )  # fmt: skip
     except Exception:
         path.unlink(missing_ok=True)  # nothing recorded: the requests stay queued

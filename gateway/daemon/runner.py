@@ -42,6 +42,7 @@ from gateway.config import (
 from gateway.daemon.eligibility_steps import EligibilityReport, EligibilitySteps
 from gateway.daemon.inbound import InboundReport, LedgerUnreachable, fetch, process_inbound
 from gateway.daemon.intake import take_claim_files
+from gateway.daemon.lease_keeper import LeaseKeeper
 from gateway.daemon.metrics import Metrics
 from gateway.daemon.outbound import SendReport, build_interchanges, send_outbound
 from gateway.daemon.outputs import emit_outputs, output_places
@@ -444,9 +445,12 @@ class Daemon:
             main = threading.current_thread() is threading.main_thread()
             signals = (signal.SIGTERM, signal.SIGINT) if main else ()  # embedded: call stop()
             previous = {s: signal.signal(s, self.stop) for s in signals}
+            keeper = LeaseKeeper(self.ledger, self.owner, self.settings.daemon.lease_seconds)
+            keeper.start()  # leases renewed while this daemon works, whatever the step
             try:
                 return self._run(once)
             finally:
+                keeper.stop()
                 for s, handler in previous.items():
                     signal.signal(s, handler)
 
