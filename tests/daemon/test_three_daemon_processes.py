@@ -1,9 +1,10 @@
 """Three daemons as processes (three homes, as if on three machines) on one PostgreSQL ledger
 and two shared partners, SIGKILLed at random while claims and replies flow.
 
-Each home takes its own claim files; the partners (folder pairs every home reaches, played by
-this test) answer every 837 with a 999, a 277CA and an 835; each partner's outputs go to its
-one outputs folder. A killed daemon is started again at once, as systemd would. In the end:
+Each home takes its own claim files. The partners, played by this test, are a folder pair every
+home reaches (professional claims) and the real OpenSSH sshd over SFTP (dental claims); they
+answer every 837 with a 999, a 277CA and an 835. Each partner's outputs go to its one outputs
+folder. A killed daemon is started again at once, as systemd would. In the end:
 every claim is in exactly one interchange, no ISA13 is used twice for a partner, every payment
 is posted once, and every output record is written once, in its partner's folder and nowhere
 else.
@@ -28,6 +29,7 @@ from gateway.ledger.schema import ClaimState, claim_payments, interchange_claims
 from tests.conftest import REPO
 from tests.daemon.homes import PARTNER, drop_claims, make_home, numbered_claims, read_jsonl
 from tests.daemon.payer import ack_999, adjudicate, claims_of, envelope_of, remit_835, status_277ca
+from tests.sshd import Sshd
 
 HOMES = 3
 FILES = 3  # claim files per home, dropped along the run
@@ -35,7 +37,39 @@ PER_FILE = 10  # every third claim dental: it goes to the second partner
 CLAIMS = HOMES * FILES * PER_FILE
 KILLS = 10
 LIMIT = 80  # seconds; about 30 on an idle machine of this kind, kills included
-PARTNERS = {"acme": '["*"]', "beta": '["DELTA1"]'}
+PARTNERS = ("acme", "beta")  # a folder pair; the sshd
+SFTP = """name = "beta"
+transport = "sftp"
+payers = ["DELTA1"]
+
+[interchange]
+sender_id = "PRACTICE01"
+receiver_id = "BETACH"
+
+[submitter]
+name = "Main Street Clinic"
+receiver_name = "BETA CLEARINGHOUSE"
+
+[sftp]
+host = "127.0.0.1"
+port = {port}
+username = "{user}"
+private_key = "{key}"
+known_hosts = "{known_hosts}"
+keepalive_seconds = 0
+
+[schedule]
+poll_seconds = 1
+
+[batch]
+max_claims = 7
+max_wait_seconds = 0
+
+[retry]
+attempts = 3
+initial_seconds = 0.05
+max_seconds = 0.2
+"""
 KINDS = ("status", "postings", "balances", "benefits")
 
 
@@ -44,13 +78,14 @@ def backend() -> str:
     return "postgresql"
 
 
-def _home(root: Path, shared: Path, db_url: str) -> Path:
+def _home(root: Path, shared: Path, sshd: Sshd, db_url: str) -> Path:
     home = make_home(root, database=db_url)
-    for name, payers in PARTNERS.items():
-        text = PARTNER.format(poll=1, max_claims=7).replace('name = "acme"', f'name = "{name}"')
-        text = text.replace('payers = ["*"]', f"payers = {payers}")
-        text = text.replace('"exchange/in"', f'"{shared / name / "in"}"')
-        text = text.replace('"exchange/out"', f'"{shared / name / "out"}"')
+    acme = PARTNER.format(poll=1, max_claims=7)
+    acme = acme.replace('"exchange/in"', f'"{shared / "acme" / "in"}"')
+    acme = acme.replace('"exchange/out"', f'"{shared / "acme" / "out"}"')
+    beta = SFTP.format(port=sshd.port, user=sshd.user, key=sshd.home / "keys" / "id_ed25519",
+                       known_hosts=sshd.known_hosts)  # fmt: skip
+    for name, text in (("acme", acme), ("beta", beta)):
         text += f'\n[outputs]\nfolder = "{shared / "outputs" / name}"\n'
         (home / "partners" / f"{name}.toml").write_text(text)
     settings = home / "gateway.toml"
@@ -63,13 +98,13 @@ class Partners:
     """Each partner answers each new 837 once: 999, 277CA (accepted), 835 (paid). It leaves
     the 837s where they were put (see tests/daemon/test_crash.py)."""
 
-    def __init__(self, shared: Path) -> None:
-        self.shared = shared
+    def __init__(self, folders: dict[str, tuple[Path, Path]]) -> None:
+        self.folders = folders  # partner -> (its upload folder, its download folder)
         self.answered: set[Path] = set()
 
     def step(self) -> None:
-        for name in PARTNERS:
-            for path in sorted((self.shared / name / "in").glob("*.x12")):
+        for name, (uploads, out) in self.folders.items():
+            for path in sorted(uploads.glob("*.x12")):
                 if path in self.answered:
                     continue
                 isa, group = envelope_of(path)
@@ -83,7 +118,6 @@ class Partners:
                         [adjudicate(c) for c in claims], trace=trace, control=isa
                     ),
                 }
-                out = self.shared / name / "out"
                 for reply, text in replies.items():
                     (out / f".{reply}.part").write_text(text)
                     (out / f".{reply}.part").rename(out / reply)
@@ -103,15 +137,16 @@ def _done(ledger: Ledger) -> bool:
 
 
 def test_three_daemons_killed_at_random_lose_and_repeat_nothing(
-    tmp_path: Path, db_url: str
+    tmp_path: Path, sshd: Sshd, db_url: str
 ) -> None:
     shared = tmp_path / "shared"
-    for name in PARTNERS:
-        for folder in ("in", "out"):
-            (shared / name / folder).mkdir(parents=True)
-    homes = [_home(tmp_path / f"home{n}", shared, db_url) for n in range(HOMES)]
+    for folder in ("in", "out"):
+        (shared / "acme" / folder).mkdir(parents=True)
+    folders = {"acme": (shared / "acme" / "in", shared / "acme" / "out"),
+               "beta": (sshd.inbound, sshd.outbound)}  # fmt: skip
+    homes = [_home(tmp_path / f"home{n}", shared, sshd, db_url) for n in range(HOMES)]
     watch = open_ledger(db_url)  # migrated once before three daemons start
-    partners = Partners(shared)
+    partners = Partners(folders)
     rng = random.Random(15)
     daemons = [_start(home) for home in homes]
     started = time.monotonic()
@@ -157,7 +192,7 @@ def test_three_daemons_killed_at_random_lose_and_repeat_nothing(
 
     # every claim in exactly one interchange, at the partner of its payer
     for name, mine in (("acme", ids - dental), ("beta", dental)):
-        files = sorted((shared / name / "in").glob("*.x12"))
+        files = sorted(folders[name][0].glob("*.x12"))
         sent = Counter(c.claim_id for path in files for c in claims_of(path))
         assert sent == dict.fromkeys(mine, 1), name
         controls = [envelope_of(path)[0] for path in files]
