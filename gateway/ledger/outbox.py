@@ -42,7 +42,7 @@ class OutboxBook(LedgerBase):
                 .limit(limit)
             ).all()
         return [
-            OutboxEntry(row.record_id, kind, json.loads(row.payload), row.created_at)
+            OutboxEntry(row.record_id, kind, json.loads(row.payload), row.created_at, row.place)
             for row in rows
         ]
 
