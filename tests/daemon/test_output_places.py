@@ -5,10 +5,13 @@ and a home without the setting keeps writing into its own spool."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.daemon.intake import take_claim_files
+from gateway.daemon.outputs import _publish
 from gateway.daemon.runner import Daemon
+from gateway.ledger.ledger import OutboxEntry
 from gateway.ledger.schema import OutboxKind
 from tests.daemon.homes import drop_claims, drop_reply, make_home, numbered_claims, read_jsonl
 from tests.daemon.payer import ack_999, adjudicate, claims_of, envelope_of, remit_835, status_277ca
@@ -82,3 +85,26 @@ def test_a_home_without_the_setting_writes_into_its_spool(tmp_path: Path, db_url
     assert daemon.cycle(once=True).ok
     events = Counter(s["event"] for s in read_jsonl(home / "spool" / "status"))
     assert events["queued"] == events["submitted"] == 3
+
+
+def test_a_file_in_a_shared_place_survives_a_crash_at_every_step(tmp_path: Path) -> None:
+    """The steps of ``outputs`` with the output in a partner's folder and the archive copy in
+    the writing home: a crash before, between or after them writes each record once."""
+    spool, place = tmp_path / "home" / "spool", tmp_path / "shared" / "outputs" / "acme"
+    entries = [
+        OutboxEntry(f"r{n}", OutboxKind.STATUS, {"id": f"r{n}"}, datetime.now(UTC), "acme")
+        for n in range(3)
+    ]
+    out, kept = place / "status", spool / "archive" / "outputs" / "status"
+    _publish(spool, "status", "a.jsonl", entries, place)
+    assert len((out / "a.jsonl").read_text().splitlines()) == 3 and (kept / "a.jsonl").exists()
+    assert not (spool / "status").exists()  # nothing in the home's own output folder
+    _publish(spool, "status", "b.jsonl", entries, place)  # died before the last rename
+    (out / "b.jsonl").rename(out / ".b.jsonl.tmp")
+    _publish(spool, "status", "b.jsonl", entries[:1], place)
+    assert len((out / "b.jsonl").read_text().splitlines()) == 3
+    _publish(spool, "status", "c.jsonl", entries, place)  # published, and taken away already
+    (out / "c.jsonl").unlink()
+    _publish(spool, "status", "c.jsonl", entries, place)
+    assert not (out / "c.jsonl").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["a.jsonl", "b.jsonl"]  # no temporary left
