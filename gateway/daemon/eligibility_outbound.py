@@ -22,7 +22,7 @@ from gateway.config import PartnerConfig
 from gateway.daemon.outbound import envelope_for
 from gateway.domain.eligibility import EligibilityRequest
 from gateway.files import private_dir, sha256_of, write_atomic
-from gateway.ledger.ledger import Ledger
+from gateway.ledger.ledger import LeaseLost, Ledger
 from gateway.ledger.records import request_key
 from gateway.transactions.eligibility_270 import batch_key, inquiry_files, write_270
 
@@ -81,6 +81,11 @@ def build_inquiries(
         for requests in files:
             try:
                 name = _build_one(spool, ledger, partner, requests, owner, ids.token)
+            except LeaseLost as exc:  # stalled past the lease: another daemon sends them
+                log.warning("lease_lost", partner=partner.name, requests=len(pending),
+                            why=str(exc))  # fmt: skip
+                ledger.release_leases(pending, owner, key_of=request_key)  # what is still ours
+                return report
             except Exception:
                 ledger.release_leases(pending, owner, key_of=request_key)  # they stay queued
                 raise

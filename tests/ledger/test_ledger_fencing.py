@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from gateway.ledger.ledger import LeaseLost, Ledger
 from gateway.ledger.records import utc_now
 from gateway.ledger.schema import ClaimState, interchanges, leases
+from tests.ledger.test_ledger_eligibility import record
 from tests.ledger.test_ledger_leases import queue
 
 
@@ -71,3 +72,24 @@ def test_renewing_keeps_a_lease_and_leaves_others_alone(ledger: Ledger) -> None:
     # a renewed lease is not taken over; the expired one is
     assert ledger.lease_queued("acme", "professional", "third", 10, 60) == [theirs]
     assert ledger.renew_leases("them", 600) == 0  # taken over: no longer theirs to renew
+
+
+def test_a_stale_holder_cannot_send_eligibility_requests_another_took(ledger: Ledger) -> None:
+    for n in range(2):
+        ledger.add_eligibility_request(record(f"R-{n}"), partner="acme", payer_id="87726")
+    stale = ledger.lease_queued_requests("acme", "stalled", 10, 0)
+    fresh = ledger.lease_queued_requests("acme", "awake", 10, 60)
+    assert stale == fresh == ["R-0", "R-1"] and stale.token != fresh.token
+
+    def send(lease: list[str], owner: str, token: int) -> int:
+        isa13, gs06 = ledger.reserve_control_numbers("acme")
+        return ledger.submit_eligibility_interchange(
+            "acme", isa13, gs06, file_name=f"acme-270-{isa13:09d}.x12", sha256="0" * 64,
+            request_ids=lease, owner=owner, token=token,
+        )  # fmt: skip
+
+    with pytest.raises(LeaseLost):
+        send(stale, "stalled", stale.token)
+    assert ledger.count_eligibility_requests() == {"queued": 2}
+    send(fresh, "awake", fresh.token)
+    assert ledger.count_eligibility_requests() == {"sent": 2}
