@@ -170,7 +170,7 @@ def run_daemon(args: dict[str, Any]) -> dict[str, Any]:
     outputs: dict[str, int] = {}
 
     def emit() -> None:
-        for kind, count in emit_outputs(spool, ledger, batch_size=10_000).items():
+        for kind, count in emit_outputs(spool, ledger, owner="bench", batch_size=10_000).items():
             outputs[kind] = outputs.get(kind, 0) + count
 
     with p.phase("intake"):

@@ -89,6 +89,14 @@ class RetryConfig(_Config):
     max_seconds: float = Field(60.0, gt=0)
 
 
+class OutputsConfig(_Config):
+    """Where the partner's output stream goes (status, postings, balances, benefits)."""
+
+    # A folder every daemon that serves the partner reaches (absolute, or relative to the home):
+    # its records land there whichever daemon produced them. Empty: the home's spool.
+    folder: str = ""
+
+
 class PartnerConfig(_Config):
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")
     transport: Literal["sftp", "directory"] = "directory"
@@ -103,6 +111,7 @@ class PartnerConfig(_Config):
     eligibility: EligibilityConfig = EligibilityConfig()
     download: DownloadConfig = DownloadConfig()
     retry: RetryConfig = RetryConfig()
+    outputs: OutputsConfig = OutputsConfig()
 
 
 def _read_toml(path: Path, missing: str) -> dict[str, object]:

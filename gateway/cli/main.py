@@ -510,9 +510,9 @@ def post(ctx: click.Context, files: tuple[str, ...], partner: str | None) -> Non
 def _post_through_ledger(home: Path, files: list[Path], partner: str) -> None:
     import shutil
 
-    from gateway.config import database_url, load_settings
+    from gateway.config import database_url, load_partners, load_settings
     from gateway.daemon.inbound import process_inbound
-    from gateway.daemon.outputs import emit_outputs
+    from gateway.daemon.outputs import emit_outputs, output_places
     from gateway.daemon.runner import AlreadyRunning, home_lock, worker_name
     from gateway.ledger.db import open_ledger
 
@@ -534,8 +534,11 @@ def _post_through_ledger(home: Path, files: list[Path], partner: str) -> None:
             trouble = trouble or bool(report.payments_held or report.quarantined)
         try:  # the home's daemon writes the outputs when it runs; else they are written here
             with home_lock(home):
+                partners = load_partners(home)
                 emit_outputs(spool, ledger, owner=worker_name(home),
-                             batch_size=settings.daemon.output_batch)  # fmt: skip
+                             batch_size=settings.daemon.output_batch,
+                             places=output_places(home, partners),
+                             partners=[p.name for p in partners])  # fmt: skip
         except AlreadyRunning:
             click.echo("the daemon running on this home writes the outputs", err=True)
     if trouble:

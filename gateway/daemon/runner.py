@@ -42,9 +42,10 @@ from gateway.config import (
 from gateway.daemon.eligibility_steps import EligibilityReport, EligibilitySteps
 from gateway.daemon.inbound import InboundReport, LedgerUnreachable, fetch, process_inbound
 from gateway.daemon.intake import take_claim_files
+from gateway.daemon.lease_keeper import LeaseKeeper
 from gateway.daemon.metrics import Metrics
 from gateway.daemon.outbound import SendReport, build_interchanges, send_outbound
-from gateway.daemon.outputs import emit_outputs
+from gateway.daemon.outputs import emit_outputs, output_places
 from gateway.daemon.partner_jobs import PartnerJob, PartnerJobs
 from gateway.daemon.probes import liveness, readiness
 from gateway.daemon.transports import open_transport
@@ -205,6 +206,7 @@ class Daemon:
         self.spool = home / self.settings.spool.root
         self.ledger = ledger or open_ledger(database_url(home, self.settings))
         self.owner = worker_name(home)
+        self.places = output_places(home, self.partners)  # partners' shared outputs folders
         self.health = {p.name: PartnerHealth() for p in self.partners}
         self._health_written: dict[str, dict[str, Any]] = {}
         self.stopping = False
@@ -274,7 +276,8 @@ class Daemon:
             self._step(report, f"replies of {partner.name}", self._replies, partner.name, report)
         batch = self.settings.daemon.output_batch
         outputs = self._step(report, "outputs", emit_outputs, self.spool, self.ledger,
-                             owner=self.owner, batch_size=batch)  # fmt: skip
+                             owner=self.owner, batch_size=batch, places=self.places,
+                             partners=[p.name for p in self.partners])  # fmt: skip
         report.outputs = outputs or {}
         self._step(report, "unanswered requests", self.eligibility.overdue, report.eligibility)
         self._write_health()
@@ -442,9 +445,12 @@ class Daemon:
             main = threading.current_thread() is threading.main_thread()
             signals = (signal.SIGTERM, signal.SIGINT) if main else ()  # embedded: call stop()
             previous = {s: signal.signal(s, self.stop) for s in signals}
+            keeper = LeaseKeeper(self.ledger, self.owner, self.settings.daemon.lease_seconds)
+            keeper.start()  # leases renewed while this daemon works, whatever the step
             try:
                 return self._run(once)
             finally:
+                keeper.stop()
                 for s, handler in previous.items():
                     signal.signal(s, handler)
 

@@ -18,7 +18,7 @@ from gateway.ledger.claims import ClaimBook
 from gateway.ledger.corrections import CorrectionBook, DisputeError, NoteKind
 from gateway.ledger.eligibility import DuplicateRequest, EligibilityBook
 from gateway.ledger.interchanges import InterchangeBook
-from gateway.ledger.leases import LeaseBook
+from gateway.ledger.leases import LeaseBook, Leased, LeaseLost
 from gateway.ledger.outbox import OutboxBook
 from gateway.ledger.payments import PaymentBook
 from gateway.ledger.received import ReceivedFileBook
@@ -62,6 +62,8 @@ __all__ = [
     "DuplicateRequest",
     "IllegalTransition",
     "Interchange",
+    "LeaseLost",
+    "Leased",
     "Ledger",
     "LedgerError",
     "NoteKind",

@@ -277,6 +277,7 @@ class OutboxEntry:
     kind: OutboxKind
     payload: dict[str, Any]
     created_at: datetime
+    place: str | None = None  # its output stream (a partner's outputs folder; None: the home's)
 
 
 def utc_now() -> datetime:

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     DateTime,
     ForeignKey,
@@ -340,6 +341,7 @@ outbox = Table(
     Column("emitted_at", UTCDateTime),
     Column("batch", String(128)),  # the output file it was assigned to (emitted or not yet)
     Column("owner", String(128)),  # the worker that assigned the batch and alone writes it
+    Column("place", String(64)),  # its output stream: the partner it is about (NULL: the home's)
     Index(None, "kind", "emitted_at"),
     Index(None, "batch"),
 )
@@ -369,6 +371,7 @@ leases = Table(
     Column("work_key", String(128), primary_key=True),  # "claim:<id>", "eligibility:<id>"
     Column("owner", String(128), nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+    Column("token", BigInteger),  # fencing: new each time the lease is taken
 )
 
 # Notes on a claim (calls, appeals) and its disputes opened and closed, each with its author
