@@ -3,7 +3,8 @@
 ``Ledger`` is one facade over the ledger's subjects, one module each: claims and their versions
 (``claims``), leases (``leases``), control numbers and interchanges (``interchanges``), received
 files (``received``), payments (``remittances``) and each claim's money in them (``payments``),
-eligibility requests and their answers (``eligibility``) and the outbox (``outbox``), on a
+eligibility requests and their answers (``eligibility``), claim status inquiries and
+follow-up facts (``followup``) and the outbox (``outbox``), on a
 shared core (``base``). Each method is one transaction. Claim states change only through
 ``transition`` (or a reply's changes), which checks ``schema.TRANSITIONS`` and writes the new
 state and its event together. Work is shared between workers (threads or daemons on one
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from gateway.ledger.claims import ClaimBook
 from gateway.ledger.eligibility import DuplicateRequest, EligibilityBook
+from gateway.ledger.followup import FollowupBook
 from gateway.ledger.interchanges import InterchangeBook
 from gateway.ledger.leases import LeaseBook
 from gateway.ledger.outbox import OutboxBook
@@ -82,6 +84,7 @@ class Ledger(
     RemittanceBook,
     PaymentBook,
     EligibilityBook,
+    FollowupBook,
     OutboxBook,
 ):
     """The ledger in one database (see ``db.open_ledger``, which migrates it first)."""

@@ -27,6 +27,7 @@ TABLES = {
     "outbox",
     "leases",
     "eligibility_requests",
+    "status_inquiries",
 }
 
 
