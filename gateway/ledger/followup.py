@@ -158,7 +158,7 @@ class ClaimFacts:
     created_at: datetime
     submitted_at: datetime | None  # first upload of this version
     acked_at: datetime | None  # a 999 accepted its file
-    accepted_at: datetime | None  # a 277CA accepted it: the proof of timely filing
+    accepted_at: datetime | None  # a 277CA (or a 277) accepted it: the proof of timely filing
     rejected: dict[str, Any] | None  # the rejecting event's detail (source and codes)
     adjudicated_at: datetime | None  # the first 835 decision
     last_event_at: datetime
@@ -417,6 +417,9 @@ class FollowupBook(LedgerBase):
             adjudicated = [
                 firsts.get((*key, state, "835")) for state in ("paid", "partially_paid", "denied")
             ]
+            # the payer has the claim: its 277CA, or a 277 answering one of our inquiries
+            proofs = [firsts.get((*key, "accepted", source)) for source in ("277CA", "277")]
+            accepted = min((p for p in proofs if p), default=None)
             out.append(
                 ClaimFacts(
                     claim_id=r.claim_id, version=key[1], partner=r.partner,
@@ -425,8 +428,8 @@ class FollowupBook(LedgerBase):
                     state=r.state, billed=_money(r.billed), paid=paid.get(key, Decimal("0.00")),
                     service_from=r.service_from, created_at=r.created_at,
                     submitted_at=firsts.get((*key, "submitted", "837")),
-                    acked_at=firsts.get((*key, "accepted", "999")),
-                    accepted_at=firsts.get((*key, "accepted", "277CA")),
+                    acked_at=firsts.get((*key, "accepted", "999")) or accepted,
+                    accepted_at=accepted,
                     rejected=rejected.get(key) if r.state == "rejected" else None,
                     adjudicated_at=min((a for a in adjudicated if a), default=None),
                     last_event_at=last.get(key, r.updated_at),
