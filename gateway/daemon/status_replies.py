@@ -8,8 +8,8 @@ Status moves the claim on where the state machine allows it, with a ``277`` even
   still waiting for its acknowledgement is ``accepted`` (an accepted one gets the event only);
   money is posted from the 835 alone;
 - rejected (A3, A6-A8): ``rejected``, to be corrected and sent again;
-- not found (A4, D0) for a claim no 277CA ever accepted: back to ``queued``, so it is sent
-  again as an original claim; an accepted one stays on the worklist (call the payer);
+- not found (A4, D0) for a claim asked about because no 277CA came: back to ``queued``, so it
+  is sent again as it is; one a 277CA accepted stays on the worklist (call the payer);
 - an error in our inquiry, "try later", unknown codes: nothing changes; the worklist shows it.
 
 The answers and the claim changes are applied in one transaction with the file's record
@@ -58,7 +58,8 @@ def apply_status_file(
             continue
         detail = {**answer.detail(), "file": archived_as, "unknown_codes": _unknown(answer)}
         answers.append(InquiryAnswer(answer.trace, answer.outcome, detail))
-        change = _change(inquiry.claim_id, inquiry.version, answer, detail, partner, sha)
+        change = _change(inquiry.claim_id, inquiry.version, answer, detail, partner, sha,
+                         acknowledged=inquiry.reason != "no_277ca")  # fmt: skip
         if change is not None:
             changes.append(change)
         if detail["unknown_codes"]:
@@ -89,15 +90,15 @@ def _unknown(answer: StatusAnswer) -> list[str]:
 
 def _change(
     claim_id: str, version: int, answer: StatusAnswer, detail: dict[str, object], partner: str,
-    sha: str,
+    sha: str, *, acknowledged: bool,
 ) -> ClaimChange | None:  # fmt: skip
     outcome = answer.outcome
     if outcome in _HAS_IT:
         state, only_from = _S.ACCEPTED, frozenset(_WAITING | {_S.ACCEPTED})
     elif outcome == "rejected":
         state, only_from = _S.REJECTED, frozenset(_WAITING | {_S.ACCEPTED})
-    elif outcome == "not_found":
-        state, only_from = _S.QUEUED, frozenset({_S.SUBMITTED})
+    elif outcome == "not_found" and not acknowledged:  # asked because no 277CA came
+        state, only_from = _S.QUEUED, frozenset({_S.SUBMITTED, _S.ACCEPTED})
     else:
         return None
     reasons = [

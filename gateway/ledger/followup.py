@@ -156,7 +156,7 @@ class ClaimFacts:
     paid: Decimal  # what payments in force paid
     service_from: str | None  # YYYY-MM-DD
     created_at: datetime
-    submitted_at: datetime | None  # first upload of this version
+    submitted_at: datetime | None  # its latest upload (the times below are after it)
     acked_at: datetime | None  # a 999 accepted its file
     accepted_at: datetime | None  # a 277CA (or a 277) accepted it: the proof of timely filing
     rejected: dict[str, Any] | None  # the rejecting event's detail (source and codes)
@@ -394,6 +394,9 @@ class FollowupBook(LedgerBase):
         )  # fmt: skip
         for e in events:
             key = (e.claim_id, e.version)
+            if e.event == "submitted" and e.source == "837":  # sent again: a new first
+                for old in [k for k in firsts if k[:2] == key]:
+                    del firsts[old]
             firsts.setdefault((*key, e.event, e.source), e.at)
             last[key] = max(last.get(key, e.at), e.at)
             if e.event == "rejected":

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from gateway.config import FollowupConfig
 from gateway.followup.aging import aging, bucket_of
-from gateway.followup.inquiries import inquiries_due, queue_inquiries
+from gateway.followup.inquiries import WINDOWS_FROM, inquiries_due, queue_inquiries
 from gateway.followup.rules import learned_payment_days
 from gateway.followup.worklist import build_worklist
 from gateway.ledger.followup import ClaimFacts
@@ -115,15 +115,21 @@ def test_a_276_is_due_once_per_window_and_never_for_a_rejected_claim(ledger: Led
     claim(ledger, "REJECTED", *SENT, (S.REJECTED, "277CA"))
     settings = {"acme": FollowupConfig(payment_days=3, reask_days=14)}
     start = utc_now()
-    assert [i.trace for i in inquiries_due(ledger, start + timedelta(days=3), settings)] == [
-        "ACKED.1.1"
-    ]
+
+    def window(days: int) -> int:
+        return (start + timedelta(days=days) - WINDOWS_FROM).days // 14
+
+    due = inquiries_due(ledger, start + timedelta(days=3), settings)
+    assert [i.trace for i in due] == [f"ACKED.1.{window(3)}"]
     # payment window passed after 3 days, but never sooner than 7 days after the 277CA
-    assert queue_inquiries(ledger, start + timedelta(days=4), settings) == ["ACKED.1.1"]
-    assert queue_inquiries(ledger, start + timedelta(days=8), settings) == ["ACCEPTED.1.1"]
+    assert queue_inquiries(ledger, start + timedelta(days=4), settings) == [f"ACKED.1.{window(4)}"]
+    assert queue_inquiries(ledger, start + timedelta(days=8), settings) == [
+        f"ACCEPTED.1.{window(8)}"
+    ]
     assert queue_inquiries(ledger, start + timedelta(days=10), settings) == []  # same window
-    later = queue_inquiries(ledger, start + timedelta(days=20), settings)
-    assert sorted(later) == ["ACCEPTED.1.2", "ACKED.1.2"]
+    assert queue_inquiries(ledger, start + timedelta(days=17), settings) == []  # 13 days later
+    later = queue_inquiries(ledger, start + timedelta(days=18), settings)
+    assert later == [f"ACKED.1.{window(18)}"] and window(18) != window(4)
     off = {"acme": FollowupConfig(status_inquiry=False)}
     assert inquiries_due(ledger, start + timedelta(days=60), off) == []
 
