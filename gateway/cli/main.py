@@ -50,6 +50,8 @@ class _LazyGroup(click.Group):
         "eligibility": "gateway.cli.eligibility_command:eligibility",
         "backup": "gateway.cli.ops_commands:backup",
         "archive": "gateway.cli.ops_commands:archive",
+        "worklist": "gateway.cli.followup_commands:worklist",
+        "aging": "gateway.cli.followup_commands:aging_report",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

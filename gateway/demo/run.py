@@ -30,6 +30,7 @@ from gateway.demo.eligibility_checks import (
     eligibility_requests,
     print_checks,
 )
+from gateway.demo.followup import FollowupDemo, print_followup, run_followup
 from gateway.home import init_home
 from gateway.ledger.schema import ClaimState
 from gateway.simulator.config import (
@@ -134,6 +135,7 @@ class DemoSummary:
     unreconciled: list[str] = field(default_factory=list)
     eligibility: list[Check] = field(default_factory=list)
     finished: bool = False
+    followup: FollowupDemo | None = None
 
 
 def _jsonl(folder: Path) -> list[dict[str, Any]]:
@@ -180,6 +182,7 @@ def run_demo(
                     summary.finished = True
                     break
         _summarize(daemon, summary)
+        summary.followup = run_followup(daemon, upload, download, simulator.config, seed)
     finally:
         daemon.ledger.close()
     return summary
@@ -267,6 +270,7 @@ def print_summary(summary: DemoSummary, console: Console) -> None:
                   "yes" if not summary.unreconciled else f"NO: {summary.unreconciled}")  # fmt: skip
     console.print(money)
     print_checks(summary.eligibility, console)
+    print_followup(summary.followup, console)
     for title, items in (("refused at intake", summary.claims_refused_at_intake),
                          ("rejected by the payer", summary.rejected_by_payer),
                          ("denied", summary.denied)):  # fmt: skip

@@ -115,6 +115,8 @@ def claim_items(
     elif claim.state == "denied":
         out.append(item("denied", claim.adjudicated_at or claim.last_event_at,
                         "the payer denied the claim (see its 835)"))  # fmt: skip
+    if answer is not None and claim.submitted_at and answer.updated_at < claim.submitted_at:
+        answer = None  # about an earlier upload of the claim
     silent = rules.silent_since(claim)
     if silent is not None and now >= silent[1]:
         why, since = silent
