@@ -213,6 +213,16 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
         events = ledger.history(claim_id)
         sent_in = ledger.claim_interchanges(claim_id)
         payments = ledger.claim_payments(claim_id)
+    filed = next(
+        (
+            e.at
+            for e in events
+            if e.version == stored.version
+            and e.source == "277CA"
+            and e.event == ClaimState.ACCEPTED
+        ),
+        None,
+    )  # the proof of timely filing
     if as_json:
         click.echo(dumps({
             "claim_id": claim_id, "version": stored.version, "state": stored.state.value,
@@ -224,6 +234,7 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
             "events": [{"at": e.at.isoformat(), "version": e.version, "event": e.event.value,
                         "source": e.source, "detail": e.detail} for e in events],
             "payments": [_payment_json(p) for p in payments],
+            "filed_at": filed.isoformat() if filed else None,
         }))  # fmt: skip
         return
     waiting = [i for i in sent_in if i.sent_at is None]
@@ -233,6 +244,9 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
         + (f": in {waiting[-1].file_name}, waiting to upload"
            if stored.state == ClaimState.BATCHED and waiting else "")
     )  # fmt: skip
+    if filed is not None:
+        click.echo(f"  filed: the payer's 277CA accepted it on {filed:%Y-%m-%d} (proof of timely "
+                   "filing)")  # fmt: skip
     for e in events:
         click.echo(_event_line(e))
     for i in sent_in:

@@ -38,7 +38,10 @@ class StatusInquiryReport:
     queued: int = 0
     built: list[str] = field(default_factory=list)
     inquiries: int = 0
-    answered: int = 0
+    # worked out with the plan (every PLAN_SECONDS): worklist items per reason, and how long
+    # the oldest upload still without a 999 has waited (None: none waits)
+    worklist: dict[str, int] | None = None
+    oldest_unacknowledged_seconds: float | None = None
 
 
 def build_status_inquiries(

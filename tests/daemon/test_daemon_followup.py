@@ -12,6 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from structlog.testing import capture_logs
+
 from gateway.daemon.runner import Daemon
 from gateway.followup.aging import aging
 from gateway.followup.worklist import build_worklist
@@ -84,7 +86,14 @@ def test_silent_claims_are_asked_about_once_per_window_and_move_on(
     in3 = start + timedelta(days=3)
     assert {i.claim_id for i in build_worklist(ledger, in3)} == lost
     assert {i.reason for i in build_worklist(ledger, in3)} == {"no_277ca"}
-    run(home, in3)
+    with capture_logs() as logs:
+        daemon = run(home, in3)
+    listed = {e["claim_id"] for e in logs if e["event"] == "worklist_item"}
+    assert listed == lost  # a log line when a claim enters the worklist (its id, no names)
+    gauge = daemon.metrics.registry.get_sample_value
+    assert gauge("gateway_worklist_items", {"reason": "no_277ca"}) == len(lost)
+    assert gauge("gateway_worklist_items", {"reason": "timely_filing"}) == 0
+    assert gauge("gateway_oldest_unacknowledged_seconds") == 0
     (first,) = sent_276s(home)
     assert validate_with_pyx12(first) == []
     assert {a.claim_id for a in read_276(first)} == lost
