@@ -81,7 +81,7 @@ def build_worklist(
     rules = Rules(settings or {}, facts)
     answers = _latest_answers(ledger.status_inquiries(state="answered"))
     items = [i for f in facts for i in claim_items(f, rules, now, answers.get(f.claim_id))]
-    items += _unmatched(ledger.unmatched_payments())
+    items += _unmatched(ledger.unmatched_payments(), facts)
     items = [
         i for i in items
         if reason in (None, i.reason) and payer in (None, i.payer) and partner in (None, i.partner)
@@ -179,11 +179,23 @@ def _answer_words(answer: StoredInquiry) -> str:
     return f"{answer.outcome} ({words})" if words else str(answer.outcome)
 
 
-def _unmatched(payments: Iterable[Mapping[str, Any]]) -> list[WorkItem]:
-    return [
-        WorkItem(str(p["claim_id"]), "unmatched_payment", p["recorded_at"].date(), None,
-                 str(p["payer_id"]), "", Decimal(p["paid"]),
-                 f"an 835 paid {p['paid']:.2f} of {p['charge']:.2f} for claim {p['claim_id']}, "
-                 "which is not in the ledger", _ACTIONS["unmatched_payment"])
-        for p in payments
-    ]  # fmt: skip
+def _unmatched(
+    payments: Iterable[Mapping[str, Any]], facts: Iterable[ClaimFacts]
+) -> list[WorkItem]:
+    """Each unmatched claim payment, with the claims it may belong to (the same charge)."""
+    by_charge: dict[Decimal, list[str]] = {}
+    for f in facts:
+        by_charge.setdefault(f.billed, []).append(f.claim_id)
+    items = []
+    for p in payments:
+        detail = (f"an 835 paid {p['paid']:.2f} of {p['charge']:.2f} for claim {p['claim_id']}, "
+                  "which is not in the ledger")  # fmt: skip
+        candidates = by_charge.get(p["charge"], [])[:5]
+        if candidates:
+            detail += f"; claims billed the same: {', '.join(candidates)}"
+        why = _ACTIONS["unmatched_payment"]
+        payer = str(p["payer_id"])
+        day = p["recorded_at"].date()
+        items.append(WorkItem(str(p["claim_id"]), "unmatched_payment", day, None, payer, "",
+                              Decimal(p["paid"]), detail, why))  # fmt: skip
+    return items

@@ -24,6 +24,7 @@ from gateway.simulator.config import ClearinghouseConfig, SilenceConfig
 from gateway.transactions.ig_validation import validate_with_pyx12
 from gateway.transactions.status_276_reader import read_276
 from tests.daemon.homes import drop_claims, drop_reply, make_home, numbered_claims
+from tests.daemon.payer import adjudicate, claims_of, remit_835
 
 SILENCE = SilenceConfig(no_277ca_rate=Decimal("0.25"), no_payment_rate=Decimal("0.25"))
 
@@ -211,3 +212,20 @@ def test_unknown_codes_are_kept_with_the_raw_code_and_shown_as_unknown(tmp_path:
     assert item.claim_id == claim_id
     assert "Z9:8888 unknown status category Z9" in item.detail
     assert item.action == "read the raw codes and call the payer"
+
+
+def test_a_payment_for_no_claim_of_ours_is_a_worklist_item_with_candidates(
+    tmp_path: Path,
+) -> None:
+    home = make_home(tmp_path)
+    drop_claims(home, "claims.json", recent_claims("UN", 1))
+    daemon = run(home, utc_now())
+    (sent,) = (home / "exchange" / "in").glob("*-837P-*.x12")
+    (claim,) = claims_of(sent)
+    ghost = claim.model_copy(update={"claim_id": "GHOST-1"})
+    drop_reply(home, "ghost.835", remit_835([adjudicate(ghost)], trace="TRGHOST", control=990))
+    assert daemon.run(once=True) == 0
+    (item,) = build_worklist(daemon.ledger, utc_now(), reason="unmatched_payment")
+    assert item.claim_id == "GHOST-1" and item.amount == adjudicate(ghost).paid
+    assert "which is not in the ledger; claims billed the same: UN-00000" in item.detail
+    assert item.action == "find the claim this payment belongs to and post it by hand"
