@@ -103,3 +103,32 @@ def aging_lines(report: Aging) -> list[str]:
     cells = [report.buckets[b] for b in BUCKETS] + [report.total]
     lines.append(f"{'total':<24}" + "".join(f"{cell(c.count, c.amount):>17}" for c in cells))
     return lines
+
+
+def parse_status(path: Path, transaction: str) -> bool:
+    """``gateway parse`` of a 276 (the claims asked about) or a 277 (the answers, with every
+    code in plain words; unknown codes shown as unknown)."""
+    if transaction == "276":
+        from gateway.transactions.status_276_reader import read_276
+
+        asked = [
+            {"trace": a.trace, "claim_id": a.claim_id, "payer_id": a.payer_id,
+             "payer_claim_number": a.payer_claim_number, "charge": a.charge,
+             "service_dates": a.service_dates, "level": a.level}
+            for a in read_276(path)
+        ]  # fmt: skip
+        click.echo(dumps({"transaction": "276", "claims": asked}))
+        return True
+    from gateway.transactions.status_277 import read_277
+
+    response = read_277(path)
+    click.echo(dumps({
+        "transaction": "277",
+        "answers": [{"claim_id": a.claim_id, **a.detail()} for a in response.answers],
+        "inquiry_statuses": [
+            {"level": r.level, "category": r.status.category, "code": r.status.code,
+             "position": r.position}
+            for r in response.request_statuses
+        ],
+    }))  # fmt: skip
+    return True

@@ -91,3 +91,21 @@ def test_aging_totals_are_the_ledgers_open_amounts(
     assert [r["partner"] for r in json.loads(out)["rows"]] == ["acme"]
     code, out = run("--home", str(home), "aging")
     assert code == 0 and "Payer P1" in out and "100.35" in out.splitlines()[-1]
+
+
+def test_parse_reads_276_and_277() -> None:
+    examples = Path(__file__).resolve().parent.parent / "data" / "x12-examples"
+    code, out = run("parse", str(examples / "status-277.x12"))
+    assert code == 0
+    parsed = json.loads(out)
+    assert parsed["transaction"] == "277"
+    assert [(a["claim_id"], a["outcome"]) for a in parsed["answers"]] == [
+        ("RFM-25-0388", "paid"), ("RFM-25-0402", "not_found"), ("RFM-25-0417", "pending")
+    ]  # fmt: skip
+    code, out = run("parse", str(examples / "status-276.x12"))
+    assert code == 0
+    assert [c["claim_id"] for c in json.loads(out)["claims"]] == [
+        "RFM-25-0388", "RFM-25-0402", "RFM-25-0417"
+    ]  # fmt: skip
+    code, out = run("parse", str(examples / "example-277ca.x12"))  # a 277CA is still one
+    assert code == 0 and json.loads(out)["transaction"] == "277CA"

@@ -174,3 +174,34 @@ def test_a_broken_277_names_the_segment(claim: tuple[str, ...], position: int, w
         read_277(_277(*claim))
     assert caught.value.segment_index == position
     assert words in str(caught.value)
+
+
+CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus" / "other"
+
+
+def test_a_public_276_passes_our_map_and_reads_back() -> None:
+    """stupidedi's X212 example (another project's 276: two providers, a dependent)."""
+    from gateway.transactions.status_276_reader import read_276
+
+    path = CORPUS / "stupidedi_X212_276_claim-request.edi"
+    assert validate_with_pyx12(path) == []
+    asked = read_276(path)
+    assert [(a.trace, a.claim_id, a.level) for a in asked] == [
+        ("ABCXYZ1", "SM123456", "22"), ("ABCXYZ2", "JO234567", "22"), ("ABCXYZ3", "MA345678", "23")
+    ]  # fmt: skip
+    assert asked[0].charge == Decimal("8513.88") and asked[0].service_dates == "20050831-20050906"
+
+
+def test_a_public_277_reads_with_unknown_codes_kept() -> None:
+    response = read_277(CORPUS / "stupidedi_X212_277_claim-response.edi")
+    assert [(a.trace, a.claim_id, a.outcome) for a in response.answers] == [
+        ("ABCXYZ1", "SM123456", "info_requested"), ("ABCXYZ2", "JO234567", "finalized"),
+        ("ABCXYC3", "MA345678", "denied"),
+    ]  # fmt: skip
+    first = response.answers[0].detail()["statuses"]
+    assert first == [{"category": "P3", "code": "317", "entity": "", "known": False,
+                      "category_text": "pending: provider requested information",
+                      "code_text": "unknown status code 317 (not in our table)"}]  # fmt: skip
+    denied = response.answers[2]
+    assert (denied.charge, denied.paid) == (Decimal("150"), Decimal("0"))
+    assert denied.lines[0].statuses[0].entity == "QC"
