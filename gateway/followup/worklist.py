@@ -33,6 +33,8 @@ _ACTIONS = {
     "timely_filing": "send the claim before the payer's filing limit",
     "payment_held": "review the held payment (gateway payments), then release or discard it",
     "unmatched_payment": "find the claim this payment belongs to and post it by hand",
+    "partially_denied": "read why the lines were denied: correct and resend, appeal, or bill "
+    "the patient",
 }
 
 
@@ -135,10 +137,42 @@ def claim_items(
                       f"of service) is {deadline.isoformat()}: {words}; no 277CA acceptance "
                       "proves the claim was filed")  # fmt: skip
             out.append(item("timely_filing", now, detail, deadline))
+    denied = denied_lines(claim) if claim.state in ("paid", "partially_paid") else []
+    if denied:
+        words = "; ".join(
+            f"line {line.get('line_id') or '?'} ({line.get('procedure', '')}, "
+            f"{Decimal(str(line.get('charge') or 0)):.2f}): " + ", ".join(
+                f"{a.get('group')}-{a.get('reason')} {a.get('text', '')}".strip()
+                for a in line.get("adjustments") or []
+            )
+            for line in denied
+        )  # fmt: skip
+        lost = sum((Decimal(str(line.get("charge") or 0)) for line in denied), Decimal("0.00"))
+        work = item("partially_denied", claim.adjudicated_at or claim.last_event_at,
+                    f"{len(denied)} line(s) denied: {words}")  # fmt: skip
+        out.append(_with_amount(work, lost))
     if claim.held_payments:
         held = f"{claim.held_payments} payment(s) of this claim wait for review"
         out.append(item("payment_held", claim.last_event_at, held))
     return out
+
+
+def denied_lines(claim: ClaimFacts) -> list[Mapping[str, Any]]:
+    """Lines paid nothing with nothing left to the patient: the payer denied them (a line the
+    deductible took is not denied: the patient owes it)."""
+    out = []
+    for line in claim.unpaid_lines:
+        adjustments = line.get("adjustments") or []
+        to_patient = sum((Decimal(str(a.get("amount") or 0)) for a in adjustments
+                          if a.get("group") == "PR"), Decimal(0))  # fmt: skip
+        if to_patient == 0 and Decimal(str(line.get("charge") or 0)) > 0:
+            out.append(line)
+    return out
+
+
+def _with_amount(work: WorkItem, amount: Decimal) -> WorkItem:
+    return WorkItem(work.claim_id, work.reason, work.since, work.due, work.payer, work.partner,
+                    amount, work.detail, work.action)  # fmt: skip
 
 
 def _with_action(work: WorkItem, action: str) -> WorkItem:

@@ -163,6 +163,9 @@ class ClaimFacts:
     adjudicated_at: datetime | None  # the first 835 decision
     last_event_at: datetime
     held_payments: int = 0
+    # lines the payments in force paid nothing for, as posted (line_id, procedure, charge,
+    # adjustments): the worklist tells a denied line from a deductible one
+    unpaid_lines: tuple[Mapping[str, Any], ...] = ()
 
 
 def _stored(row: Row[Any]) -> StoredInquiry:
@@ -403,14 +406,20 @@ class FollowupBook(LedgerBase):
                 rejected[key] = {"source": e.source, **json.loads(e.detail)}
         paid: dict[tuple[str, int], Decimal] = {}
         held: dict[tuple[str, int], int] = {}
+        unpaid: dict[tuple[str, int], list[Mapping[str, Any]]] = {}
         for p in connection.execute(
             select(claim_payments.c.claim_id, claim_payments.c.version, claim_payments.c.paid,
-                   claim_payments.c.state, claim_payments.c.status_code)
+                   claim_payments.c.state, claim_payments.c.status_code,
+                   claim_payments.c.posting)
             .where(claim_payments.c.version.is_not(None))
         ):  # fmt: skip
             key = (p.claim_id, int(p.version))
             if p.state in {s.value for s in IN_FORCE} and p.status_code != "22":
                 paid[key] = paid.get(key, Decimal("0.00")) + Decimal(p.paid)
+                lines = json.loads(p.posting).get("lines") or []
+                unpaid.setdefault(key, []).extend(
+                    line for line in lines if Decimal(str(line.get("paid") or "0")) == 0
+                )
             elif p.state == "held":
                 held[key] = held.get(key, 0) + 1
         out = []
@@ -437,6 +446,7 @@ class FollowupBook(LedgerBase):
                     adjudicated_at=min((a for a in adjudicated if a), default=None),
                     last_event_at=last.get(key, r.updated_at),
                     held_payments=held.get(key, 0),
+                    unpaid_lines=tuple(unpaid.get(key, ())),
                 )
             )  # fmt: skip
         return out

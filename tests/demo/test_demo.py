@@ -110,6 +110,16 @@ def _check_followup(summary: DemoSummary) -> None:
     assert result.aging.total.amount == owed == result.ledger_open
     assert result.aging.total.count == len(open_claims)
     assert sum((r.total.amount for r in result.aging.rows), Decimal(0)) == owed
+    # a paid claim with a line denied outright (nothing left to the patient) is on the worklist
+    last = {p["claim_id"]: p for p in read_jsonl(summary.home / "spool" / "postings")}
+    denied = {  # the claim's last posting (a reversal is followed by the corrected payment)
+        claim_id for claim_id, p in last.items()
+        if p["status"] in ("paid", "partially_paid") and any(
+            Decimal(ln["paid"]) == 0 and not any(a["group"] == "PR" for a in ln["adjustments"])
+            for ln in p["lines"])
+    }  # fmt: skip
+    listed = {i.claim_id for i in result.worklist if i.reason == "partially_denied"}
+    assert denied and listed == denied
 
 
 def _paid(ledger: Ledger, claim_id: str) -> Decimal:

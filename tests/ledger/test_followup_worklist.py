@@ -5,14 +5,15 @@ aging totals equal the ledger's open amounts to the cent."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from gateway.config import FollowupConfig
 from gateway.followup.aging import aging, bucket_of
 from gateway.followup.inquiries import WINDOWS_FROM, inquiries_due, queue_inquiries
-from gateway.followup.rules import learned_payment_days
-from gateway.followup.worklist import build_worklist
+from gateway.followup.rules import Rules, learned_payment_days
+from gateway.followup.worklist import build_worklist, claim_items
 from gateway.ledger.followup import ClaimFacts
 from gateway.ledger.ledger import Ledger
 from gateway.ledger.records import utc_now
@@ -175,3 +176,27 @@ def test_a_payers_real_time_to_pay_is_learned_once_there_are_enough_claims() -> 
     assert learned_payment_days(nine) == {}
     ten = [paid_after(n, 10 + n) for n in range(10)]  # 10..19 days: the 80th percentile is 17
     assert learned_payment_days(ten) == {"P1": 17}
+
+
+def test_a_paid_claim_with_denied_lines_is_partially_denied() -> None:
+    t0 = utc_now()
+    lines = (
+        {"line_id": "L1", "procedure": "D1110", "charge": "110.00", "paid": "0.00",
+         "adjustments": [{"group": "CO", "reason": "45", "amount": "22.00"},
+                         {"group": "PR", "reason": "1", "amount": "88.00"}]},  # deductible
+        {"line_id": "L3", "procedure": "D0274", "charge": "70.00", "paid": "0.00",
+         "adjustments": [{"group": "CO", "reason": "119", "amount": "70.00",
+                          "text": "Benefit maximum for this time period or occurrence has been "
+                                  "reached"}]},
+    )  # fmt: skip
+    claim = ClaimFacts(
+        "C1", 1, "acme", "P1", "Payer P1", "paid", Decimal("245.00"), Decimal("32.00"),
+        t0.date().isoformat(), t0, t0, t0, t0, None, t0, t0, 0, lines,
+    )  # fmt: skip
+    (item,) = claim_items(claim, Rules({}, [claim]), t0)
+    assert (item.reason, item.amount) == ("partially_denied", Decimal("70.00"))
+    assert item.detail == (
+        "1 line(s) denied: line L3 (D0274, 70.00): CO-119 Benefit maximum for this time period "
+        "or occurrence has been reached"
+    )
+    assert claim_items(replace(claim, unpaid_lines=lines[:1]), Rules({}, [claim]), t0) == []
