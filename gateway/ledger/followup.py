@@ -178,6 +178,33 @@ def _stored(row: Row[Any]) -> StoredInquiry:
     )  # fmt: skip
 
 
+_ZERO_PAID = '"paid": "0.00"'  # how a line paid nothing reads in a posting record (dumps)
+
+
+def _rejections(connection: Connection, event_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The detail (and source) of each rejecting event, by event id."""
+    found: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(event_ids), CHUNK):
+        chunk = event_ids[start : start + CHUNK]
+        query = select(claim_events.c.id, claim_events.c.source, claim_events.c.detail)
+        for e in connection.execute(query.where(claim_events.c.id.in_(chunk))):
+            found[int(e.id)] = {"source": e.source, **json.loads(e.detail)}
+    return found
+
+
+def _payer_names(connection: Connection, payer_ids: set[str]) -> dict[str, str]:
+    """Each payer's name, from the newest claim record sent to it."""
+    names = {}
+    for payer_id in sorted(payer_ids):
+        record = connection.execute(
+            select(claims.c.record).where(claims.c.payer_id == payer_id)
+            .order_by(claims.c.created_at.desc()).limit(1)
+        ).scalar()  # fmt: skip
+        name = (json.loads(record).get("payer") or {}).get("name") if record else None
+        names[payer_id] = str(name or payer_id)
+    return names
+
+
 def _money(text: str | None) -> Decimal:
     return Decimal(text) if text else Decimal("0.00")
 
@@ -386,27 +413,33 @@ class FollowupBook(LedgerBase):
         if connection is None:
             with self.engine.begin() as own:
                 return self.followup_facts(own)
-        rows = connection.execute(select(claims).where(CURRENT_VERSION)).all()
-        firsts: dict[tuple[str, int, str, str], datetime] = {}
+        columns = [c for c in claims.c if c.name != "record"]  # the record: once per payer
+        rows = connection.execute(select(*columns).where(CURRENT_VERSION)).all()
+        # per claim version: when each (event, source) first happened since its latest upload
+        firsts: dict[tuple[str, int], dict[tuple[str, str], datetime]] = {}
         last: dict[tuple[str, int], datetime] = {}
-        rejected: dict[tuple[str, int], dict[str, Any]] = {}
+        rejected: dict[tuple[str, int], int] = {}  # the rejecting event's id
         events = connection.execute(
-            select(claim_events.c.claim_id, claim_events.c.version, claim_events.c.event,
-                   claim_events.c.source, claim_events.c.at, claim_events.c.detail)
+            select(claim_events.c.id, claim_events.c.claim_id, claim_events.c.version,
+                   claim_events.c.event, claim_events.c.source, claim_events.c.at)
             .order_by(claim_events.c.id)
         )  # fmt: skip
         for e in events:
             key = (e.claim_id, e.version)
             if e.event == "submitted" and e.source == "837":  # sent again: a new first
-                for old in [k for k in firsts if k[:2] == key]:
-                    del firsts[old]
-            firsts.setdefault((*key, e.event, e.source), e.at)
+                firsts[key] = {}
+            firsts.setdefault(key, {}).setdefault((e.event, e.source), e.at)
             last[key] = max(last.get(key, e.at), e.at)
             if e.event == "rejected":
-                rejected[key] = {"source": e.source, **json.loads(e.detail)}
+                rejected[key] = int(e.id)
+        why = _rejections(connection, [rejected[(r.claim_id, r.version)] for r in rows
+                                       if r.state == "rejected" and (r.claim_id, r.version)
+                                       in rejected])  # fmt: skip
+        names = _payer_names(connection, {r.payer_id for r in rows})
         paid: dict[tuple[str, int], Decimal] = {}
         held: dict[tuple[str, int], int] = {}
         unpaid: dict[tuple[str, int], list[Mapping[str, Any]]] = {}
+        in_force = {s.value for s in IN_FORCE}
         for p in connection.execute(
             select(claim_payments.c.claim_id, claim_payments.c.version, claim_payments.c.paid,
                    claim_payments.c.state, claim_payments.c.status_code,
@@ -414,8 +447,10 @@ class FollowupBook(LedgerBase):
             .where(claim_payments.c.version.is_not(None))
         ):  # fmt: skip
             key = (p.claim_id, int(p.version))
-            if p.state in {s.value for s in IN_FORCE} and p.status_code != "22":
+            if p.state in in_force and p.status_code != "22":
                 paid[key] = paid.get(key, Decimal("0.00")) + Decimal(p.paid)
+                if _ZERO_PAID not in p.posting:  # no line paid nothing: nothing to read
+                    continue
                 lines = json.loads(p.posting).get("lines") or []
                 unpaid.setdefault(key, []).extend(
                     line for line in lines if Decimal(str(line.get("paid") or "0")) == 0
@@ -425,24 +460,23 @@ class FollowupBook(LedgerBase):
         out = []
         for r in rows:
             key = (r.claim_id, int(r.version))
-            record = json.loads(r.record)
-            adjudicated = [
-                firsts.get((*key, state, "835")) for state in ("paid", "partially_paid", "denied")
-            ]
+            first = firsts.get(key, {})
+            adjudicated = [first.get((state, "835")) for state in ("paid", "partially_paid",
+                                                                    "denied")]  # fmt: skip
             # the payer has the claim: its 277CA, or a 277 answering one of our inquiries
-            proofs = [firsts.get((*key, "accepted", source)) for source in ("277CA", "277")]
+            proofs = [first.get(("accepted", source)) for source in ("277CA", "277")]
             accepted = min((p for p in proofs if p), default=None)
+            event_id = rejected.get(key)
             out.append(
                 ClaimFacts(
                     claim_id=r.claim_id, version=key[1], partner=r.partner,
-                    payer_id=r.payer_id,
-                    payer_name=str((record.get("payer") or {}).get("name") or r.payer_id),
+                    payer_id=r.payer_id, payer_name=names.get(r.payer_id) or r.payer_id,
                     state=r.state, billed=_money(r.billed), paid=paid.get(key, Decimal("0.00")),
                     service_from=r.service_from, created_at=r.created_at,
-                    submitted_at=firsts.get((*key, "submitted", "837")),
-                    acked_at=firsts.get((*key, "accepted", "999")) or accepted,
+                    submitted_at=first.get(("submitted", "837")),
+                    acked_at=first.get(("accepted", "999")) or accepted,
                     accepted_at=accepted,
-                    rejected=rejected.get(key) if r.state == "rejected" else None,
+                    rejected=why.get(event_id) if event_id is not None else None,
                     adjudicated_at=min((a for a in adjudicated if a), default=None),
                     last_event_at=last.get(key, r.updated_at),
                     held_payments=held.get(key, 0),
