@@ -131,3 +131,32 @@ def test_followup_facts_tell_when_each_step_happened(ledger: Ledger) -> None:
     assert facts["A"].billed == Decimal("120.50") and facts["A"].payer_name == "Acme Health"
     assert facts["A"].service_from == "2025-03-01"
     assert facts["A"].last_event_at - facts["A"].created_at < timedelta(minutes=1)
+
+
+def test_two_daemons_planning_at_once_queue_each_inquiry_once(ledger: Ledger, db_url: str) -> None:
+    """Two ledgers on one database (two daemons) queue the same window's questions at once:
+    each trace is kept once, and between them they queued each once."""
+    import threading
+
+    from gateway.ledger.db import open_ledger
+
+    for n in range(40):
+        claim(ledger, f"C{n}", *ACCEPTED)
+    wanted = [ask(f"C{n}") for n in range(40)]
+    now = utc_now()
+    results: list[list[str]] = []
+    start = threading.Barrier(2)
+
+    def plan() -> None:
+        with open_ledger(db_url) as other:
+            start.wait()
+            results.append(other.queue_status_inquiries(wanted, now))
+
+    threads = [threading.Thread(target=plan) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(results) == 2
+    assert sorted(results[0] + results[1]) == sorted(i.trace for i in wanted)
+    assert len(ledger.status_inquiries()) == 40
