@@ -68,6 +68,17 @@ def apply_status_file(
     for answer in unmatched:
         log.warning("status_answer_unmatched", partner=partner, file=path.name,
                     trace=answer.trace, segment_position=answer.position)  # fmt: skip
+    if not answers and response.request_statuses and not unmatched:
+        said = "; ".join(
+            f"{r.status.category}:{r.status.code} {status_words(r.status)['category_text']}, "
+            f"{status_words(r.status)['code_text']} ({r.level} level)"
+            for r in response.request_statuses[:5]
+        )  # fmt: skip
+        raise UnmatchedReply(
+            f"a 277 refusing our inquiry as a whole: {said}; nothing was applied (the claims "
+            "are asked about again in their next window)",
+            response.request_statuses[0].position,
+        )
     if not answers:
         names = ", ".join(a.trace for a in unmatched[:5]) or "none"
         raise UnmatchedReply(

@@ -229,3 +229,25 @@ def test_a_payment_for_no_claim_of_ours_is_a_worklist_item_with_candidates(
     assert item.claim_id == "GHOST-1" and item.amount == adjudicate(ghost).paid
     assert "which is not in the ledger; claims billed the same: UN-00000" in item.detail
     assert item.action == "find the claim this payment belongs to and post it by hand"
+
+
+def test_a_277_refusing_the_whole_inquiry_is_quarantined_with_the_reason(tmp_path: Path) -> None:
+    home, daemon, trace = _asked(tmp_path)
+    refused = (
+        _277(trace, "STC*E0:24:85*20251201")
+        .replace(
+            f"~NM1*IL*1*DOE*JANE****MI*M1~TRN*2*{trace}~STC*E0:24:85*20251201",
+            "~STC*E0:24:85*20251201",
+        )
+        .replace("HL*4*3*22*0~", "")
+        .replace("SE*13*0001", "SE*10*0001")
+    )
+    drop_reply(home, "refused.277", refused)
+    assert daemon.run(once=True) == 0
+    note = _note(home, "refused.277")
+    assert str(note["reason"]).startswith(
+        "a 277 refusing our inquiry as a whole: E0:24 response not possible: error on submitted "
+        "request data, entity not approved as an electronic submitter (provider level)"
+    )
+    assert note["segment_position"] == 11
+    assert [i.state for i in daemon.ledger.status_inquiries()] == ["sent"]
