@@ -76,6 +76,23 @@ class EligibilityConfig(_Config):
     answer_minutes: int = Field(60, ge=1)
 
 
+class FollowupConfig(_Config):
+    """When a claim counts as silent or late (the worklist, 276 inquiries): no 999
+    ``ack_999_hours`` after the upload, no 277CA ``ack_277ca_days`` after it, no 835
+    ``payment_days`` after the 277CA acceptance; ``timely_filing_days`` from the date of
+    service per payer id (``"*"``: any other payer); a silent claim is asked about (276) once
+    per ``reask_days`` window when ``status_inquiry`` is on."""
+
+    ack_999_hours: int = Field(24, ge=1)
+    ack_277ca_days: int = Field(2, ge=1)
+    payment_days: int = Field(30, ge=1)
+    timely_filing_days: dict[str, int] = {"*": 90}
+    crossover_days: int = Field(30, ge=1)
+    status_inquiry: bool = True
+    reask_days: int = Field(14, ge=1)
+    max_inquiries: int = Field(99, ge=1, le=5000)
+
+
 class DownloadConfig(_Config):
     patterns: list[str] = ["*"]  # file-name patterns fetched from the download folder
     after: Literal["leave", "move", "delete"] = "move"  # the remote file, once safe here
@@ -109,6 +126,7 @@ class PartnerConfig(_Config):
     schedule: ScheduleConfig = ScheduleConfig()
     batch: BatchConfig = BatchConfig()
     eligibility: EligibilityConfig = EligibilityConfig()
+    followup: FollowupConfig = FollowupConfig()
     download: DownloadConfig = DownloadConfig()
     retry: RetryConfig = RetryConfig()
     outputs: OutputsConfig = OutputsConfig()

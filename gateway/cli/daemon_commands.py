@@ -216,6 +216,16 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
         notes = ledger.notes(claim_id)
         versions = [v for n in range(1, stored.version + 1)
                     if (v := ledger.claim(claim_id, n)) is not None]  # fmt: skip
+    filed = next(
+        (
+            e.at
+            for e in events
+            if e.version == stored.version
+            and e.source == "277CA"
+            and e.event == ClaimState.ACCEPTED
+        ),
+        None,
+    )  # the proof of timely filing
     if as_json:
         click.echo(dumps({
             "claim_id": claim_id, "version": stored.version, "state": stored.state.value,
@@ -232,6 +242,7 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
             "versions": [{"version": v.version, "frequency": v.frequency,
                           "state": v.state.value, "payer_claim_number": v.payer_claim_number,
                           "created_at": v.created_at.isoformat()} for v in versions],
+            "filed_at": filed.isoformat() if filed else None,
         }))  # fmt: skip
         return
     waiting = [i for i in sent_in if i.sent_at is None]
@@ -247,6 +258,9 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
             f8 = f", REF*F8 {v.payer_claim_number}" if v.frequency != "1" else ""
             click.echo(f"  version {v.version}: {kinds.get(v.frequency, v.frequency)} "
                        f"(frequency {v.frequency}{f8}), {v.state.value}")  # fmt: skip
+    if filed is not None:
+        click.echo(f"  filed: the payer's 277CA accepted it on {filed:%Y-%m-%d} (proof of timely "
+                   "filing)")  # fmt: skip
     for e in events:
         click.echo(_event_line(e))
     for i in sent_in:

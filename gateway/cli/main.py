@@ -54,6 +54,8 @@ class _LazyGroup(click.Group):
             c: f"gateway.cli.corrections_commands:{c}"
             for c in ("correct", "void", "note", "dispute", "explain")
         },
+        "worklist": "gateway.cli.followup_commands:worklist",
+        "aging": "gateway.cli.followup_commands:aging_report",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -347,6 +349,13 @@ def _first_transaction(path: Path) -> str:
     return ""
 
 
+def _status_response(path: Path) -> bool:
+    """A 277 claim status response (005010X212), not a 277CA."""
+    from gateway.daemon.recognize import recognize
+
+    return recognize(path).kind == "277"
+
+
 def _envelope_faults(path: Path) -> list[Problem]:
     """The envelope faults (trailer counts, control numbers) of the whole file, in one lenient
     pass after its content was read (so a bad value is named first); a broken structure
@@ -373,7 +382,7 @@ def _envelope_faults(path: Path) -> list[Problem]:
     help="csv: one row per 835 service line",
 )
 def parse(file: str, fmt: str) -> None:
-    """Any X12 file (835, 999, 277CA, TA1, 837, 270, 271) to JSON on stdout."""
+    """Any X12 file (835, 999, 277CA, TA1, 837, 270, 271, 276, 277) to JSON on stdout."""
     from gateway.x12.errors import X12SyntaxError
 
     path = Path(file)
@@ -399,6 +408,10 @@ def parse(file: str, fmt: str) -> None:
                 )
             )
             ok = True
+        elif transaction == "276" or (transaction == "277" and _status_response(path)):
+            from gateway.cli.followup_commands import parse_status
+
+            ok = parse_status(path, transaction)
         elif transaction == "277":
             from gateway.replies.acknowledgments import claim_acks
 
@@ -416,7 +429,7 @@ def parse(file: str, fmt: str) -> None:
         else:
             click.echo(
                 f"{file}: transaction {transaction or '(none)'} is not one the gateway "
-                "reads (835, 837, 999, 277CA, TA1, 270, 271)",
+                "reads (835, 837, 999, 277CA, TA1, 270, 271, 276, 277)",
                 err=True,
             )
             sys.exit(2)

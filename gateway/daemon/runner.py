@@ -40,6 +40,7 @@ from gateway.config import (
     load_settings,
 )
 from gateway.daemon.eligibility_steps import EligibilityReport, EligibilitySteps
+from gateway.daemon.followup_steps import FollowupSteps
 from gateway.daemon.inbound import InboundReport, LedgerUnreachable, fetch, process_inbound
 from gateway.daemon.intake import take_claim_files
 from gateway.daemon.lease_keeper import LeaseKeeper
@@ -48,6 +49,7 @@ from gateway.daemon.outbound import SendReport, build_interchanges, send_outboun
 from gateway.daemon.outputs import emit_outputs, output_places
 from gateway.daemon.partner_jobs import PartnerJob, PartnerJobs
 from gateway.daemon.probes import liveness, readiness
+from gateway.daemon.status_outbound import StatusInquiryReport
 from gateway.daemon.transports import open_transport
 from gateway.files import private_dir, set_aside_unfinished, write_atomic
 from gateway.intake.mappings import Mapping, MappingError, load_mappings
@@ -92,6 +94,7 @@ class CycleReport:
     inbound: InboundReport = field(default_factory=InboundReport)
     outputs: dict[str, int] = field(default_factory=dict)
     eligibility: EligibilityReport = field(default_factory=EligibilityReport)
+    followup: StatusInquiryReport = field(default_factory=StatusInquiryReport)
 
     def fail(self, what: str) -> None:
         self.ok = False
@@ -116,6 +119,7 @@ class CycleReport:
             "payments_declined": self.inbound.payments_declined,
             "outputs_written": self.outputs,
             **self.eligibility.summary(),
+            "status_inquiries_sent": self.followup.inquiries,
         }
 
 
@@ -215,6 +219,8 @@ class Daemon:
         self._counted_at = -COUNT_CLAIMS_SECONDS
         self.eligibility = EligibilitySteps(self.spool, self.ledger, self.partners, self.settings,
                                             self.mappings, self.owner)  # fmt: skip
+        self.followup = FollowupSteps(self.spool, self.ledger, self.partners, self.settings,
+                                      self.owner)  # fmt: skip
         self._reply_attempts: dict[str, int] = {}  # file hash -> cycles the ledger refused it
         self.jobs: PartnerJobs[ExchangeOutcome] = PartnerJobs()
         self.last_cycle_end: float | None = None  # monotonic; /readyz says how long ago
@@ -263,6 +269,8 @@ class Daemon:
                 break
             self._step(report, f"270s for {partner.name}", self.eligibility.build, partner,
                        report.eligibility, once=once, stop=self._stop_requested)  # fmt: skip
+        self._step(report, "276s", self.followup.run, report.followup, once=once,
+                   stop=self._stop_requested)  # fmt: skip
         jobs = [
             self._start_exchange(partner, once=once)
             for partner in self.partners

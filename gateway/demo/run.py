@@ -31,6 +31,7 @@ from gateway.demo.eligibility_checks import (
     eligibility_requests,
     print_checks,
 )
+from gateway.demo.followup import FollowupDemo, print_followup, run_followup
 from gateway.home import init_home
 from gateway.ledger.schema import ClaimState
 from gateway.simulator.config import (
@@ -136,6 +137,7 @@ class DemoSummary:
     eligibility: list[Check] = field(default_factory=list)
     finished: bool = False
     correction: CorrectionShown | None = None
+    followup: FollowupDemo | None = None
 
 
 def _jsonl(folder: Path) -> list[dict[str, Any]]:
@@ -183,6 +185,7 @@ def run_demo(
                     break
         summary.correction = show_a_correction(daemon, simulator, console)
         _summarize(daemon, summary)
+        summary.followup = run_followup(daemon, upload, download, simulator.config, seed)
     finally:
         daemon.ledger.close()
     return summary
@@ -270,6 +273,7 @@ def print_summary(summary: DemoSummary, console: Console) -> None:
                   "yes" if not summary.unreconciled else f"NO: {summary.unreconciled}")  # fmt: skip
     console.print(money)
     print_checks(summary.eligibility, console)
+    print_followup(summary.followup, console)
     for title, items in (("refused at intake", summary.claims_refused_at_intake),
                          ("rejected by the payer", summary.rejected_by_payer),
                          ("denied", summary.denied)):  # fmt: skip

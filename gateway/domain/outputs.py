@@ -171,7 +171,9 @@ class Status(_Record):
     )
     at: str = Field(description="when, ISO 8601 UTC")
     partner: str | None
-    source: Literal["intake", "837", "TA1", "999", "277CA", "835"]
+    source: Literal["intake", "837", "TA1", "999", "277CA", "277", "835"] = Field(
+        description="277: a payer's answer to our claim status inquiry (276)"
+    )
     reasons: list[StatusReason]
     file: str | None = Field(None, description="the file behind the event (a received file: "
                              "its unique name in spool/archive/)")  # fmt: skip
@@ -185,6 +187,8 @@ class Status(_Record):
     payer_id: str | None = None
     payer_sequence: Literal["P", "S", "T"] | None = None
     note: str | None = Field(None, description="a review's note (released or discarded)")
+    outcome: str | None = Field(None, description="of a 277 answer: pending, paid, denied, "
+                                "not_found, rejected, info_requested, ...")  # fmt: skip
 
 
 SCHEMAS: dict[str, type[BaseModel]] = {"posting": Posting, "balance": Balance, "status": Status}

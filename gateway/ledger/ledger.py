@@ -4,7 +4,8 @@
 (``claims``), leases (``leases``), control numbers and interchanges (``interchanges``), received
 files (``received``), payments (``remittances``) and each claim's money in them (``payments``),
 eligibility requests and their answers (``eligibility``), notes and disputes
-(``corrections``) and the outbox (``outbox``), on a
+(``corrections``), claim status inquiries and follow-up facts (``followup``) and the outbox
+(``outbox``), on a
 shared core (``base``). Each method is one transaction. Claim states change only through
 ``transition`` (or a reply's changes), which checks ``schema.TRANSITIONS`` and writes the new
 state and its event together. Work is shared between workers (threads or daemons on one
@@ -17,6 +18,7 @@ from __future__ import annotations
 from gateway.ledger.claims import ClaimBook
 from gateway.ledger.corrections import CorrectionBook, DisputeError, NoteKind
 from gateway.ledger.eligibility import DuplicateRequest, EligibilityBook
+from gateway.ledger.followup import FollowupBook
 from gateway.ledger.interchanges import InterchangeBook
 from gateway.ledger.leases import LeaseBook, Leased, LeaseLost
 from gateway.ledger.outbox import OutboxBook
@@ -90,6 +92,7 @@ class Ledger(
     RemittanceBook,
     PaymentBook,
     EligibilityBook,
+    FollowupBook,
     OutboxBook,
     CorrectionBook,
 ):

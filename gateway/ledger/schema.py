@@ -85,6 +85,8 @@ _ADJUDICATED = frozenset({_S.PAID, _S.PARTIALLY_PAID, _S.DENIED})
 # - submitted -> queued: the interchange was never delivered (TA1 reject, upload failure).
 # - accepted -> accepted: a 277CA confirming what a 999 already accepted.
 # - accepted -> rejected: a 999 accepts the file, the 277CA rejects the claim.
+# - accepted -> queued: a 277 says the payer has no record of a claim no 277CA acknowledged
+#   (only a 999 accepted its file): it goes out again as it is.
 # - a payment can be followed by another (partial, then the rest) or reversed (CLP02 22);
 #   a reversal is followed by the corrected payment.
 # - a void (frequency 8) in flight -> voided: the payer accepted it (277CA) with no money to
@@ -95,7 +97,7 @@ TRANSITIONS: dict[ClaimState, frozenset[ClaimState]] = {
         {_S.SUBMITTED, _S.ACCEPTED, _S.REJECTED, _S.QUEUED, _S.VOIDED} | _ADJUDICATED
     ),
     _S.SUBMITTED: frozenset({_S.ACCEPTED, _S.REJECTED, _S.QUEUED, _S.VOIDED} | _ADJUDICATED),
-    _S.ACCEPTED: frozenset({_S.ACCEPTED, _S.REJECTED, _S.VOIDED} | _ADJUDICATED),
+    _S.ACCEPTED: frozenset({_S.ACCEPTED, _S.REJECTED, _S.QUEUED, _S.VOIDED} | _ADJUDICATED),
     _S.REJECTED: frozenset(),  # final: the practice sends a corrected claim (a new version)
     _S.PAID: frozenset({_S.REVERSED, _S.PAID}),
     _S.PARTIALLY_PAID: frozenset({_S.PAID, _S.PARTIALLY_PAID, _S.REVERSED}),

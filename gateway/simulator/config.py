@@ -182,6 +182,14 @@ class EligibilityConfig(_Config):
     members: list[MemberConfig] = []
 
 
+class SilenceConfig(_Config):
+    """Claims the payer keeps quiet about: no 277CA (lost: a 276 gets "not found"), or no 835
+    until a 276 asks (then "in process", and the 835 follows)."""
+
+    no_277ca_rate: Rate = Decimal(0)
+    no_payment_rate: Rate = Decimal(0)
+
+
 class SimulatorConfig(_Config):
     """Everything ``gateway simulate`` can be told; see ``templates/simulator.toml``."""
 
@@ -192,6 +200,7 @@ class SimulatorConfig(_Config):
     adjustments: AdjustmentsConfig = AdjustmentsConfig()
     payer: PayerConfig = PayerConfig()
     eligibility: EligibilityConfig = EligibilityConfig()
+    silence: SilenceConfig = SilenceConfig()
 
     @classmethod
     def from_file(cls, path: Path) -> SimulatorConfig:

@@ -22,6 +22,7 @@ from gateway.transactions.claim_837_reader import read_837
 from gateway.transactions.claim_837_rules import HIPAA_837_VERSIONS, check_837
 from gateway.transactions.eligibility_270_reader import Inquiry
 from gateway.transactions.ig_validation import IgProblem, validate_with_pyx12
+from gateway.transactions.status_276_reader import AskedClaim
 from gateway.x12.delimiters import Delimiters
 from gateway.x12.errors import X12SyntaxError
 from gateway.x12.reader import X12Reader
@@ -70,6 +71,7 @@ class InboundSet:
     issues: list[SegmentIssue] = field(default_factory=list)
     claims: list[ClaimIn] = field(default_factory=list)
     inquiries: list[Inquiry] = field(default_factory=list)  # a 270's (inquiry_intake)
+    asked: list[AskedClaim] = field(default_factory=list)  # a 276's claims (inquiry_intake)
     batch_id: str = ""
     submitter_name: str = ""
     submitter_id: str = ""
@@ -262,6 +264,11 @@ def check_groups(ic: InboundInterchange, *, ig_validation: bool = False) -> None
             from gateway.simulator.inquiry_intake import check_inquiry_group
 
             check_inquiry_group(ic, group, ig_validation=ig_validation)
+            continue
+        if group.get(1) == "HR":  # claim status inquiries
+            from gateway.simulator.inquiry_intake import check_status_group
+
+            check_status_group(ic, group, ig_validation=ig_validation)
             continue
         if group.get(1) != "HC":
             group.codes.append("1")

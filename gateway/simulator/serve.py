@@ -66,6 +66,7 @@ from gateway.simulator.state import (
     load_state,
     save_state,
 )
+from gateway.simulator.status_answers import StatusReply, answer_asked, write_277
 
 log = structlog.get_logger("gateway.simulator")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_-]")
@@ -86,6 +87,7 @@ class StepReport:
     claims_accepted: int = 0  # 277CA A2
     claims_rejected: int = 0  # 277CA A3/A6/A7/A8
     eligibility_answers: int = 0  # 271 answers (one per 270 inquiry)
+    status_answers: int = 0  # 277 answers (one per claim a 276 asked about)
     payments: int = 0  # 835 CLPs processed as primary/secondary/tertiary
     reversals: int = 0  # 835 CLPs with status 22
     pending: int = 0  # 835 work left for a later step
@@ -232,6 +234,7 @@ class Simulator:
         self._publish("999", ic.control, control, out.getvalue(), report)
         statuses: list[SetStatus] = []
         answers: list[list[InquiryAnswer]] = []
+        status_replies: list[StatusReply] = []
         for group in ic.groups:
             accepted = group.accepted_sets
             report.sets_accepted += len(accepted)
@@ -242,7 +245,13 @@ class Simulator:
                     answers.append(answer_all(st.inquiries, self.config, state, now.date()))
                     report.eligibility_answers += len(st.inquiries)
                     continue
+                if st.asked:  # a 276: the payer answers it with a 277
+                    status_replies += answer_asked(state, st.asked)
+                    continue
                 statuses.append(self._claim_statuses(st, group_route, state, now, report))
+        statuses = [s for s in statuses if s.claims]  # a set whose claims were all lost
+        if status_replies:
+            self._status_answers(status_replies, route, state, now, report)
         if statuses:
             control = state.next_control()
             out = io.StringIO()
@@ -255,6 +264,22 @@ class Simulator:
             write_271(out, route=route, control=control, when=now, answers=answers,
                       payer=self.config.payer, line_breaks=ch.line_breaks)  # fmt: skip
             self._publish("271", ic.control, control, out.getvalue(), report)
+
+    def _status_answers(
+        self, replies: list[StatusReply], route: Route, state: State, now: datetime,
+        report: StepReport,
+    ) -> None:  # fmt: skip
+        """The 277 answering a 276; a silent claim asked about is adjudicated now."""
+        control = state.next_control()
+        out = io.StringIO()
+        breaks = self.config.clearinghouse.line_breaks
+        write_277(out, route=route, control=control, when=now, replies=replies,
+                  payer=self.config.payer, line_breaks=breaks)  # fmt: skip
+        self._publish("277", replies[0].asked.trace, control, out.getvalue(), report)
+        report.status_answers += len(replies)
+        for r in replies:
+            if r.woken is not None:
+                self._schedule(state, "adjudicate", r.woken, now)
 
     def _ta1(
         self, ic: InboundInterchange, route: Route, state: State, now: datetime, report: StepReport
@@ -295,6 +320,9 @@ class Simulator:
                 out.claims.append(ClaimStatus(claim, rejections, None, trace))
                 continue
             report.claims_accepted += 1
+            silence = cfg.silence
+            if chance(rng_for(cfg.seed, "lost", claim.claim_id, str(times)), silence.no_277ca_rate):
+                continue  # lost at the clearinghouse: no 277CA, the payer never hears of it
             state.counters.payer_claim += 1
             number = f"{cfg.payer.claim_number_prefix}{state.counters.payer_claim:010d}"
             record = ClaimRecord(
@@ -305,8 +333,11 @@ class Simulator:
             state.payer_claims[number] = number
             out.claims.append(ClaimStatus(claim, [], number, trace))
             due = now + timedelta(seconds=cfg.adjudication.delay_seconds)
+            quiet = rng_for(cfg.seed, "silent", claim.claim_id, str(times))
             if target is not None:
                 self._take_back(state, target, record, due)
+            elif chance(quiet, silence.no_payment_rate):
+                record.silent = True  # no 835 until a 276 asks about it
             else:
                 self._schedule(state, "adjudicate", number, due)
         return out

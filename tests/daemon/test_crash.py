@@ -1,7 +1,10 @@
 """Crash safety: the daemon is SIGKILLed at many points over a few hundred claims and their
 replies, restarted each time, and in the end every claim was sent once, every payment posted
 once, every output record emitted once, and nothing is lost. Eligibility requests arrive along
-the claims: each is sent in one 270 once and answered once.
+the claims: each is sent in one 270 once and answered once. Some claims the partner sits on
+(999 and 277CA, no 835): the test plays the follow-up clock 40 days on (it queues the status
+inquiries the daemon's planner would then) and each inquiry goes out in one 276 once, its 277
+is applied once, and the partner pays the claims it was asked about.
 
 The partner is played by this test between and during the daemon's runs: it answers each new
 837 with a 999, a 277CA and an 835. It leaves the 837s where the gateway put them (a partner
@@ -26,13 +29,19 @@ import sys
 import time
 from collections import Counter
 from contextlib import closing
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from gateway.config import FollowupConfig
+from gateway.domain.claim import Claim
+from gateway.followup.inquiries import queue_inquiries
 from gateway.ledger.db import open_ledger
+from gateway.ledger.records import utc_now
 from gateway.ledger.schema import ClaimState
 from gateway.transactions.eligibility_270_reader import read_270
+from gateway.transactions.status_276_reader import read_276
 from tests.conftest import REPO
 from tests.daemon.eligibility_payer import answer_270, drop_requests, numbered_requests
 from tests.daemon.homes import drop_claims, drop_reply, make_home, numbered_claims, read_jsonl
@@ -45,6 +54,7 @@ from tests.daemon.payer import (
     reversal_of,
     status_277ca,
 )
+from tests.daemon.status_payer import answer_276
 
 CLAIMS = 240
 FILES = 24
@@ -53,14 +63,21 @@ REQUESTS = 48  # eligibility requests, two per claim file
 REPLACED = [n for n in range(CLAIMS) if n % 40 == 7]  # replaced once paid (frequency 7)
 VOIDED = [n for n in range(CLAIMS) if n % 40 == 13]  # voided once paid (frequency 8)
 FINAL = {"paid": CLAIMS - len(VOIDED), "voided": len(VOIDED)}
+QUIET_EVERY = 10  # claim n with n % QUIET_EVERY == 5 gets no 835 until a 276 asks about it
+
+
+def quiet(claim_id: str) -> bool:
+    return int(claim_id.rsplit("-", 1)[1]) % QUIET_EVERY == 5
 
 
 class Partner:
-    """Answers each 837 once: 999, 277CA (all accepted), 835 (all paid)."""
+    """Answers each 837 once: 999, 277CA (all accepted), 835 (all paid but the quiet claims,
+    paid once a 276 asks about them); each 276 once: 999, then a 277."""
 
     def __init__(self, home: Path) -> None:
         self.home = home
         self.answered: set[str] = set()
+        self.waiting: dict[str, Claim] = {}  # quiet claims not paid yet
 
     def step(self, most: int | None = None) -> None:
         for path in sorted((self.home / "exchange" / "in").glob("*.x12")):
@@ -73,12 +90,18 @@ class Partner:
                 drop_reply(self.home, f"{isa:09d}.271", answer_270(path, control=isa))
                 self.answered.add(path.name)
                 continue
+            if "-276-" in path.name:  # a claim status inquiry: its 999, its 277, then pay
+                self._status(path, isa, group)
+                continue
             claims = claims_of(path)
             drop_reply(self.home, f"{isa:09d}.999", ack_999(group, control=isa))
             verdicts = [(c, "A2:20") for c in claims]
             drop_reply(self.home, f"{isa:09d}.277", status_277ca(verdicts, control=isa))
+            self.waiting.update((c.claim_id, c) for c in claims if quiet(c.claim_id))
             results = []
             for c in claims:  # a correction has the original's content: its payment reversed
+                if quiet(c.claim_id):
+                    continue
                 if c.frequency == "1":
                     results.append(adjudicate(c))
                     continue
@@ -86,9 +109,28 @@ class Partner:
                 if c.frequency == "7":  # the corrected payment, under a new payer number
                     results.append(adjudicate(c, deductible_due=Decimal("5.00"),
                                               payer_claim_number=f"NEW{c.claim_id}"))  # fmt: skip
-            remit = remit_835(results, trace=f"TR{isa:09d}", control=isa)
-            drop_reply(self.home, f"{isa:09d}.835", remit)
+            if results:
+                remit = remit_835(results, trace=f"TR{isa:09d}", control=isa)
+                drop_reply(self.home, f"{isa:09d}.835", remit)
             self.answered.add(path.name)
+
+    def _status(self, path: Path, isa: int, group: int) -> None:
+        drop_reply(self.home, f"{isa:09d}.999",
+                   ack_999(group, control=isa, of=("HR", "276", "005010X212")))  # fmt: skip
+        text, asked = answer_276(path, control=isa, pending=self.waiting)
+        drop_reply(self.home, f"{isa:09d}.277", text)
+        woken = [self.waiting.pop(c) for c in dict.fromkeys(asked) if c in self.waiting]
+        if woken:
+            remit = remit_835([adjudicate(c) for c in woken], trace=f"TW{isa:09d}", control=isa)
+            drop_reply(self.home, f"{isa:09d}-woken.835", remit)
+        self.answered.add(path.name)
+
+
+def ask_about_silent_claims(home: Path) -> None:
+    """What the daemon's follow-up planner queues 40 days from now (the test moves the clock;
+    the daemon runs as its own process with the real one)."""
+    with open_ledger(f"sqlite:///{home / 'state' / 'gateway.db'}") as ledger:
+        queue_inquiries(ledger, utc_now() + timedelta(days=40), {"acme": FollowupConfig()})
 
 
 def _start(home: Path) -> subprocess.Popen[bytes]:
@@ -154,7 +196,9 @@ def _done(home: Path) -> bool:
         pending = any(ledger.pending_outbox(kind, limit=1)
                       for kind in ("postings", "status", "benefits"))  # fmt: skip
         asked = ledger.count_eligibility_requests()
-    return counts == FINAL and asked == {"answered": REQUESTS} and not pending
+        unanswered = [i for i in ledger.status_inquiries() if i.state != "answered"]
+    return (counts == FINAL and asked == {"answered": REQUESTS} and not pending
+            and not unanswered)  # fmt: skip
 
 
 def _drop_corrections(home: Path, records: list[dict[str, Any]], dropped: set[str]) -> None:
@@ -206,6 +250,8 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
         process.wait()
         seen.append(_progress(home))
         _drop_corrections(home, records, dropped)
+        if round_ >= FILES // 2 and round_ % 3 == 0:
+            ask_about_silent_claims(home)
         partner.step(most=len(partner.answered) + 2)
         if round_ % 5 == 4 and rng.random() < 0.5:  # also a partner that re-sends a reply
             processed = home / "exchange" / "out" / "processed"
@@ -221,6 +267,7 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
         while time.monotonic() < deadline and not _done(home):
             assert process.poll() is None, f"the daemon exited with {process.returncode}"
             _drop_corrections(home, records, dropped)
+            ask_about_silent_claims(home)
             partner.step()
             time.sleep(0.5)
         assert _done(home), "the daemon did not finish the claims within 3 minutes"
@@ -265,7 +312,8 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
     status = read_jsonl(spool / "status")
     assert len({s["id"] for s in status}) == len(status)
     assert {s["version"] for s in status} == {1, 2}  # each names the claim version it is about
-    events = Counter((s["claim_id"], s["event"], s["source"]) for s in status)
+    events = Counter((s["claim_id"], s["event"], s["source"]) for s in status
+                     if s["source"] != "277")  # fmt: skip
     expected = Counter(
         (c, e, s) for c in ids for e, s in (
             ("queued", "intake"), ("submitted", "837"), ("accepted", "999"),
@@ -290,7 +338,7 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
             assert current.state == (ClaimState.PAID if claim_id in replaced
                                      else ClaimState.VOIDED)  # fmt: skip
         for claim_id in ids[:: CLAIMS // 12]:
-            assert [e.event.value for e in ledger.history(claim_id)] == [
+            assert [e.event.value for e in ledger.history(claim_id) if e.source != "277"] == [
                 "queued", "batched", "submitted", "accepted", "accepted", "paid",
             ]  # fmt: skip
         # one claim payment each, posted, and nothing held for review
@@ -303,6 +351,19 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
     assert not [p for p in (spool / "outbound" / "acme").iterdir() if p.is_file()]
     assert not [p for p in (spool / "inbound" / "acme").iterdir() if p.is_file()]
     assert not list((spool / "review").iterdir())
+    # every status inquiry in one 276 once, its 277 applied once; every quiet claim asked
+    with open_ledger(f"sqlite:///{home / 'state' / 'gateway.db'}") as ledger:
+        inquiries = ledger.status_inquiries()
+        from_277 = Counter(
+            (e.claim_id, e.event.value) for c in ids for e in ledger.history(c) if e.source == "277"
+        )
+    assert {i.claim_id for i in inquiries} >= {c for c in ids if quiet(c)}
+    assert {i.state for i in inquiries} == {"answered"}
+    in_276s = Counter(a.trace for p in (home / "exchange" / "in").glob("*-276-*.x12")
+                      for a in read_276(p))  # fmt: skip
+    assert in_276s == Counter(i.trace for i in inquiries)
+    assert Counter((s["claim_id"], s["event"]) for s in status if s["source"] == "277") == from_277
+    assert partner.waiting == {}
     # every eligibility request asked in one 270 once, answered once
     request_ids = [r["request_id"] for r in requests]
     asked = Counter(

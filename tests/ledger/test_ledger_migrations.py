@@ -28,6 +28,7 @@ TABLES = {
     "outbox",
     "leases",
     "eligibility_requests",
+    "status_inquiries",
 }
 
 
