@@ -153,6 +153,12 @@ class DaemonSettings(_Config):
     exchange_seconds: float = Field(600.0, gt=0)  # a partner's exchange is cut after this long
 
 
+class FollowupSettings(_Config):
+    # a claim the earlier payer forwarded (crossover): days to wait for the next payer's 835
+    # before the gateway sends its own claim
+    crossover_days: int = Field(30, ge=0)
+
+
 class GatewaySettings(_Config):
     """``gateway.toml`` of a home (contract section 1); every section has defaults."""
 
@@ -162,6 +168,7 @@ class GatewaySettings(_Config):
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
     daemon: DaemonSettings = DaemonSettings()
+    followup: FollowupSettings = FollowupSettings()
 
 
 def _validation_message(path: Path, exc: ValidationError) -> str:

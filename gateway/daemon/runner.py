@@ -43,6 +43,7 @@ from gateway.daemon.eligibility_steps import EligibilityReport, EligibilitySteps
 from gateway.daemon.inbound import InboundReport, LedgerUnreachable, fetch, process_inbound
 from gateway.daemon.intake import take_claim_files
 from gateway.daemon.metrics import Metrics
+from gateway.daemon.next_legs import open_next_legs
 from gateway.daemon.outbound import SendReport, build_interchanges, send_outbound
 from gateway.daemon.outputs import emit_outputs
 from gateway.daemon.partner_jobs import PartnerJob, PartnerJobs
@@ -272,6 +273,8 @@ class Daemon:
             if self.stopping:
                 break
             self._step(report, f"replies of {partner.name}", self._replies, partner.name, report)
+        self._step(report, "next payers", open_next_legs, self.ledger, self.partners,
+                   crossover_days=self.settings.followup.crossover_days)  # fmt: skip
         batch = self.settings.daemon.output_batch
         outputs = self._step(report, "outputs", emit_outputs, self.spool, self.ledger,
                              owner=self.owner, batch_size=batch)  # fmt: skip

@@ -304,6 +304,8 @@ def next_action(
     code = claim.status_code
     if code == "22":
         return "reverse_previous"
+    if code == "4" and submitted is not None and submitted.next_payers:
+        return "bill_secondary"  # a denial goes on to the next payer all the same
     if code in ("4", "23", "25"):
         return None
     forwarded = (
@@ -340,7 +342,8 @@ def _patient(claim: ClaimPayment, submitted: Claim | None) -> Record:
 def _next_payer(claim: ClaimPayment, submitted: Claim | None, action: str) -> Record | None:
     if action == "bill_secondary" and submitted is not None and submitted.next_payers:
         nxt = submitted.next_payers[0]
-        return {"id": nxt.payer.id, "name": nxt.payer.name, "member_id": nxt.member_id}
+        member = nxt.member_id or (nxt.subscriber.member_id if nxt.subscriber else None)
+        return {"id": nxt.payer.id, "name": nxt.payer.name, "member_id": member}
     if action == "await_next_payer" and claim.crossover_carrier is not None:
         cc = claim.crossover_carrier
         return {"id": cc.id, "name": cc.last_name, "member_id": None}

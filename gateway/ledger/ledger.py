@@ -2,7 +2,7 @@
 
 ``Ledger`` is one facade over the ledger's subjects, one module each: claims and their versions
 (``claims``), leases (``leases``), control numbers and interchanges (``interchanges``), received
-files (``received``), payments (``remittances``) and each claim's money in them (``payments``),
+files (``received``), a claim's leg per payer (``legs``), payments (``remittances``) and each claim's money in them (``payments``),
 eligibility requests and their answers (``eligibility``) and the outbox (``outbox``), on a
 shared core (``base``). Each method is one transaction. Claim states change only through
 ``transition`` (or a reply's changes), which checks ``schema.TRANSITIONS`` and writes the new
@@ -17,6 +17,7 @@ from gateway.ledger.claims import ClaimBook
 from gateway.ledger.eligibility import DuplicateRequest, EligibilityBook
 from gateway.ledger.interchanges import InterchangeBook
 from gateway.ledger.leases import LeaseBook
+from gateway.ledger.legs import LegBook, LegIn, StoredLeg
 from gateway.ledger.outbox import OutboxBook
 from gateway.ledger.payments import PaymentBook
 from gateway.ledger.received import ReceivedFileBook
@@ -59,6 +60,7 @@ __all__ = [
     "Interchange",
     "Ledger",
     "LedgerError",
+    "LegIn",
     "OutboxEntry",
     "OutboxItem",
     "PaymentDecision",
@@ -67,6 +69,7 @@ __all__ = [
     "RemittanceOutcome",
     "RequestUpdate",
     "StoredClaim",
+    "StoredLeg",
     "StoredPayment",
     "StoredRemittance",
     "StoredRequest",
@@ -83,5 +86,6 @@ class Ledger(
     PaymentBook,
     EligibilityBook,
     OutboxBook,
+    LegBook,
 ):
     """The ledger in one database (see ``db.open_ledger``, which migrates it first)."""
