@@ -149,10 +149,12 @@ def _act(ledger: Ledger, partners: list[PartnerConfig], payment: StoredPayment,
     elif crossed:
         outcome = "crossover"
         due = (now + timedelta(days=crossover_days)).isoformat()
+        text = (
+            f"{payment.payer_id} forwarded the claim to {nxt.payer.name}: waiting for its 835; "
+            f"sent by the gateway after {due[:10]} if none comes"
+        )
         leg = LegIn(nxt.sequence, nxt.payer.id, partner, LegState.CROSSOVER, record_json,
-                    {"reason": "crossover", "due": due, "text": (
-                        f"{payment.payer_id} forwarded the claim to {nxt.payer.name}: waiting "
-                        f"for its 835; sent by the gateway after {due[:10]} if none comes")})  # fmt: skip
+                    {"reason": "crossover", "due": due, "text": text})  # fmt: skip
     elif problems or partner is None:
         outcome = "held"
         reasons = problems or [f"no partner takes payer {nxt.payer.id!r} (add it to a "
