@@ -3,8 +3,9 @@
 ``Ledger`` is one facade over the ledger's subjects, one module each: claims and their versions
 (``claims``), leases (``leases``), control numbers and interchanges (``interchanges``), received
 files (``received``), a claim's leg per payer (``legs``), payments (``remittances``) and each
-claim's money in them (``payments``), eligibility requests and their answers (``eligibility``) and the outbox (``outbox``), on a
-shared core (``base``). Each method is one transaction. Claim states change only through
+claim's money in them (``payments``), eligibility requests and their answers
+(``eligibility``) and the outbox (``outbox``), on a shared core (``base``). Each method is
+one transaction. Claim states change only through
 ``transition`` (or a reply's changes), which checks ``schema.TRANSITIONS`` and writes the new
 state and its event together. Work is shared between workers (threads or daemons on one
 PostgreSQL) through leases taken with ``SELECT ... FOR UPDATE SKIP LOCKED``; on SQLite every
