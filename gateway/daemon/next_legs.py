@@ -74,7 +74,7 @@ def open_next_legs(
     for payment in ledger.leg_candidates():
         _act(ledger, partners, payment, crossover_days, now, report)
     for leg in ledger.crossover_legs():
-        _crossover(ledger, partners, leg, now, report)
+        _crossover(ledger, partners, leg, now - timedelta(days=crossover_days), report)
     return report
 
 
@@ -148,13 +148,12 @@ def _act(ledger: Ledger, partners: list[PartnerConfig], payment: StoredPayment,
                     {"reason": "nothing_left", "text": why_not})  # fmt: skip
     elif crossed:
         outcome = "crossover"
-        due = (now + timedelta(days=crossover_days)).isoformat()
         text = (
             f"{payment.payer_id} forwarded the claim to {nxt.payer.name}: waiting for its 835; "
-            f"sent by the gateway after {due[:10]} if none comes"
+            f"sent by the gateway if none comes within {crossover_days} days"
         )
         leg = LegIn(nxt.sequence, nxt.payer.id, partner, LegState.CROSSOVER, record_json,
-                    {"reason": "crossover", "due": due, "text": text})  # fmt: skip
+                    {"reason": "crossover", "since": now.isoformat(), "text": text})  # fmt: skip
     elif problems or partner is None:
         outcome = "held"
         reasons = problems or [f"no partner takes payer {nxt.payer.id!r} (add it to a "
@@ -181,15 +180,15 @@ def _reversed_text(payment: StoredPayment, leg: StoredLeg) -> str:
     )
 
 
-def _crossover(ledger: Ledger, partners: list[PartnerConfig], leg: StoredLeg, now: datetime,
-               report: NextLegReport) -> None:  # fmt: skip
+def _crossover(ledger: Ledger, partners: list[PartnerConfig], leg: StoredLeg,
+               forwarded_before: datetime, report: NextLegReport) -> None:  # fmt: skip
     """A forwarded claim: answered by its payer (the leg waits no more), or its 835 never came
     in time and the gateway sends its own claim (once)."""
     if any(p.payer_sequence == leg.sequence for p in ledger.payments_in_force(leg.claim_id)):
         ledger.crossover_answered(leg.claim_id, leg.sequence)
         return
-    if str(leg.detail.get("due", "9999")) > now.isoformat():
-        return
+    if datetime.fromisoformat(str(leg.detail["since"])) > forwarded_before:
+        return  # still within crossover_days
     claim = Claim.model_validate(leg.record)
     partner = route(claim, partners)
     if partner is None:

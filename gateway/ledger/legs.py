@@ -110,7 +110,7 @@ class LegBook(LedgerBase):
             return [stored_payment(r) for r in connection.execute(query).all()]
 
     def crossover_legs(self) -> list[StoredLeg]:
-        """Legs waiting for a forwarded claim's 835 (``detail.due``: when we send our own)."""
+        """Legs waiting for a forwarded claim's 835 (``detail.since``: forwarded when)."""
         with self.engine.begin() as connection:
             rows = connection.execute(
                 select(claim_legs)
