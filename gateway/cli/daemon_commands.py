@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from gateway.cli.legs_view import leg_lines, legs_json
 from gateway.cli.output import dumps
 from gateway.config import (
     ConfigError,
@@ -173,6 +174,9 @@ def _event_line(e: ClaimEvent) -> str:
         facts[-1] = "upload confirmed after a reply"
     if e.event == ClaimState.BATCHED:
         facts.append("built, waiting to upload")
+    if e.source == "next_payer":  # a leg built from the earlier payers' 835s
+        facts = [f"to {d.get('payer_id')} ({d.get('payer_sequence')}) via {d.get('partner')}, "
+                 "built from the earlier 835s"]  # fmt: skip
     reasons = "; ".join(
         r["text"]
         if r["text"].startswith(r["code"].replace("_", " "))
@@ -213,6 +217,7 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
         events = ledger.history(claim_id)
         sent_in = ledger.claim_interchanges(claim_id)
         payments = ledger.claim_payments(claim_id)
+        legs = ledger.legs(claim_id)
     if as_json:
         click.echo(dumps({
             "claim_id": claim_id, "version": stored.version, "state": stored.state.value,
@@ -223,7 +228,7 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
                              for i in sent_in],
             "events": [{"at": e.at.isoformat(), "version": e.version, "event": e.event.value,
                         "source": e.source, "detail": e.detail} for e in events],
-            "payments": [_payment_json(p) for p in payments],
+            "payments": [_payment_json(p) for p in payments], "legs": legs_json(legs),
         }))  # fmt: skip
         return
     waiting = [i for i in sent_in if i.sent_at is None]
@@ -247,6 +252,9 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
             f"{p.patient_responsibility}, trace {p.trace_number}, file "
             f"{p.archived_as or p.file_name}"
         )
+    if legs:  # billed to several payers in turn: one line per payer
+        click.echo("payers:")
+        click.echo("\n".join(leg_lines(legs, events, payments)))
 
 
 @click.group()

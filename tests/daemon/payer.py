@@ -192,7 +192,8 @@ def remit_835(results: Iterable[ClaimResult], *, trace: str, control: int = 701)
             w.segment("LX", "1")
             for r in results:
                 c = r.claim
-                w.segment("CLP", c.claim_id, "1", f"{r.charge:.2f}", f"{r.paid:.2f}",
+                status = {"S": "2", "T": "3"}.get(c.subscriber.sequence, "1")  # as billed
+                w.segment("CLP", c.claim_id, status, f"{r.charge:.2f}", f"{r.paid:.2f}",
                           f"{r.patient:.2f}", "12", f"PCN{c.claim_id}", "11", "1")  # fmt: skip
                 w.segment("NM1", "QC", "1", "DOE", "JANE", "", "", "", "MI", "XYZ1")
                 for x in r.lines:

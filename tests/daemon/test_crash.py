@@ -1,7 +1,8 @@
 """Crash safety: the daemon is SIGKILLed at many points over a few hundred claims and their
 replies, restarted each time, and in the end every claim was sent once, every payment posted
 once, every output record emitted once, and nothing is lost. Eligibility requests arrive along
-the claims: each is sent in one 270 once and answered once.
+the claims: each is sent in one 270 once and answered once. Every eighth claim has a next payer
+on file: its secondary claim is built from the 835 and sent once, and answered once.
 
 The partner is played by this test between and during the daemon's runs: it answers each new
 837 with a 999, a 277CA and an 835. It leaves the 837s where the gateway put them (a partner
@@ -34,6 +35,18 @@ CLAIMS = 240
 FILES = 24
 KILLS = 55
 REQUESTS = 48  # eligibility requests, two per claim file
+NEXT_EVERY = 8  # claims n with n % NEXT_EVERY == 3 have a secondary payer on file
+
+
+def with_next_payers(records: list[dict[str, object]]) -> list[str]:
+    """Give every eighth claim a secondary payer (the short form); returns their ids."""
+    chosen = []
+    for n, record in enumerate(records):
+        if n % NEXT_EVERY == 3:
+            record["next_payers"] = [{"payer": {"id": "SECND1", "name": "SECOND PLAN"},
+                                      "member_id": f"SEC{n:05d}", "sequence": "S"}]  # fmt: skip
+            chosen.append(str(record["claim_id"]))
+    return chosen
 
 
 class Partner:
@@ -136,6 +149,7 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
     assert "tick_seconds = 2 " in text
     settings.write_text(text.replace("tick_seconds = 2 ", "tick_seconds = 0.05 "))
     records = numbered_claims("CR", CLAIMS, dental_every=3)
+    secondary = with_next_payers(records)
     requests = numbered_requests("EL", REQUESTS, dependent_every=5)
     per_file = CLAIMS // FILES
     partner = Partner(home)
@@ -183,24 +197,35 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
 
     spool = home / "spool"
     ids = [r["claim_id"] for r in records]
-    # every claim sent exactly once
+    # every claim sent exactly once, and each secondary claim once (as S, built from the 835)
     sent = Counter(
-        c.claim_id for p in (home / "exchange" / "in").glob("*-837?-*.x12") for c in claims_of(p)
+        (c.claim_id, c.subscriber.sequence)
+        for p in (home / "exchange" / "in").glob("*-837?-*.x12")
+        for c in claims_of(p)
     )
-    assert sent == Counter(ids)
+    assert sent == Counter([(c, "P") for c in ids] + [(c, "S") for c in secondary])
+    legs = ids + secondary  # a claim per payer billed
     assert not list((home / "exchange" / "in").glob(".*"))  # no partial upload left over
     # every payment posted once, every output record emitted once
     postings = read_jsonl(spool / "postings")
-    assert Counter(p["claim_id"] for p in postings) == Counter(ids)
+    assert Counter(p["claim_id"] for p in postings) == Counter(legs)
     balances = read_jsonl(spool / "balances")
-    assert Counter(b["claim_id"] for b in balances) == Counter(ids)
+    assert Counter(b["claim_id"] for b in balances) == Counter(legs)
+    actions = Counter((b["claim_id"], b["next_action"]) for b in balances)
+    assert all(actions[(c, "bill_secondary")] == 1 for c in secondary)  # then the patient, once
+    assert all(actions[(c, "bill_patient")] == 1 for c in ids)
     status = read_jsonl(spool / "status")
     assert len({s["id"] for s in status}) == len(status)
-    assert {s["version"] for s in status} == {1}  # each names the claim version it is about
+    assert {s["version"] for s in status} == {1, 2}  # each names the claim version it is about
     events = Counter((s["claim_id"], s["event"], s["source"]) for s in status)
     expected = Counter(
         (c, e, s) for c in ids for e, s in (
             ("queued", "intake"), ("submitted", "837"), ("accepted", "999"),
+            ("accepted", "277CA"), ("paid", "835"),
+        )
+    ) + Counter(
+        (c, e, s) for c in secondary for e, s in (
+            ("queued", "835"), ("submitted", "837"), ("accepted", "999"),
             ("accepted", "277CA"), ("paid", "835"),
         )
     )  # fmt: skip
@@ -213,7 +238,9 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
                 "queued", "batched", "submitted", "accepted", "accepted", "paid",
             ]  # fmt: skip
         # one claim payment each, posted, and nothing held for review
-        assert Counter(p.claim_id for c in ids for p in ledger.payments_in_force(c)) == Counter(ids)
+        paid = Counter(p.claim_id for c in ids for p in ledger.payments_in_force(c))
+        assert paid == Counter(legs)
+        assert all([x.sequence for x in ledger.legs(c)] == ["P", "S"] for c in secondary)
         assert ledger.held_payments() == []
     assert not [p for p in (spool / "claims").iterdir() if not p.name.startswith(".")]
     assert not list((spool / "rejected").iterdir())

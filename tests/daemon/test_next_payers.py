@@ -15,6 +15,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
+
+from gateway.cli.main import cli
 from gateway.daemon.runner import Daemon
 from gateway.domain.claim import Claim
 from gateway.home import init_home
@@ -162,3 +165,11 @@ def test_a_claim_with_two_next_payers_goes_p_s_t(sshd: Sshd, db_url: str) -> Non
     assert Decimal(final["patient_owes"]) == Decimal(postings["T"]["patient_responsibility"])
     # and the secondary really coordinated: it never paid more than the primary left
     assert Decimal(postings["S"]["paid"]) <= Decimal(postings["P"]["patient_responsibility"])
+    # gateway claim ID: one line per payer, with its file and money
+    shown = CliRunner().invoke(cli, ["--home", str(home), "claim", "RFM-25-0417"])
+    assert shown.exit_code == 0, shown.output
+    payers = shown.output.split("payers:\n")[1].splitlines()
+    assert [line.split()[0] for line in payers] == ["P", "S", "T"]
+    assert "v2 in clearinghouse-837P-000000002.x12" in payers[1]
+    assert f"bill the patient {final['patient_owes']}" in payers[2]
+    print(shown.output)  # the README shows one such timeline
