@@ -12,7 +12,6 @@ from typing import Any
 
 import click
 
-from gateway.cli.legs_view import leg_lines, legs_json
 from gateway.cli.output import dumps
 from gateway.config import (
     ConfigError,
@@ -22,6 +21,7 @@ from gateway.config import (
     load_partners,
     load_settings,
 )
+from gateway.daemon.legs_view import leg_lines, legs_json
 from gateway.ledger.ledger import ClaimEvent, Ledger, StoredPayment
 from gateway.ledger.schema import ClaimState
 
