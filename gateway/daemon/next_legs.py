@@ -67,12 +67,17 @@ def open_next_legs(
     crossover_days: int,
     now: datetime | None = None,
     report: NextLegReport | None = None,
+    since: datetime | None = None,
 ) -> NextLegReport:
-    """Act on every payment that hands a claim on, then send crossovers that waited too long."""
+    """Act on every payment that hands a claim on (changed at ``since`` or later, when given),
+    then send crossovers that waited too long."""
     now = now or datetime.now(UTC)
     report = report or NextLegReport()
-    for payment in ledger.leg_candidates():
-        _act(ledger, partners, payment, crossover_days, now, report)
+    seen: set[int] = set()  # each acted on once here (and once ever: leg_sources)
+    while batch := [p for p in ledger.leg_candidates(since) if p.id not in seen]:
+        for payment in batch:
+            seen.add(payment.id)
+            _act(ledger, partners, payment, crossover_days, now, report)
     for leg in ledger.crossover_legs():
         _crossover(ledger, partners, leg, now - timedelta(days=crossover_days), report)
     return report
@@ -95,7 +100,9 @@ def _act(ledger: Ledger, partners: list[PartnerConfig], payment: StoredPayment,
     legs = {leg.sequence: leg for leg in ledger.legs(claim_id)}
     if payment.reversal:  # it takes back the answer a leg was built from
         opened = next((leg for leg in legs.values() if leg.opened_by == payment.reverses), None)
-        if opened is not None and ledger.act_on_payment(payment, "reversal_noted", note=(
+        if opened is None:
+            ledger.act_on_payment(payment, "reversal_of_no_leg")
+        elif ledger.act_on_payment(payment, "reversal_noted", note=(
             opened.sequence, LegState.HELD,
             {"reason": "earlier_reversed", "text": _reversed_text(payment, opened)},
         )):  # fmt: skip
@@ -109,7 +116,8 @@ def _act(ledger: Ledger, partners: list[PartnerConfig], payment: StoredPayment,
         base = Claim.model_validate(own_leg.record)
     else:  # the first hand-on: the claim as the practice sent it is its own leg
         stored = ledger.claim(claim_id, payment.version)
-        if stored is None:
+        if stored is None:  # a payment of no claim of ours: nothing to hand on
+            ledger.act_on_payment(payment, "no_claim")
             return
         base = Claim.model_validate(stored.record)
         own = LegIn(base.subscriber.sequence, base.payer.id, stored.partner, LegState.OWN,

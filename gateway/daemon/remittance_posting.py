@@ -30,6 +30,7 @@ from gateway.ledger.ledger import (
     OutboxItem,
     PaymentDecision,
     PaymentEffects,
+    StoredClaim,
     StoredPayment,
 )
 from gateway.ledger.schema import ClaimState, OutboxKind, PaymentState, RemittanceState
@@ -129,17 +130,27 @@ def payment_effects(
 
 def _lookup(ledger: Ledger) -> Callable[[str, str | None], Claim | None]:
     """The claim as the payer at a sequence got it: its leg's record when the claim has that
-    leg (billed to several payers in turn), else its current version."""
+    leg (billed to several payers in turn), else its current version. A claim with no next
+    payer and one version has no legs: no query beyond the claim's own (the hot path)."""
+
+    @lru_cache(maxsize=4096)
+    def current(claim_id: str) -> StoredClaim | None:
+        return ledger.claim(claim_id)
 
     @lru_cache(maxsize=4096)
     def lookup(claim_id: str, sequence: str | None = None) -> Claim | None:
-        record = ledger.leg_record(claim_id, sequence)
-        if record is None:
-            stored = ledger.claim(claim_id)
-            record = None if stored is None else stored.record
+        stored = current(claim_id)
+        record = None if stored is None else stored.record
+        may_have_legs = stored is not None and (stored.version > 1 or record_has_next(record))
+        if sequence is not None and may_have_legs:
+            record = ledger.leg_record(claim_id, sequence) or record
         return None if record is None else Claim.model_validate(record)
 
     return lookup
+
+
+def record_has_next(record: dict[str, Any] | None) -> bool:
+    return bool(record and record.get("next_payers"))
 
 
 def _unbilled_leg(

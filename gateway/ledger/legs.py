@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import exists, func, or_, select, true, update
 from sqlalchemy.engine import Connection, Row
 
 from gateway.ledger.base import LedgerBase
@@ -92,9 +92,12 @@ class LegBook(LedgerBase):
             ).scalar()
         return None if raw is None else dict(json.loads(raw))
 
-    def leg_candidates(self, limit: int = 500) -> list[StoredPayment]:
+    def leg_candidates(
+        self, since: datetime | None = None, limit: int = 500
+    ) -> list[StoredPayment]:
         """Payments in force the next-payer step has not acted on: those that hand the claim
-        on to a next payer, and reversals of a payment that opened a leg."""
+        on to a next payer, and reversals of a payment that opened a leg (only those changed
+        at ``since`` or later, when given: a daemon looks at everything once, at start)."""
         acted = exists().where(leg_sources.c.payment_id == claim_payments.c.id)
         opened = select(claim_legs.c.opened_by).where(claim_legs.c.opened_by.is_not(None))
         hands_on = or_(*(claim_payments.c.balance.contains(text) for text in _HANDS_ON))
@@ -103,6 +106,7 @@ class LegBook(LedgerBase):
             joined_payments()
             .where(claim_payments.c.state.in_([s.value for s in IN_FORCE]), ~acted)
             .where(or_(hands_on, reversal))
+            .where(claim_payments.c.updated_at >= since if since is not None else true())
             .order_by(claim_payments.c.id)
             .limit(limit)
         )

@@ -320,6 +320,7 @@ claim_payments = Table(
     Index(None, "claim_id", "payer_id"),
     Index(None, "remittance_id"),
     Index(None, "state"),
+    Index(None, "updated_at"),  # what changed lately (the next-payer step looks at it)
 )
 
 # Output records waiting to be written to spool/postings|balances|status (emitted_at NULL).

@@ -6,7 +6,8 @@ Create Date: 2026-12-03 14:00:00
 
 One row per payer a claim is billed to, with the claim record as that payer gets it and the
 claim version that carried it; and one row per claim payment the next-payer step acted on
-(its exactly-once door). Written to match gateway/ledger/schema.py; tests/ledger checks that
+(its exactly-once door); claim payments indexed by their last change, so the step reads only
+what changed lately. Written to match gateway/ledger/schema.py; tests/ledger checks that
 they still agree.
 """
 
@@ -22,6 +23,9 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
+    op.create_index(
+        op.f("ix_claim_payments_updated_at"), "claim_payments", ["updated_at"], unique=False
+    )
     op.create_table(
         "claim_legs",
         sa.Column("claim_id", sa.String(length=20), nullable=False),
@@ -62,3 +66,4 @@ def downgrade() -> None:
     op.drop_table("leg_sources")
     op.drop_index(op.f("ix_claim_legs_state"), table_name="claim_legs")
     op.drop_table("claim_legs")
+    op.drop_index(op.f("ix_claim_payments_updated_at"), table_name="claim_payments")
