@@ -109,3 +109,45 @@ def test_the_guide_example_legs_pass_pyx12() -> None:
         [EarlierAnswer("P", primary), EarlierAnswer("S", posting_of(SECONDARY_835, secondary))],
     )
     assert validate_with_pyx12(x12(tertiary)) == []
+
+
+def _loops(data: bytes) -> list[str]:
+    return [s for s in data.decode().replace("\n", "").split("~") if s]
+
+
+@pytest.mark.parametrize("kind", ["professional", "dental", "institutional"])
+def test_the_clearinghouse_cob_edits_pass_on_every_built_claim(kind: str) -> None:
+    """Prior payer's paid amount and adjudication date present, its claim number in 2330B
+    REF*F8, each 2430 dated, no AMT*EAF at both levels, CAS codes as the 835 gave them."""
+    base = sample(kind)
+    first = posting(base, base.payer.id, number="PRIOR-77")
+    segments = _loops(x12(leg_claim(base, "S", [EarlierAnswer("P", first)])))
+    clm = next(n for n, s in enumerate(segments) if s.startswith("CLM*"))
+    body = segments[clm:]
+    sbr = next(n for n, s in enumerate(body) if s.startswith("SBR*P*"))
+    first_lx = next(n for n, s in enumerate(body) if s.startswith("LX*"))
+    loop_2320 = body[sbr:first_lx]
+    [amt_d] = [s for s in loop_2320 if s.startswith("AMT*D*")]
+    assert Decimal(amt_d.split("*")[2]) == Decimal(first["paid"])
+    assert "REF*F8*PRIOR-77" in loop_2320
+    assert not any(s.startswith("AMT*EAF") for s in loop_2320)  # the lines carry it
+    svd = [n for n, s in enumerate(body) if s.startswith("SVD*")]
+    assert len(svd) == len(base.lines)
+    for n in svd:  # each 2430: SVD, its CAS as given (CO-45 then PR-2), a DTP*573
+        after = body[n + 1 : n + 4]
+        assert after[0].startswith("CAS*CO*45*") and after[1].startswith("CAS*PR*2*")
+        assert after[2] == "DTP*573*D8*20250418"
+
+
+def test_medicare_after_another_payer_carries_its_secondary_payer_type() -> None:
+    base = sample("professional")
+    record = base.model_dump(mode="json", exclude_none=True)
+    record["next_payers"] = [{"payer": {"id": "MCARE", "name": "MEDICARE B"}, "sequence": "S",
+                              "filing_indicator": "MB", "insurance_type": "12",
+                              "member_id": "1EG4TE5MK73"}]  # fmt: skip
+    claim = Claim.model_validate(record)
+    secondary = leg_claim(claim, "S", [EarlierAnswer("P", posting(claim, claim.payer.id))])
+    assert cob_problems(secondary) == []
+    segments = _loops(x12(secondary))
+    assert "SBR*S*18***12****MB" in segments  # SBR05 12: working aged
+    assert validate_with_pyx12(x12(secondary)) == []
