@@ -248,7 +248,22 @@ def post_claim(
             "next_payer": _next_payer(claim, submitted, action),
             "remittance": ctx.remittance,
         }  # fmt: skip
+        if submitted is not None and submitted.other_payers:  # a secondary or tertiary answer
+            _after_every_payer(balance, claim, submitted, share, action)
     return PostedClaim(posting, balance, errors, warning)
+
+
+def _after_every_payer(
+    balance: Record, claim: ClaimPayment, submitted: Claim, share: Decimal, action: str
+) -> None:
+    """What each earlier payer paid, and with the patient's bill the write-off over all payers
+    (field guide 2, 1.11: billed - every payment - what the patient owes)."""
+    earlier = [{"sequence": op.sequence, "payer_id": op.payer.id, "paid": money(op.paid_amount)}
+               for op in submitted.other_payers]  # fmt: skip
+    balance["earlier_payers"] = earlier
+    if action == "bill_patient":
+        paid = sum((op.paid_amount for op in submitted.other_payers), claim.paid)
+        balance["write_off"] = money(claim.charge - paid - share)
 
 
 def payer_sequence(status_code: str) -> str | None:

@@ -28,6 +28,7 @@ from gateway.transactions.claim_837_reader import read_837_claims
 from gateway.transactions.ig_validation import validate_with_pyx12
 from tests.cob_example import lopez_claim
 from tests.daemon.homes import drop_claims, read_jsonl
+from tests.outputs import assert_described
 from tests.sshd import Sshd
 
 SFTP_PARTNER = """
@@ -163,6 +164,15 @@ def test_a_claim_with_two_next_payers_goes_p_s_t(sshd: Sshd, db_url: str) -> Non
     assert actions["bill_secondary"] == 2
     [final] = [b for b in balances if b["next_action"] == "bill_patient"]
     assert Decimal(final["patient_owes"]) == Decimal(postings["T"]["patient_responsibility"])
+    assert [(e["sequence"], e["paid"]) for e in final["earlier_payers"]] == [
+        ("P", postings["P"]["paid"]), ("S", postings["S"]["paid"])
+    ]  # fmt: skip
+    every_payer = sum((Decimal(postings[s]["paid"]) for s in "PST"), Decimal(0))
+    assert Decimal(final["write_off"]) == Decimal("340.00") - every_payer - Decimal(
+        final["patient_owes"]
+    )
+    for kind, folder in (("posting", "postings"), ("balance", "balances"), ("status", "status")):
+        assert_described(kind, read_jsonl(home / "spool" / folder))  # as documented
     # and the secondary really coordinated: it never paid more than the primary left
     assert Decimal(postings["S"]["paid"]) <= Decimal(postings["P"]["patient_responsibility"])
     # gateway claim ID: one line per payer, with its file and money
