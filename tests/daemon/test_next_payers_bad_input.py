@@ -7,6 +7,7 @@ The replies are the field guide's own 835s for claim RFM-25-0417 (and variants o
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -174,6 +175,13 @@ def test_a_primary_reversal_after_the_secondary_was_sent(tmp_path: Path, fresh_d
         assert "bill_patient" not in actions  # the patient is not billed meanwhile
         events = [e.event for e in daemon.ledger.history(CLAIM)]
         assert "reversed" in events
+        # the practice drops the same claim again: unchanged (not a new claim, not an error)
+        drop_claims(home, "again.json", [lopez_claim()])
+        cycles(daemon, 1)
+        report = json.loads((home / "spool" / "rejected" / "again.json.errors.json").read_text())
+        assert report["problems"] == []
+        assert [c["why"] for c in report["claims_skipped"]] == ["unchanged"]
+        assert sent(home) == Counter({(CLAIM, "P"): 1, (CLAIM, "S"): 1})
     finally:
         daemon.ledger.close()
 
