@@ -106,7 +106,8 @@ def _queued_status(claim: Claim, partner: str, file: str) -> Callable[[int], lis
         return [status_record(
             event="queued", claim_id=claim.claim_id, version=version, partner=partner,
             source="intake", cause="intake", file=file, kind=claim.kind,
-            frequency=claim.frequency,
+            frequency=claim.frequency, payer_sequence=claim.subscriber.sequence,
+            payer_id=claim.payer.id,
         )]  # fmt: skip
 
     return records
