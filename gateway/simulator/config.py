@@ -109,6 +109,7 @@ class AdjudicationConfig(_Config):
     # payer id -> [id, name] of the payer it forwards its claims to (crossover: CLP02 19,
     # NM1*TT); the gateway then waits for that payer's own 835
     crossover: dict[str, tuple[str, str]] = {}
+    crossover_answers: bool = True  # the payer forwarded to answers it (false: it never does)
 
     @field_validator("copay_by_kind")
     @classmethod

@@ -186,23 +186,63 @@ def test_a_primary_reversal_after_the_secondary_was_sent(tmp_path: Path, fresh_d
         daemon.ledger.close()
 
 
-def test_a_crossover_is_awaited_then_sent_once(tmp_path: Path, fresh_db: str) -> None:
-    home = make_home(tmp_path, database=fresh_db)
+def _crossover_home(tmp_path: Path, db_url: str, *, answers: bool) -> tuple[Path, Simulator]:
+    home = make_home(tmp_path, database=db_url)
     record = lopez_claim()
     record["next_payers"] = record["next_payers"][:1]  # Prairie, then Lakeshore
     drop_claims(home, "lopez.json", [record])
     config = SimulatorConfig(adjudication=AdjudicationConfig(
-        crossover={"PMH01": ("LKSBP", "LAKESHORE BENEFIT PLAN")},
+        crossover={"PMH01": ("LKSBP", "LAKESHORE BENEFIT PLAN")}, crossover_answers=answers,
         allowed_percent_by_payer={"LKSBP": 70},
     ))  # fmt: skip
     exchange = home / "exchange"
     simulator = Simulator(exchange / "in", exchange / "out", config, home / "state" / "sim.json")
+    return home, simulator
+
+
+def _rounds(daemon: Daemon, simulator: Simulator, home: Path, n: int) -> None:
+    for _ in range(n):
+        cycles(daemon, 1)
+        simulator.step()
+        settled(home / "exchange" / "out")
+
+
+def test_a_crossover_is_answered_by_the_next_payer_and_never_sent(
+    tmp_path: Path, fresh_db: str
+) -> None:
+    home, simulator = _crossover_home(tmp_path, fresh_db, answers=True)
     daemon = Daemon(home)
     try:
-        for _ in range(4):
-            cycles(daemon, 1)
-            simulator.step()
-            settled(exchange / "out")
+        _rounds(daemon, simulator, home, 6)
+        [leg] = [x for x in daemon.ledger.legs(CLAIM) if x.sequence == "S"]
+        assert leg.state == LegState.ANSWERED  # Lakeshore's own 835 came
+        assert sent(home) == Counter({(CLAIM, "P"): 1})  # forwarded by the payer: never by us
+        postings = by_sequence(read_jsonl(home / "spool" / "postings"))
+        assert [p["status_code"] for p in postings["P"]] == ["19"]
+        assert [p["status_code"] for p in postings["S"]] == ["2"]
+        balances = read_jsonl(home / "spool" / "balances")
+        assert [b["next_action"] for b in balances] == ["await_next_payer", "bill_patient"]
+        assert balances[1]["patient_owes"] == postings["S"][0]["patient_responsibility"]
+    finally:
+        daemon.ledger.close()
+    # days later: still never sent (the payer answered)
+    settings = load_settings(home)
+    settings = settings.model_copy(update={"followup": FollowupSettings(crossover_days=0)})
+    daemon = Daemon(home, settings=settings)
+    try:
+        _rounds(daemon, simulator, home, 2)
+        assert sent(home) == Counter({(CLAIM, "P"): 1})
+    finally:
+        daemon.ledger.close()
+
+
+def test_a_crossover_never_answered_is_sent_once_after_crossover_days(
+    tmp_path: Path, fresh_db: str
+) -> None:
+    home, simulator = _crossover_home(tmp_path, fresh_db, answers=False)
+    daemon = Daemon(home)
+    try:
+        _rounds(daemon, simulator, home, 4)
         [leg] = [x for x in daemon.ledger.legs(CLAIM) if x.sequence == "S"]
         assert leg.state == LegState.CROSSOVER and "forwarded the claim" in leg.detail["text"]
         assert sent(home) == Counter({(CLAIM, "P"): 1})  # the payer forwarded it: not sent
@@ -215,10 +255,7 @@ def test_a_crossover_is_awaited_then_sent_once(tmp_path: Path, fresh_db: str) ->
     settings = settings.model_copy(update={"followup": FollowupSettings(crossover_days=0)})
     daemon = Daemon(home, settings=settings)
     try:
-        for _ in range(5):
-            cycles(daemon, 1)
-            simulator.step()
-            settled(exchange / "out")
+        _rounds(daemon, simulator, home, 5)
         assert sent(home) == Counter({(CLAIM, "P"): 1, (CLAIM, "S"): 1})
         postings = by_sequence(read_jsonl(home / "spool" / "postings"))
         assert [p["status_code"] for p in postings["P"]] == ["19"]
