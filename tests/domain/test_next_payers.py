@@ -113,3 +113,41 @@ def test_a_claim_paid_in_full_with_no_patient_share_goes_no_further(base: Claim)
     assert "nothing is left for the next payer" in (nothing_left(full) or "")
     denied = {**primary, "status": "denied", "paid": "0.00", "patient_responsibility": "0.00"}
     assert nothing_left(denied) is None  # a denial goes on to the next payer
+
+
+def test_a_denied_primary_still_goes_on_to_the_next_payer(base: Claim) -> None:
+    from gateway.domain.posting import next_action
+    from gateway.domain.remittance import ClaimPayment
+
+    denial = ClaimPayment("RFM-25-0417", "4", Decimal(340), Decimal(0), Decimal(0))
+    assert next_action(denial, base) == "bill_secondary"
+    assert next_action(denial, base.model_copy(update={"next_payers": []})) is None
+    denied = {
+        "status": "denied", "paid": "0.00", "patient_responsibility": "0.00",
+        "payer_claim_number": "PMH-DENIED", "adjustments": [], "remarks": [],
+        "payment": {"date": "2025-04-18", "payer_id": "PMH01"},
+        "lines": [{"line_id": line.line_id, "procedure": line.procedure, "paid": "0.00",
+                   "units": "1", "adjustments": [{"group": "CO", "reason": "50",
+                                                  "amount": f"{line.charge:.2f}"}]}
+                  for line in base.lines],
+    }  # fmt: skip
+    secondary = leg_claim(base, "S", [EarlierAnswer("P", denied)])
+    [prior] = secondary.other_payers
+    assert prior.paid_amount == 0 and cob_problems(secondary) == []
+    assert all(la.remaining_patient_liability is None for la in prior.line_adjudications)
+
+
+def test_a_line_the_earlier_payer_did_not_mention_makes_the_claim_unbalanced(
+    base: Claim,
+) -> None:
+    """Field guide 2, 1.5 rule 5: no 2430 for that line; without a claim-level adjustment to
+    explain its charge the claim does not balance, and the leg is held, not sent."""
+    primary = posting_of(PRIMARY_835, base)
+    primary["lines"] = primary["lines"][:2]  # the 835 says nothing of line 3
+    secondary = leg_claim(base, "S", [EarlierAnswer("P", primary)])
+    assert [la.line_id for la in secondary.other_payers[0].line_adjudications] == [
+        "RFM0417-1", "RFM0417-2"
+    ]  # fmt: skip
+    problems = cob_problems(secondary)
+    assert [p.field for p in problems] == ["other_payers[1].paid_amount"] * 2
+    assert "does not balance for PMH01" in problems[0].message
