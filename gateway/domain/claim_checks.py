@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from gateway.domain import codes
 from gateway.domain.claim import Address, Claim, Line, Provider
 from gateway.domain.claim_bounds import MAX_AMOUNT, MAX_UNITS, bound_problems
-from gateway.domain.cob import MEDICARE, MSP_TYPES
+from gateway.domain.next_payer_checks import next_payer_problems
 from gateway.domain.problems import Problem
 
 MAX_LINES = {"professional": 50, "dental": 50, "institutional": 999}
@@ -147,7 +147,7 @@ class _ClaimChecker:
         yield from self.lines()
         yield from self.dates()
         yield from self.other_payers()
-        yield from self.next_payers()
+        yield from next_payer_problems(c, self.today, self.address)
         yield from bound_problems(c)
 
     # -- parties ----------------------------------------------------------------------------
@@ -566,68 +566,3 @@ class _ClaimChecker:
                         f"{la.line_id!r} is not a line of this claim",
                         f"{name}.line_adjudications[{k}].line_id",
                     )
-
-    def next_payers(self) -> Iterator[Problem]:
-        """Coverage to bill next: in order after this payer, never this payer again, and a
-        subscriber the next payer can find (member id, birth date)."""
-        c = self.c
-        order = "PST"
-        expected = order.index(c.subscriber.sequence) + 1
-        seen = {c.payer.id}
-        for n, nxt in enumerate(c.next_payers, 1):
-            name = f"next_payers[{n}]"
-            wanted = order[expected] if expected < len(order) else None
-            if nxt.sequence != wanted:
-                yield Problem(
-                    f"sequence {nxt.sequence} is out of order: after a {order[expected - 1]} "
-                    + (f"payer comes {wanted}" if wanted else "payer no other can follow"),
-                    f"{name}.sequence",
-                )
-            expected += 1
-            if nxt.payer.id in seen:
-                yield Problem(
-                    f"{nxt.payer.id!r} is already billed before it on this claim (the same "
-                    "payer cannot be billed twice)",
-                    f"{name}.payer.id",
-                )
-            seen.add(nxt.payer.id)
-            if nxt.filing_indicator not in codes.FILING_INDICATORS:
-                yield Problem(
-                    f"{nxt.filing_indicator!r} is not a claim filing indicator code (CI "
-                    "commercial, MB Medicare Part B, MC Medicaid, ...)",
-                    f"{name}.filing_indicator",
-                )
-            if nxt.subscriber is None and not nxt.member_id:
-                yield Problem(
-                    "needs the next coverage's subscriber (or member_id, when its subscriber "
-                    "is this claim's subscriber)",
-                    f"{name}.subscriber",
-                )
-            if nxt.subscriber is not None:
-                s = nxt.subscriber
-                if nxt.member_id and nxt.member_id != s.member_id:
-                    yield Problem(
-                        f"{nxt.member_id!r} differs from subscriber.member_id {s.member_id!r}",
-                        f"{name}.member_id",
-                    )
-                if s.relationship not in codes.OTHER_SUBSCRIBER_RELATIONSHIPS:
-                    yield Problem(
-                        f"{s.relationship!r} is not a relationship code (18 self, 01 spouse, "
-                        "19 child, 20 employee, 21 unknown, 53 life partner, G8 other)",
-                        f"{name}.subscriber.relationship",
-                    )
-                if s.birth_date > self.today:
-                    yield Problem(
-                        f"{s.birth_date} is in the future", f"{name}.subscriber.birth_date"
-                    )
-                if s.address is not None:
-                    yield from self.address(s.address, f"{name}.subscriber.address")
-            medicare = nxt.filing_indicator in MEDICARE and c.kind != "institutional"
-            if medicare and nxt.insurance_type not in MSP_TYPES:
-                yield Problem(
-                    "Medicare billed after another payer needs its secondary payer type "
-                    "(SBR05: 12 working aged, 13 ESRD, 14 no-fault, 15 workers' "
-                    "compensation, 16 federal agency, 41 black lung, 42 veterans, 43 "
-                    "disabled, 47 other liability)",
-                    f"{name}.insurance_type",
-                )
