@@ -27,7 +27,7 @@ from gateway.simulator.serve import Simulator
 from gateway.transactions.claim_837_reader import read_837_claims
 from tests.cob_example import PRIMARY_835, SECONDARY_835, lopez_claim
 from tests.daemon.homes import drop_claims, drop_reply, make_home, read_jsonl
-from tests.daemon.test_next_payers import settled
+from tests.daemon.test_daemon_next_payers import settled
 
 CLAIM = "RFM-25-0417"
 
