@@ -87,7 +87,6 @@ class FollowupConfig(_Config):
     ack_277ca_days: int = Field(2, ge=1)
     payment_days: int = Field(30, ge=1)
     timely_filing_days: dict[str, int] = {"*": 90}
-    crossover_days: int = Field(30, ge=1)
     status_inquiry: bool = True
     reask_days: int = Field(14, ge=1)
     max_inquiries: int = Field(99, ge=1, le=5000)
@@ -180,6 +179,12 @@ class DaemonSettings(_Config):
     exchange_seconds: float = Field(600.0, gt=0)  # a partner's exchange is cut after this long
 
 
+class FollowupSettings(_Config):
+    # a claim the earlier payer forwarded (crossover): days to wait for the next payer's 835
+    # before the gateway sends its own claim
+    crossover_days: int = Field(30, ge=0)
+
+
 class GatewaySettings(_Config):
     """``gateway.toml`` of a home (contract section 1); every section has defaults."""
 
@@ -189,6 +194,7 @@ class GatewaySettings(_Config):
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
     daemon: DaemonSettings = DaemonSettings()
+    followup: FollowupSettings = FollowupSettings()
 
 
 def _validation_message(path: Path, exc: ValidationError) -> str:

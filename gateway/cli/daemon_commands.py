@@ -21,6 +21,7 @@ from gateway.config import (
     load_partners,
     load_settings,
 )
+from gateway.daemon.legs_view import leg_lines, legs_json
 from gateway.ledger.ledger import ClaimEvent, Ledger, StoredPayment
 from gateway.ledger.schema import ClaimState
 
@@ -173,6 +174,9 @@ def _event_line(e: ClaimEvent) -> str:
         facts[-1] = "upload confirmed after a reply"
     if e.event == ClaimState.BATCHED:
         facts.append("built, waiting to upload")
+    if e.source == "next_payer":  # a leg built from the earlier payers' 835s
+        facts = [f"to {d.get('payer_id')} ({d.get('payer_sequence')}) via {d.get('partner')}, "
+                 "built from the earlier 835s"]  # fmt: skip
     reasons = "; ".join(
         r["text"]
         if r["text"].startswith(r["code"].replace("_", " "))
@@ -216,6 +220,7 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
         notes = ledger.notes(claim_id)
         versions = [v for n in range(1, stored.version + 1)
                     if (v := ledger.claim(claim_id, n)) is not None]  # fmt: skip
+        legs = ledger.legs(claim_id)
     filed = next(
         (
             e.at
@@ -236,7 +241,7 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
                              for i in sent_in],
             "events": [{"at": e.at.isoformat(), "version": e.version, "event": e.event.value,
                         "source": e.source, "detail": e.detail} for e in events],
-            "payments": [_payment_json(p) for p in payments],
+            "payments": [_payment_json(p) for p in payments], "legs": legs_json(legs),
             "notes": [{"at": n.at.isoformat(), "kind": n.kind, "author": n.author,
                        "text": n.text} for n in notes],
             "versions": [{"version": v.version, "frequency": v.frequency,
@@ -275,6 +280,9 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
             f"{p.patient_responsibility}, trace {p.trace_number}, file "
             f"{p.archived_as or p.file_name}"
         )
+    if legs:  # billed to several payers in turn: one line per payer
+        click.echo("payers:")
+        click.echo("\n".join(leg_lines(legs, events, payments)))
     if notes:
         click.echo("notes:")
     for n in notes:

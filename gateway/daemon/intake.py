@@ -36,7 +36,7 @@ from gateway.intake.claim_files import CLAIM_SUFFIXES, ClaimFile, read_claim_fil
 from gateway.intake.mappings import Mapping
 from gateway.ledger.faults import is_unreachable, plain_text
 from gateway.ledger.ledger import DuplicateClaim, Ledger, OutboxItem, StoredClaim
-from gateway.ledger.schema import ClaimState
+from gateway.ledger.schema import ClaimState, LegState
 
 log = structlog.get_logger("gateway.intake")
 _INTERNAL_ERROR = (
@@ -52,6 +52,15 @@ class IntakeReport:
     rejected_files: list[str] = field(default_factory=list)
     archived_files: list[str] = field(default_factory=list)
     waiting: dict[str, float] = field(default_factory=dict)  # not settled yet: seconds to go
+
+
+def _as_sent_by_the_practice(ledger: Ledger, claim_id: str, stored: StoredClaim) -> StoredClaim:
+    """The version the practice sent, when the claim went on to next payers since (each of
+    those a later version): the same file again is then "unchanged", not a new claim."""
+    own = next((leg for leg in ledger.legs(claim_id) if leg.state == LegState.OWN), None)
+    if own is None or own.version is None:
+        return stored
+    return ledger.claim(claim_id, own.version) or stored
 
 
 def route(claim: Claim, partners: list[PartnerConfig]) -> str | None:
@@ -98,7 +107,8 @@ def _queued_status(claim: Claim, partner: str, file: str) -> Callable[[int], lis
         return [status_record(
             event="queued", claim_id=claim.claim_id, version=version, partner=partner,
             source="intake", cause="intake", file=file, kind=claim.kind,
-            frequency=claim.frequency,
+            frequency=claim.frequency, payer_sequence=claim.subscriber.sequence,
+            payer_id=claim.payer.id,
         )]  # fmt: skip
 
     return records
@@ -175,6 +185,8 @@ def take_claim_files(
                 )  # fmt: skip
             except DuplicateClaim as exc:
                 stored = ledger.claim(claim.claim_id)
+                if stored is not None and stored.record != _record(claim):
+                    stored = _as_sent_by_the_practice(ledger, claim.claim_id, stored)
                 if stored is None or stored.record != _record(claim):
                     problems.append(Problem(str(exc), "claim_id", claim.claim_id, path.name))
                     skipped.append({"claim_id": claim.claim_id, "why": "needs_frequency_7",

@@ -30,6 +30,7 @@ from gateway.ledger.ledger import (
     OutboxItem,
     PaymentDecision,
     PaymentEffects,
+    StoredClaim,
     StoredPayment,
 )
 from gateway.ledger.schema import ClaimState, OutboxKind, PaymentState, RemittanceState
@@ -139,23 +140,57 @@ def payment_effects(
     return PaymentEffects(records, {k: v for k, v in detail.items() if v}, state)
 
 
-def _lookup(ledger: Ledger) -> Callable[[str], Claim | None]:
+def _lookup(ledger: Ledger) -> Callable[[str, str | None], Claim | None]:
+    """The claim as the payer at a sequence got it: its leg's record when the claim has that
+    leg (billed to several payers in turn), else its current version. A claim with no next
+    payer and one version has no legs: no query beyond the claim's own (the hot path)."""
+
     @lru_cache(maxsize=4096)
-    def lookup(claim_id: str) -> Claim | None:
-        stored = ledger.claim(claim_id)
-        return None if stored is None else Claim.model_validate(stored.record)
+    def current(claim_id: str) -> StoredClaim | None:
+        return ledger.claim(claim_id)
+
+    @lru_cache(maxsize=4096)
+    def lookup(claim_id: str, sequence: str | None = None) -> Claim | None:
+        stored = current(claim_id)
+        record = None if stored is None else stored.record
+        may_have_legs = stored is not None and (stored.version > 1 or record_has_next(record))
+        if sequence is not None and may_have_legs:
+            record = ledger.leg_record(claim_id, sequence) or record
+        return None if record is None else Claim.model_validate(record)
 
     return lookup
 
 
-def _incoming(event: ClaimPosted, content: str, sequence_hint: str) -> ClaimPaymentIn:
+def record_has_next(record: dict[str, Any] | None) -> bool:
+    return bool(record and record.get("next_payers"))
+
+
+def _unbilled_leg(
+    event: ClaimPosted, lookup: Callable[[str, str | None], Claim | None], ledger: Ledger
+) -> tuple[dict[str, Any], ...]:
+    """A hold when a secondary or tertiary answer comes for a next payer on file that the
+    gateway has not billed yet (before the earlier payer's answer, or a leg never sent)."""
+    sequence = payer_sequence(event.claim.status_code)
+    current = lookup(event.claim.claim_id, None)
+    if sequence not in ("S", "T") or current is None or not current.next_payers:
+        return ()
+    if current.subscriber.sequence == sequence:
+        return ()
+    if ledger.leg_record(event.claim.claim_id, sequence) is not None:  # that leg exists
+        return ()
+    return ({"reason": "no_leg", "sequence": sequence, "status_code": event.claim.status_code},)
+
+
+def _incoming(
+    event: ClaimPosted, content: str, sequence_hint: str, hold: tuple[dict[str, Any], ...] = ()
+) -> ClaimPaymentIn:
     posting = with_content_id(event.posting, content)
     balance = with_content_id(event.balance, content) if event.balance else None
     return ClaimPaymentIn(
         posting["claim_id"], posting["payment"]["payer_id"], event.claim.status_code,
         event.claim.payer_claim_number, posting["charge"], posting["paid"],
         posting["patient_responsibility"], posting, balance,
-        payer_sequence(event.claim.status_code), sequence_hint,
+        payer_sequence(event.claim.status_code), sequence_hint, hold,
     )  # fmt: skip
 
 
@@ -178,14 +213,16 @@ def post_remittance_file(
     file = archived_as or path.name
     report = RemittanceReport() if report is None else report
     review: list[dict[str, Any]] = []
-    claims: list[tuple[ClaimPosted, str]] = []  # with the claim's own sequence (P by default)
+    # each with the claim's own sequence (P by default) and why the caller holds it
+    claims: list[tuple[ClaimPosted, str, tuple[dict[str, Any], ...]]] = []
     try:
-        for event in post_835(path, source_file=path.name, lookup=lookup, content_hash=True):
+        for event in post_835(path, source_file=path.name, content_hash=True, leg_lookup=lookup):
             if isinstance(event, PaymentStarted):
                 claims = []
             elif isinstance(event, ClaimPosted):
-                submitted = lookup(event.claim.claim_id)  # just looked up: in the cache
-                claims.append((event, submitted.subscriber.sequence if submitted else "P"))
+                submitted = lookup(event.claim.claim_id, None)
+                claims.append((event, submitted.subscriber.sequence if submitted else "P",
+                               _unbilled_leg(event, lookup, ledger)))  # fmt: skip
             elif isinstance(event, PaymentFinished):
                 _finish(event, claims, ledger, partner, path.name, file, report, review)
                 claims = []
@@ -198,7 +235,7 @@ def post_remittance_file(
 
 def _finish(
     event: PaymentFinished,
-    claims: list[tuple[ClaimPosted, str]],
+    claims: list[tuple[ClaimPosted, str, tuple[dict[str, Any], ...]]],
     ledger: Ledger,
     partner: str,
     name: str,
@@ -214,7 +251,7 @@ def _finish(
             "trace_number": payment.trace_number}  # fmt: skip
     outcome = ledger.record_remittance(
         payment.identity, content, file_name=name, control_number=control,
-        payments=[_incoming(c, content, hint) for c, hint in claims],
+        payments=[_incoming(c, content, hint, hold) for c, hint, hold in claims],
         effects=partial(payment_effects, partner, file), problems=problems,
         archived_as=file, partner=partner,
     )  # fmt: skip

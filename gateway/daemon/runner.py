@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from types import FrameType
@@ -45,6 +45,7 @@ from gateway.daemon.inbound import InboundReport, LedgerUnreachable, fetch, proc
 from gateway.daemon.intake import take_claim_files
 from gateway.daemon.lease_keeper import LeaseKeeper
 from gateway.daemon.metrics import Metrics
+from gateway.daemon.next_legs import open_next_legs
 from gateway.daemon.outbound import SendReport, build_interchanges, send_outbound
 from gateway.daemon.outputs import emit_outputs, output_places
 from gateway.daemon.partner_jobs import PartnerJob, PartnerJobs
@@ -60,6 +61,7 @@ from gateway.transports.errors import TransportError
 
 log = structlog.get_logger("gateway.daemon")
 COUNT_CLAIMS_SECONDS = 30.0  # how often the claims-per-state gauge is refreshed
+LEGS_MARGIN = timedelta(minutes=10)  # next payers: payments changed this long before a look
 STOP_GRACE_SECONDS = 10.0  # how long a stopping daemon lets exchanges in flight finish
 
 
@@ -224,6 +226,7 @@ class Daemon:
         self._reply_attempts: dict[str, int] = {}  # file hash -> cycles the ledger refused it
         self.jobs: PartnerJobs[ExchangeOutcome] = PartnerJobs()
         self.last_cycle_end: float | None = None  # monotonic; /readyz says how long ago
+        self._legs_since: datetime | None = None  # next payers: payments changed since then
 
     def _mappings(self) -> list[Mapping]:
         try:
@@ -282,6 +285,11 @@ class Daemon:
             if self.stopping:
                 break
             self._step(report, f"replies of {partner.name}", self._replies, partner.name, report)
+        legs_from = datetime.now(UTC) - LEGS_MARGIN  # a slow transaction commits late
+        if self._step(report, "next payers", open_next_legs, self.ledger, self.partners,
+                      crossover_days=self.settings.followup.crossover_days,
+                      since=self._legs_since) is not None:  # fmt: skip
+            self._legs_since = legs_from  # then only what changed since: all of it at start
         batch = self.settings.daemon.output_batch
         outputs = self._step(report, "outputs", emit_outputs, self.spool, self.ledger,
                              owner=self.owner, batch_size=batch, places=self.places,

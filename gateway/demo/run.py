@@ -32,6 +32,7 @@ from gateway.demo.eligibility_checks import (
     print_checks,
 )
 from gateway.demo.followup import FollowupDemo, print_followup, run_followup
+from gateway.demo.next_payers import show_next_payers
 from gateway.home import init_home
 from gateway.ledger.schema import ClaimState
 from gateway.simulator.config import (
@@ -283,6 +284,7 @@ def print_summary(summary: DemoSummary, console: Console) -> None:
                 console.print(f"  {claim_id}: {why}")
             if len(items) > 8:
                 console.print(f"  ... and {len(items) - 8} more")
+    show_next_payers(summary.home / "next-payers", console)  # patients with two coverages
     console.print(
         f"home: {summary.home} (try `gateway --home {summary.home} claims`, "
         f"`gateway --home {summary.home} claim DEMO-00001`)"

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from gateway.domain import codes
 from gateway.domain.claim import Address, Claim, Line, Provider
 from gateway.domain.claim_bounds import MAX_AMOUNT, MAX_UNITS, bound_problems
+from gateway.domain.next_payer_checks import next_payer_problems
 from gateway.domain.problems import Problem
 
 MAX_LINES = {"professional": 50, "dental": 50, "institutional": 999}
@@ -152,6 +153,7 @@ class _ClaimChecker:
         yield from self.lines()
         yield from self.dates()
         yield from self.other_payers()
+        yield from next_payer_problems(c, self.today, self.address)
         yield from bound_problems(c)
 
     # -- parties ----------------------------------------------------------------------------

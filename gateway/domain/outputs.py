@@ -114,6 +114,12 @@ class BalanceReason(_Record):
     text: str
 
 
+class EarlierPayer(_Record):
+    sequence: str
+    payer_id: str
+    paid: Money
+
+
 class Balance(_Record):
     """What someone other than this payer owes after one claim payment, in
     ``spool/balances/*.jsonl``."""
@@ -135,6 +141,14 @@ class Balance(_Record):
               "owe; refund says how much")  # fmt: skip
     next_payer: dict[str, Any] | None = Field(description="{id, name, member_id} to bill next")
     remittance: dict[str, Any] = Field(description="{trace_number, date} of the payment")
+    earlier_payers: list[EarlierPayer] | None = Field(
+        None, description="a secondary or tertiary payer's answer: what each earlier payer paid"
+    )
+    write_off: Money | None = Field(
+        None,
+        description="with bill_patient after several payers: billed - every payer's payment - "
+        "what the patient owes (contractual amounts are never added across payers)",
+    )
     replaces: str | None = Field(
         None,
         description="the id of the balance record this one "

@@ -2,11 +2,11 @@
 
 ``Ledger`` is one facade over the ledger's subjects, one module each: claims and their versions
 (``claims``), leases (``leases``), control numbers and interchanges (``interchanges``), received
-files (``received``), payments (``remittances``) and each claim's money in them (``payments``),
-eligibility requests and their answers (``eligibility``), notes and disputes
-(``corrections``), claim status inquiries and follow-up facts (``followup``) and the outbox
-(``outbox``), on a
-shared core (``base``). Each method is one transaction. Claim states change only through
+files (``received``), a claim's leg per payer (``legs``), payments (``remittances``) and each
+claim's money in them (``payments``), eligibility requests and their answers
+(``eligibility``), notes and disputes (``corrections``), claim status inquiries and follow-up
+facts (``followup``) and the outbox (``outbox``), on a shared core (``base``). Each method is
+one transaction. Claim states change only through
 ``transition`` (or a reply's changes), which checks ``schema.TRANSITIONS`` and writes the new
 state and its event together. Work is shared between workers (threads or daemons on one
 PostgreSQL) through leases taken with ``SELECT ... FOR UPDATE SKIP LOCKED``; on SQLite every
@@ -21,6 +21,7 @@ from gateway.ledger.eligibility import DuplicateRequest, EligibilityBook
 from gateway.ledger.followup import FollowupBook
 from gateway.ledger.interchanges import InterchangeBook
 from gateway.ledger.leases import LeaseBook, Leased, LeaseLost
+from gateway.ledger.legs import LegBook, LegIn, StoredLeg
 from gateway.ledger.outbox import OutboxBook
 from gateway.ledger.payments import PaymentBook
 from gateway.ledger.received import ReceivedFileBook
@@ -68,6 +69,7 @@ __all__ = [
     "Leased",
     "Ledger",
     "LedgerError",
+    "LegIn",
     "NoteKind",
     "OutboxEntry",
     "OutboxItem",
@@ -77,6 +79,7 @@ __all__ = [
     "RemittanceOutcome",
     "RequestUpdate",
     "StoredClaim",
+    "StoredLeg",
     "StoredPayment",
     "StoredRemittance",
     "StoredRequest",
@@ -95,5 +98,6 @@ class Ledger(
     FollowupBook,
     OutboxBook,
     CorrectionBook,
+    LegBook,
 ):
     """The ledger in one database (see ``db.open_ledger``, which migrates it first)."""

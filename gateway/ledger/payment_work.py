@@ -39,6 +39,7 @@ from gateway.ledger.schema import (
     PaymentEvent,
     PaymentState,
     claim_events,
+    claim_legs,
     claim_payments,
     claims,
     interchange_claims,
@@ -62,6 +63,7 @@ class PaymentWork:
         self.versions: dict[str, int] = {}
         self.states: dict[tuple[str, int], ClaimState] = {}
         self.frequencies: dict[tuple[str, int], str] = {}
+        self.leg_versions: dict[tuple[str, str], int] = {}  # (claim, P/S/T) -> its version
         for start in range(0, len(ids), CHUNK):
             self._read(ids[start : start + CHUNK])
         self.new_rows: dict[int, dict[str, Any]] = {}  # placeholder id (< 0) -> row to insert
@@ -82,6 +84,12 @@ class PaymentWork:
                     .where(table.c.claim_id.in_(chunk)).group_by(table.c.claim_id)
                 )
             )  # fmt: skip
+        self.leg_versions.update(
+            ((str(r.claim_id), str(r.sequence)), int(r.version)) for r in c.execute(
+                select(claim_legs.c.claim_id, claim_legs.c.sequence, claim_legs.c.version)
+                .where(claim_legs.c.claim_id.in_(chunk), claim_legs.c.version.is_not(None))
+            )
+        )  # fmt: skip
         rows = c.execute(
             select(claims.c.claim_id, claims.c.version, claims.c.state, claims.c.frequency)
             .where(claims.c.claim_id.in_(chunk))
@@ -105,7 +113,7 @@ class PaymentWork:
             if p.payer_id == payment.payer_id and p.id != itself
         ]  # fmt: skip
         in_force = _in_force(mine)
-        reasons = list(held_reasons)
+        reasons = [*held_reasons, *payment.hold]
         reverses = None
         sequence: str | None
         if payment.reversal:
@@ -124,7 +132,13 @@ class PaymentWork:
             if same:
                 reasons.append({"reason": "possible_duplicate", "earlier": same[-1].named()})
         sequence = sequence or payment.sequence or payment.sequence_hint
-        version = reverses.version if reverses else self.versions.get(payment.claim_id)
+        version = (
+            reverses.version
+            if reverses
+            else self.leg_versions.get(
+                (payment.claim_id, sequence or ""), self.versions.get(payment.claim_id)
+            )
+        )  # the version billed to this payer when the claim has legs, else the newest sent
         verdict = _P.HELD if reasons else _P.POSTED
         voids = replaces = None
         if verdict == _P.POSTED and reverses is not None:

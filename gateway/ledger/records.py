@@ -134,6 +134,7 @@ class ClaimPaymentIn:
     balance: Mapping[str, Any] | None = None
     sequence: str | None = None  # P, S or T when CLP02 says it (1/19, 2/20, 3/21)
     sequence_hint: str = "P"  # the claim's own sequence, for codes that do not say (4, 22, ...)
+    hold: tuple[dict[str, Any], ...] = ()  # why the caller wants it held (e.g. an unbilled leg)
 
     @property
     def reversal(self) -> bool:

@@ -329,6 +329,7 @@ claim_payments = Table(
     Index(None, "claim_id", "payer_id"),
     Index(None, "remittance_id"),
     Index(None, "state"),
+    Index(None, "updated_at"),  # what changed lately (the next-payer step looks at it)
 )
 
 # Output records waiting to be written to spool/postings|balances|status (emitted_at NULL).
@@ -388,4 +389,45 @@ claim_notes = Table(
     Column("author", String(64), nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Index(None, "claim_id"),
+)
+
+
+class LegState(StrEnum):
+    """Where a claim's leg to one payer stands (its payer's answers are its claim payments)."""
+
+    OWN = "own"  # the claim as the practice sent it (its first payer)
+    SENT = "sent"  # built from the earlier 835s as a new claim version, queued to its partner
+    CROSSOVER = "crossover"  # the earlier payer forwarded the claim: its own 835 is awaited
+    ANSWERED = "answered"  # a forwarded claim its payer answered (nothing sent by us)
+    NOT_BILLED = "not_billed"  # nothing was left for this payer (``detail`` says why)
+    HELD = "held"  # waits for review, with a plain reason in ``detail`` (nothing sent)
+
+
+# One row per payer a claim is billed to (P, S, T): the claim record as that payer gets it and
+# the claim version that carried it. Written in the transaction that opens the next leg.
+claim_legs = Table(
+    "claim_legs",
+    metadata,
+    Column("claim_id", String(20), primary_key=True),
+    Column("sequence", String(1), primary_key=True),  # P, S, T
+    Column("version", Integer),  # the claim version sent to this payer (NULL: none sent)
+    Column("payer_id", String(80), nullable=False),
+    Column("partner", String(64)),
+    Column("state", String(16), nullable=False),  # a LegState
+    Column("record", Text, nullable=False),  # the claim record as this payer gets it (JSON)
+    Column("opened_by", Integer, ForeignKey("claim_payments.id")),  # the earlier payer's answer
+    Column("detail", Text),  # JSON: why not billed or held, the crossover's due date, notes
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "state"),
+)
+
+# Each claim payment the next-payer step has acted on, once (its exactly-once door).
+leg_sources = Table(
+    "leg_sources",
+    metadata,
+    Column("payment_id", Integer, ForeignKey("claim_payments.id"), primary_key=True),
+    Column("claim_id", String(20), nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
 )

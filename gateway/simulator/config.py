@@ -104,6 +104,12 @@ class AdjudicationConfig(_Config):
     denials: list[DenialRule] = []
     random_denial_rate: Rate = Decimal(0)
     random_denial: Denial = Denial()
+    # payer id -> its own allowed_percent, when one simulator plays several payers (COB)
+    allowed_percent_by_payer: dict[str, Percent] = {}
+    # payer id -> [id, name] of the payer it forwards its claims to (crossover: CLP02 19,
+    # NM1*TT); the gateway then waits for that payer's own 835
+    crossover: dict[str, tuple[str, str]] = {}
+    crossover_answers: bool = True  # the payer forwarded to answers it (false: it never does)
 
     @field_validator("copay_by_kind")
     @classmethod

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import ValidationError
@@ -446,6 +446,16 @@ def claim_in(record: dict[str, Any]) -> ClaimIn:
             )
         )
     person = "organization_name" not in billing
+    prior_paid: dict[str, Decimal] = {}
+    prior_share: dict[str, Decimal] = {}
+    for other in record.get("other_payers") or []:
+        for la in other.get("line_adjudications") or []:
+            key = str(la.get("line_id", ""))
+            prior_paid[key] = prior_paid.get(key, Decimal(0)) + Decimal(str(la["paid_amount"]))
+            prior_share[key] = sum(  # the last earlier payer's word on it counts
+                (Decimal(str(a["amount"])) for a in la.get("adjustments", [])
+                 if a.get("group") == "PR"), Decimal(0),
+            )  # fmt: skip
     return ClaimIn(
         claim_id=record["claim_id"],
         kind=kind,
@@ -471,4 +481,6 @@ def claim_in(record: dict[str, Any]) -> ClaimIn:
         statement_from=inst.get("statement_from"),
         statement_to=inst.get("statement_to"),
         lines=lines,
+        prior_paid=prior_paid,
+        prior_share=prior_share,
     )

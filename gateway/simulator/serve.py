@@ -423,6 +423,9 @@ class Simulator:
             record = state.claims[item.key]
             if item.action == "adjudicate" and record.status == "pending":
                 add(record, self._pay(state, record, now))
+                crossed = record.payment is not None and record.payment.crossover_to is not None
+                if crossed and self.config.adjudication.crossover_answers:
+                    self._cross_over(state, record, now)
             elif item.action == "void":
                 self._reverse(state, record, add)
             elif item.action == "replace" and item.target is not None:
@@ -479,6 +482,33 @@ class Simulator:
             due = now + timedelta(seconds=cfg.adjustments.reversal_delay_seconds)
             self._schedule(state, "correct", record.key, due, earliest_step=state.step + 1)
         return payment
+
+    def _cross_over(self, state: State, record: ClaimRecord, now: datetime) -> None:
+        """The payer forwarded the claim (crossover): the next payer adjudicates it with this
+        payer's figures, in an 835 of its own one step later, as a secondary."""
+        payment = record.payment
+        assert payment is not None and payment.crossover_to is not None
+        payer_id, payer_name = payment.crossover_to
+        paid = {r.line.line_id: r.paid for r in payment.lines}
+        share = {
+            r.line.line_id: sum((a.amount for a in r.adjustments if a.group == "PR"), ZERO)
+            for r in payment.lines
+        }
+        claim = record.claim.model_copy(update={
+            "payer_id": payer_id, "payer_name": payer_name, "sequence": "S",
+            "prior_paid": paid, "prior_share": share,
+        })  # fmt: skip
+        state.counters.payer_claim += 1
+        number = f"{self.config.payer.claim_number_prefix}{state.counters.payer_claim:010d}"
+        state.claims[number] = ClaimRecord(
+            key=number,
+            claim=claim,
+            route=record.route,
+            payer_claim_number=number,
+            received=now.date(),
+        )
+        state.payer_claims[number] = number
+        self._schedule(state, "adjudicate", number, now, earliest_step=state.step + 1)
 
     def _reverse(
         self,

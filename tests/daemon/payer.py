@@ -208,7 +208,10 @@ def remit_835(results: Iterable[ClaimResult], *, trace: str, control: int = 701)
             w.segment("LX", "1")
             for r in results:
                 c = r.claim
-                w.segment("CLP", c.claim_id, r.status, f"{r.charge:.2f}", f"{r.paid:.2f}",
+                status = r.status  # as billed: 2 and 3 from a secondary and tertiary payer
+                if status == "1":
+                    status = {"S": "2", "T": "3"}.get(c.subscriber.sequence, "1")
+                w.segment("CLP", c.claim_id, status, f"{r.charge:.2f}", f"{r.paid:.2f}",
                           f"{r.patient:.2f}", "12", r.payer_claim_number or f"PCN{c.claim_id}",
                           "11", c.frequency)  # fmt: skip
                 w.segment("NM1", "QC", "1", "DOE", "JANE", "", "", "", "MI", "XYZ1")

@@ -4,7 +4,9 @@ once, every output record emitted once, and nothing is lost. Eligibility request
 the claims: each is sent in one 270 once and answered once. Some claims the partner sits on
 (999 and 277CA, no 835): the test plays the follow-up clock 40 days on (it queues the status
 inquiries the daemon's planner would then) and each inquiry goes out in one 276 once, its 277
-is applied once, and the partner pays the claims it was asked about.
+is applied once, and the partner pays the claims it was asked about. Every eighth claim has a
+next payer on file: its secondary claim is built from the 835 and sent once, and answered once.
+A few paid claims are corrected (replaced or voided) by the practice during the kills.
 
 The partner is played by this test between and during the daemon's runs: it answers each new
 837 with a 999, a 277CA and an 835. It leaves the 837s where the gateway put them (a partner
@@ -64,10 +66,24 @@ REPLACED = [n for n in range(CLAIMS) if n % 40 == 7]  # replaced once paid (freq
 VOIDED = [n for n in range(CLAIMS) if n % 40 == 13]  # voided once paid (frequency 8)
 FINAL = {"paid": CLAIMS - len(VOIDED), "voided": len(VOIDED)}
 QUIET_EVERY = 10  # claim n with n % QUIET_EVERY == 5 gets no 835 until a 276 asks about it
+NEXT_EVERY = 8  # claims n with n % NEXT_EVERY == 3 have a secondary payer on file
 
 
 def quiet(claim_id: str) -> bool:
-    return int(claim_id.rsplit("-", 1)[1]) % QUIET_EVERY == 5
+    """Quiet claims are never corrected, and have no next payer (their legs are tested apart)."""
+    n = int(claim_id.rsplit("-", 1)[1])
+    return n % QUIET_EVERY == 5 and n % NEXT_EVERY != 3
+
+
+def with_next_payers(records: list[dict[str, object]]) -> list[str]:
+    """Give every eighth claim a secondary payer (the short form); returns their ids."""
+    chosen = []
+    for n, record in enumerate(records):
+        if n % NEXT_EVERY == 3:
+            record["next_payers"] = [{"payer": {"id": "SECND1", "name": "SECOND PLAN"},
+                                      "member_id": f"SEC{n:05d}", "sequence": "S"}]  # fmt: skip
+            chosen.append(str(record["claim_id"]))
+    return chosen
 
 
 class Partner:
@@ -230,6 +246,7 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
     assert "tick_seconds = 2 " in text
     settings.write_text(text.replace("tick_seconds = 2 ", "tick_seconds = 0.05 "))
     records = numbered_claims("CR", CLAIMS, dental_every=3)
+    secondary = with_next_payers(records)
     requests = numbered_requests("EL", REQUESTS, dependent_every=5)
     per_file = CLAIMS // FILES
     partner = Partner(home)
@@ -286,11 +303,20 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
     replaced = [ids[n] for n in REPLACED]
     voided = [ids[n] for n in VOIDED]
     assert dropped == set(replaced + voided)
-    # every claim sent exactly once, every correction once, with the payer's number
+    assert not set(secondary) & set(replaced + voided)
+    # every claim sent exactly once, each secondary claim once (as S, built from the 835),
+    # every correction once, with the payer's number
     sent = Counter(
-        c.claim_id for p in (home / "exchange" / "in").glob("*-837?-*.x12") for c in claims_of(p)
+        (c.claim_id, c.subscriber.sequence)
+        for p in (home / "exchange" / "in").glob("*-837?-*.x12")
+        for c in claims_of(p)
     )
-    assert sent == Counter(ids) + Counter(replaced + voided)
+    assert sent == Counter(
+        [(c, "P") for c in ids]
+        + [(c, "S") for c in secondary]
+        + [(c, "P") for c in replaced + voided]
+    )
+    legs = ids + secondary  # a claim per payer billed
     corrections = {
         c.claim_id: (c.frequency, c.payer_claim_number)
         for p in (home / "exchange" / "in").glob("*-837?-*.x12") for c in claims_of(p)
@@ -301,10 +327,13 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
     assert not list((home / "exchange" / "in").glob(".*"))  # no partial upload left over
     # every payment posted once, every output record emitted once
     postings = read_jsonl(spool / "postings")
-    money_moves = Counter(ids) + Counter(replaced * 2 + voided)  # + reversals, corrected
+    money_moves = Counter(legs) + Counter(replaced * 2 + voided)  # + reversals, corrected
     assert Counter(p["claim_id"] for p in postings) == money_moves
     balances = read_jsonl(spool / "balances")
     assert Counter(b["claim_id"] for b in balances) == money_moves
+    actions = Counter((b["claim_id"], b["next_action"]) for b in balances)
+    assert all(actions[(c, "bill_secondary")] == 1 for c in secondary)  # then the patient, once
+    assert all(actions[(c, "bill_patient")] == (2 if c in replaced else 1) for c in ids)
     for claim_id in replaced + voided:  # the money nets: one current balance, to the cent
         mine = [b for b in balances if b["claim_id"] == claim_id]
         owed = sum((Decimal(b["patient_owes"]) for b in mine), Decimal(0))
@@ -317,6 +346,11 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
     expected = Counter(
         (c, e, s) for c in ids for e, s in (
             ("queued", "intake"), ("submitted", "837"), ("accepted", "999"),
+            ("accepted", "277CA"), ("paid", "835"),
+        )
+    ) + Counter(
+        (c, e, s) for c in secondary for e, s in (
+            ("queued", "835"), ("submitted", "837"), ("accepted", "999"),
             ("accepted", "277CA"), ("paid", "835"),
         )
     )  # fmt: skip
@@ -343,7 +377,8 @@ def test_sigkill_at_many_points_loses_and_repeats_nothing(tmp_path: Path) -> Non
             ]  # fmt: skip
         # one claim payment each, posted, and nothing held for review
         in_force = Counter(p.claim_id for c in ids for p in ledger.payments_in_force(c))
-        assert in_force == Counter(ids) - Counter(voided)
+        assert in_force == Counter(legs) - Counter(voided)
+        assert all([x.sequence for x in ledger.legs(c)] == ["P", "S"] for c in secondary)
         assert ledger.held_payments() == []
     assert not [p for p in (spool / "claims").iterdir() if not p.name.startswith(".")]
     assert not list((spool / "rejected").iterdir())

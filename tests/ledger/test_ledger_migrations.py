@@ -17,6 +17,8 @@ MakeDatabase = Callable[[], str]  # the make_database fixture (conftest.py)
 
 TABLES = {
     "claims",
+    "claim_legs",
+    "leg_sources",
     "claim_events",
     "claim_notes",
     "control_numbers",
