@@ -25,6 +25,7 @@ pytest: venv
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-sshd.sh
 	bash scripts/ensure-systemd.sh
+	bash scripts/ensure-chromium.sh
 	$(BIN)/pytest -q -p no:cacheprovider
 
 test: lint typecheck pytest

@@ -50,6 +50,7 @@ class _LazyGroup(click.Group):
         "eligibility": "gateway.cli.eligibility_command:eligibility",
         "backup": "gateway.cli.ops_commands:backup",
         "archive": "gateway.cli.ops_commands:archive",
+        "user": "gateway.cli.user_commands:user",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -3,7 +3,8 @@
 ``Ledger`` is one facade over the ledger's subjects, one module each: claims and their versions
 (``claims``), leases (``leases``), control numbers and interchanges (``interchanges``), received
 files (``received``), payments (``remittances``) and each claim's money in them (``payments``),
-eligibility requests and their answers (``eligibility``) and the outbox (``outbox``), on a
+eligibility requests and their answers (``eligibility``), the outbox (``outbox``) and the web
+view's users, sessions and audit trail (``users``), on a
 shared core (``base``). Each method is one transaction. Claim states change only through
 ``transition`` (or a reply's changes), which checks ``schema.TRANSITIONS`` and writes the new
 state and its event together. Work is shared between workers (threads or daemons on one
@@ -45,6 +46,7 @@ from gateway.ledger.records import (
     UnknownClaim,
 )
 from gateway.ledger.remittances import RemittanceBook
+from gateway.ledger.users import UserBook
 
 __all__ = [
     "MAX_CONTROL_NUMBER",
@@ -83,5 +85,6 @@ class Ledger(
     PaymentBook,
     EligibilityBook,
     OutboxBook,
+    UserBook,
 ):
     """The ledger in one database (see ``db.open_ledger``, which migrates it first)."""

@@ -27,6 +27,9 @@ TABLES = {
     "outbox",
     "leases",
     "eligibility_requests",
+    "users",  # the web view's (users.py)
+    "web_sessions",
+    "audit_events",
 }
 
 
