@@ -320,7 +320,9 @@ def _check_each(home: Path, chosen: list[PartnerConfig]) -> bool:
               help="where to build the demo home (default: a new temporary folder)")  # fmt: skip
 @click.option("--claims", "count", default=60, show_default=True, help="claims to generate")
 @click.option("--seed", default=7, show_default=True, help="same seed, same claims and replies")
-def demo(demo_home: str | None, count: int, seed: int) -> None:
+@click.option("--web", "web_port", type=int, is_flag=False, flag_value=8080, default=None,
+              help="then serve the web view of the demo home on 127.0.0.1:PORT (8080)")  # fmt: skip
+def demo(demo_home: str | None, count: int, seed: int, web_port: int | None) -> None:
     """The whole cycle end to end: generated claims, the daemon, the payer simulator."""
     import tempfile
 
@@ -344,4 +346,8 @@ def demo(demo_home: str | None, count: int, seed: int) -> None:
         configure()  # logs back to stderr before the file closes
         log.close()
     print_summary(summary, console)
+    if web_port is not None and summary.finished:
+        from gateway.cli.web_commands import demo_web
+
+        demo_web(home, web_port)
     sys.exit(0 if summary.finished and not summary.unreconciled else 1)

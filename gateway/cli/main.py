@@ -51,6 +51,7 @@ class _LazyGroup(click.Group):
         "backup": "gateway.cli.ops_commands:backup",
         "archive": "gateway.cli.ops_commands:archive",
         "user": "gateway.cli.user_commands:user",
+        "web": "gateway.cli.web_commands:web",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

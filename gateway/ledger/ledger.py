@@ -4,7 +4,7 @@
 (``claims``), leases (``leases``), control numbers and interchanges (``interchanges``), received
 files (``received``), payments (``remittances``) and each claim's money in them (``payments``),
 eligibility requests and their answers (``eligibility``), the outbox (``outbox``) and the web
-view's users, sessions and audit trail (``users``), on a
+view's users, sessions and audit trail (``users``) and its claim search (``claim_search``), on a
 shared core (``base``). Each method is one transaction. Claim states change only through
 ``transition`` (or a reply's changes), which checks ``schema.TRANSITIONS`` and writes the new
 state and its event together. Work is shared between workers (threads or daemons on one
@@ -14,6 +14,7 @@ transaction is ``BEGIN IMMEDIATE``.
 
 from __future__ import annotations
 
+from gateway.ledger.claim_search import ClaimSearchBook
 from gateway.ledger.claims import ClaimBook
 from gateway.ledger.eligibility import DuplicateRequest, EligibilityBook
 from gateway.ledger.interchanges import InterchangeBook
@@ -86,5 +87,6 @@ class Ledger(
     EligibilityBook,
     OutboxBook,
     UserBook,
+    ClaimSearchBook,
 ):
     """The ledger in one database (see ``db.open_ledger``, which migrates it first)."""

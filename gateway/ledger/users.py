@@ -126,6 +126,10 @@ class WebSession:
     csrf: str
     expires_at: datetime
 
+    def may(self, role: Role) -> bool:
+        """Whether this session's user has at least ``role``."""
+        return RANK[self.role] >= RANK[role]
+
 
 @dataclass(frozen=True, slots=True)
 class AuditEvent:

@@ -1,0 +1,121 @@
+"""The web view's application: one ``Web`` (home, ledger, templates) shared by every page.
+
+Every page is behind a login (``auth``); every answer carries headers that keep it out of
+caches, frames and other sites' scripts. The worklist and aging pages of the follow-up work
+will be one more router here (``gateway/web/worklist.py``) and one more line in ``NAV``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway.config import database_url, load_settings
+from gateway.ledger.ledger import Ledger
+from gateway.ledger.users import Role
+
+HERE = Path(__file__).resolve().parent
+
+# The menu: path, label, the least role that sees it.
+NAV: list[tuple[str, str, Role]] = [
+    ("/", "Needs attention", Role.VIEWER),
+    ("/claims", "Claims", Role.VIEWER),
+    ("/review", "Held payments", Role.VIEWER),
+    ("/eligibility", "Eligibility", Role.VIEWER),
+    ("/audit", "Audit trail", Role.ADMIN),
+]
+
+HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",  # patient data: never kept by a browser or a proxy
+}
+
+
+@dataclass
+class Web:
+    home: Path
+    spool: Path
+    ledger: Ledger
+    templates: Jinja2Templates
+    session_hours: float = 8.0
+
+
+class LoginRequired(Exception):
+    """No live session: the page answers with the login form."""
+
+
+def create_app(home: Path, ledger: Ledger | None = None, *, session_hours: float = 8.0) -> FastAPI:
+    """The web view of ``home``; it opens (and closes) the home's ledger unless given one."""
+    from gateway.web import attention, audit, auth, claims, eligibility, review
+
+    settings = load_settings(home)
+    owned = ledger is None
+    if ledger is None:
+        from gateway.ledger.db import open_ledger
+
+        ledger = open_ledger(database_url(home, settings))
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    web = Web(home, home / settings.spool.root, ledger, templates, session_hours)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            web.ledger.close()
+
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.state.web = web
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for module in (auth, attention, claims, review, eligibility, audit):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.update(HEADERS)
+        return response
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(_request: Request, _exc: LoginRequired) -> Response:
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def error_page(request: Request, exc: StarletteHTTPException) -> Response:
+        return templates.TemplateResponse(
+            request, "error.html", {"status": exc.status_code, "message": exc.detail,
+                                    "me": getattr(request.state, "session", None), "nav": []},
+            status_code=exc.status_code,
+        )  # fmt: skip
+
+    return app
+
+
+def web_of(request: Request) -> Web:
+    web: Web = request.app.state.web
+    return web
+
+
+def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """A page for the signed-in user (its menu, its CSRF token for the forms)."""
+    me = request.state.session
+    nav = [(path, label) for path, label, role in NAV if me.may(role)]
+    response: HTMLResponse = web_of(request).templates.TemplateResponse(
+        request, name, {"me": me, "nav": nav, "csrf": me.csrf, **context},
+        status_code=status_code,
+    )  # fmt: skip
+    return response
