@@ -5,6 +5,7 @@ no test waits for it)."""
 from __future__ import annotations
 
 import io
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from fastapi.testclient import TestClient
 from rich.console import Console
 
 from gateway.config import database_url, load_settings
@@ -22,6 +24,7 @@ from gateway.demo.web import resend_a_payment
 from gateway.ledger.db import open_ledger
 from gateway.ledger.users import Role, hash_password
 from gateway.web.app import create_app
+from tests.ledger.conftest import backend, make_database  # noqa: F401  (both backends)
 
 PASSWORDS = {"maria": "maria's long password", "sam": "sam's long password!",
              "ada": "ada's long password!!"}  # fmt: skip
@@ -73,3 +76,24 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     home = demo_home(tmp_path_factory.mktemp("web"))
     with serving(home) as url:
         yield Site(url, home)
+
+
+def client(home: Path, *, https: bool = False) -> TestClient:
+    """An in-process client of the home's web view (no server, no redirects followed)."""
+    base = "https://gateway.test" if https else "http://gateway.test"
+    return TestClient(create_app(home), base_url=base, follow_redirects=False)
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, html[:500]
+    return found[1]
+
+
+def log_in(web: TestClient, user: str, password: str | None = None) -> str:
+    """Log ``user`` in; the session's CSRF token."""
+    page = web.get("/login")
+    answer = web.post("/login", data={"username": user, "password": password or PASSWORDS[user],
+                                      "csrf": csrf_of(page.text)})  # fmt: skip
+    assert answer.status_code == 303 and answer.headers["location"] == "/", answer.text[:300]
+    return csrf_of(web.get("/").text)
