@@ -62,7 +62,7 @@ def partner_health(web: Web) -> list[dict[str, Any]]:
 def needs_attention(web: Web) -> dict[str, Any]:
     held = web.ledger.held_payments()
     files = Counter(PurePosixPath(p.archived_as or p.file_name).name for p in held)
-    counts = web.ledger.count_claims()
+    counts = web.ledger.claim_state_counts()
     partners = partner_health(web)
     return {
         "held_files": sorted(files.items()),

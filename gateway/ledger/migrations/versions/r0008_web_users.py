@@ -6,8 +6,9 @@ Create Date: 2026-12-03 14:00:00
 
 The web view's people (gateway/ledger/users.py): ``users`` (argon2 password hash, role, active),
 ``web_sessions`` (the SHA-256 of each session cookie and its CSRF token) and ``audit_events``
-(who viewed which claim, who did which action; appended, never changed). Written to match
-gateway/ledger/users.py; tests/ledger checks that they still agree.
+(who viewed which claim, who did which action; appended, never changed); and an index of
+``claims`` on (updated_at, claim_id), so the newest claims are a short walk of an index.
+Written to match gateway/ledger/users.py and schema.py; tests/ledger checks that they agree.
 """
 
 from __future__ import annotations
@@ -54,9 +55,15 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_audit_events_claim_id"), "audit_events", ["claim_id"], unique=False)
     op.create_index(op.f("ix_audit_events_at"), "audit_events", ["at"], unique=False)
+    with op.batch_alter_table("claims") as batch:
+        batch.create_index(
+            batch.f("ix_claims_updated_at_claim_id"), ["updated_at", "claim_id"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("claims") as batch:
+        batch.drop_index(batch.f("ix_claims_updated_at_claim_id"))
     op.drop_index(op.f("ix_audit_events_at"), table_name="audit_events")
     op.drop_index(op.f("ix_audit_events_claim_id"), table_name="audit_events")
     op.drop_table("audit_events")

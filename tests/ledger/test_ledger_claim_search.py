@@ -1,0 +1,52 @@
+"""The web view's claim search and state counts, on SQLite and PostgreSQL: current versions
+only, the same counts as ``count_claims``, and plans that walk the search indexes."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from gateway.ledger.claim_search import ClaimSearch
+from gateway.ledger.ledger import Ledger
+from gateway.ledger.schema import ClaimState
+from tests.conftest import SAMPLES
+
+
+def _record(claim_id: str, last: str, frequency: str = "1") -> dict[str, Any]:
+    record: dict[str, Any] = copy.deepcopy(
+        json.loads((SAMPLES / "professional.json").read_text())[0]
+    )
+    record["claim_id"], record["frequency"] = claim_id, frequency
+    record["subscriber"]["last_name"] = last
+    return record
+
+
+def test_counts_and_search_see_only_each_claims_current_version(ledger: Ledger) -> None:
+    for n, last in enumerate(["Doe", "Doering", "Roe"]):
+        ledger.add_claim(_record(f"C-{n}", last), kind="professional", partner="acme",
+                         payer_id="ACMEH")  # fmt: skip
+    for state in (ClaimState.BATCHED, ClaimState.SUBMITTED, ClaimState.REJECTED):
+        ledger.transition("C-0", state, source="test")
+    ledger.add_claim(_record("C-0", "Doe"), kind="professional", partner="acme", payer_id="ACMEH")
+    ledger.add_claim(_record("C-2", "Smith", frequency="7"), kind="professional", partner="acme",
+                     payer_id="ACMEH")  # fmt: skip
+    assert ledger.claim_state_counts() == ledger.count_claims() == {"queued": 3}
+    rows, more = ledger.search_claims(ClaimSearch(patient="doe"))
+    assert [(r.claim_id, r.version) for r in rows] == [("C-0", 2), ("C-1", 1)] and not more
+    assert [r.claim_id for r in ledger.search_claims(ClaimSearch(patient="roe"))[0]] == []
+    assert [r.claim_id for r in ledger.search_claims(ClaimSearch(patient="smi"))[0]] == ["C-2"]
+    rows, more = ledger.search_claims(ClaimSearch(), size=2)
+    assert len(rows) == 2 and more
+    rows, more = ledger.search_claims(ClaimSearch(), page=1, size=2)
+    assert len(rows) == 1 and not more
+
+
+def test_the_search_by_patient_and_by_claim_id_walks_an_index(ledger: Ledger) -> None:
+    by_patient = " ".join(ledger.explain_claim_search(ClaimSearch(patient="DOE, J")))
+    by_claim = " ".join(ledger.explain_claim_search(ClaimSearch(claim_id="PCN-2025")))
+    newest = " ".join(ledger.explain_claim_search(ClaimSearch()))
+    assert "ix_claims_patient_last_name" in by_patient
+    assert "pk_claims" in by_claim or "sqlite_autoindex_claims_1 (claim_id>" in by_claim
+    if ledger.engine.dialect.name == "sqlite":  # PostgreSQL's planner scans a table this small
+        assert "ix_claims_updated_at_claim_id" in newest
