@@ -126,7 +126,8 @@ class ClaimSearchBook(LedgerBase):
             select(claims.c.state, func.count())
             .where(
                 claims.c.claim_id.in_(select(newer.c.claim_id).where(newer.c.version > 1)),
-                claims.c.version < select(func.max(newer.c.version))
+                claims.c.version
+                < select(func.max(newer.c.version))
                 .where(newer.c.claim_id == claims.c.claim_id)
                 .scalar_subquery(),
             )
