@@ -10,7 +10,7 @@ from gateway.web.app import page, web_of
 from gateway.web.auth import Viewer
 
 router = APIRouter()
-SHOWN = 200
+SHOWN = 50  # the newest; an answer's own page has the rest
 
 
 @router.get("/eligibility", response_class=HTMLResponse)

@@ -57,7 +57,7 @@ def browser(shots: Path) -> Iterator[WebDriver]:
 def shoot(driver: WebDriver, shots: Path, name: str) -> None:
     """A full-page screenshot (the window grown to the page's height)."""
     height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(1280, min(max(int(height), 600), 4000))
+    driver.set_window_size(1280, min(max(int(height) + 140, 600), 4000))  # + the window's frame
     assert driver.save_screenshot(str(shots / f"{name}.png"))
     driver.set_window_size(1280, 900)
 
@@ -181,6 +181,8 @@ def test_a_viewer_cannot_release_and_a_form_without_its_token_is_refused(
     )
     browser.get(f"{site.url}/audit")
     assert "a viewer may not do this" in browser.find_element(By.ID, "message").text
+    log_out(browser)  # from the error page too: its form carries the session's token
+    assert browser.current_url == f"{site.url}/login"
     with open_ledger(database_url(site.home, load_settings(site.home))) as ledger:
         assert [p.claim_id for p in ledger.held_payments()].count(claim_id) == 1  # still held
     # the login form itself needs its token too
@@ -206,7 +208,7 @@ def test_the_admin_reads_each_step_in_the_audit_trail(
         ("maria", "search_claims"), ("maria", "search_claims"),  # the newest claims, then hers
         ("maria", "view_claim"), ("maria", "payment_released"), ("maria", "view_claim"),
         ("maria", "logout"),
-        ("sam", "login"), ("sam", "refused"), ("sam", "csrf_refused"), ("sam", "refused"),
+        ("sam", "login"), ("sam", "refused"), ("sam", "csrf_refused"), ("sam", "refused"), ("sam", "logout"),
         ("-", "csrf_refused"), ("ada", "login"),
     ]  # fmt: skip
     assert steps == expected
