@@ -11,6 +11,7 @@ web``).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -19,8 +20,25 @@ from sqlalchemy import Select, and_, func, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
 from gateway.ledger.base import LedgerBase
-from gateway.ledger.records import CURRENT_VERSION
-from gateway.ledger.schema import ClaimState, claims
+from gateway.ledger.payment_work import joined_payments, stored_payment
+from gateway.ledger.records import (
+    CURRENT_VERSION,
+    ClaimEvent,
+    Interchange,
+    StoredClaim,
+    StoredPayment,
+    interchange_of,
+    stored_claim,
+)
+from gateway.ledger.schema import (
+    ClaimState,
+    claim_events,
+    claim_payments,
+    claims,
+    event_name,
+    interchange_claims,
+    interchanges,
+)
 
 PAGE = 50
 
@@ -57,6 +75,17 @@ class ClaimRow:
     service_to: str | None
     billed: str | None
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimStory:
+    """Everything a claim's page shows, read in one transaction (what ``claim``, ``history``,
+    ``claim_interchanges`` and ``claim_payments`` give one by one)."""
+
+    claim: StoredClaim
+    events: list[ClaimEvent]
+    interchanges: list[Interchange]
+    payments: list[StoredPayment]
 
 
 def _after(prefix: str) -> str:
@@ -116,6 +145,42 @@ class ClaimSearchBook(LedgerBase):
             for r in rows[:size]
         ]  # fmt: skip
         return found, len(rows) > size
+
+    def claim_story(self, claim_id: str) -> ClaimStory | None:
+        """The claim's current version with its whole timeline, files and payments; None if
+        unknown. One transaction: one consistent picture, and few round trips to the server."""
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                select(claims).where(claims.c.claim_id == claim_id)
+                .order_by(claims.c.version.desc()).limit(1)
+            ).first()  # fmt: skip
+            if row is None:
+                return None
+            events = connection.execute(
+                select(claim_events).where(claim_events.c.claim_id == claim_id)
+                .order_by(claim_events.c.id)
+            ).all()  # fmt: skip
+            sent = connection.execute(
+                select(interchanges)
+                .join(interchange_claims, interchange_claims.c.interchange_id == interchanges.c.id)
+                .where(interchange_claims.c.claim_id == claim_id)
+                .order_by(interchanges.c.id)
+            ).all()
+            paid = connection.execute(
+                joined_payments().where(claim_payments.c.claim_id == claim_id)
+                .order_by(claim_payments.c.id)
+            ).all()  # fmt: skip
+        return ClaimStory(
+            stored_claim(row),
+            [
+                ClaimEvent(
+                    e.claim_id, e.version, event_name(e.event), e.at, e.source, json.loads(e.detail)
+                )
+                for e in events
+            ],
+            [interchange_of(r) for r in sent],
+            [stored_payment(r) for r in paid],
+        )
 
     def claim_state_counts(self) -> dict[str, int]:
         """Current claim versions per state, as ``count_claims`` counts them, from the indexes

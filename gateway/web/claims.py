@@ -96,11 +96,11 @@ def search(
 def claim_page(request: Request, claim_id: str, session: Viewer) -> HTMLResponse:
     """One claim's whole story: versions, files, replies, payments, lines."""
     ledger = web_of(request).ledger
-    stored = ledger.claim(claim_id)
-    if stored is None:
+    story = ledger.claim_story(claim_id)
+    if story is None:
         raise HTTPException(404, f"claim {claim_id}: not in the ledger")
+    stored = story.claim
     ledger.audit(session.username, "view_claim", claim_id, {"version": stored.version})
-    events = [event_facts(e) for e in ledger.history(claim_id)]
     record = stored.record
     lines = [
         {"line_id": ln.get("line_id"), "procedure": ln.get("procedure"),
@@ -108,6 +108,6 @@ def claim_page(request: Request, claim_id: str, session: Viewer) -> HTMLResponse
          "charge": ln.get("charge"), "units": ln.get("units")}
         for ln in record.get("lines") or [] if isinstance(ln, dict)
     ]  # fmt: skip
-    return page(request, "claim.html", claim=stored, events=events, lines=lines,
-                interchanges=ledger.claim_interchanges(claim_id),
-                payments=ledger.claim_payments(claim_id))  # fmt: skip
+    return page(request, "claim.html", claim=stored, lines=lines,
+                events=[event_facts(e) for e in story.events],
+                interchanges=story.interchanges, payments=story.payments)  # fmt: skip

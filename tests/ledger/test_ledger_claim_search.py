@@ -50,3 +50,15 @@ def test_the_search_by_patient_and_by_claim_id_walks_an_index(ledger: Ledger) ->
     assert "pk_claims" in by_claim or "sqlite_autoindex_claims_1 (claim_id>" in by_claim
     if ledger.engine.dialect.name == "sqlite":  # PostgreSQL's planner scans a table this small
         assert "ix_claims_updated_at_claim_id" in newest
+
+
+def test_a_claims_story_is_what_its_one_by_one_reads_give(ledger: Ledger) -> None:
+    assert ledger.claim_story("nobody") is None
+    ledger.add_claim(_record("C-1", "Doe"), kind="professional", partner="acme", payer_id="ACMEH")
+    ledger.transition("C-1", ClaimState.BATCHED, source="test", detail={"file": "f.x12"})
+    story = ledger.claim_story("C-1")
+    assert story is not None
+    assert story.claim == ledger.claim("C-1")
+    assert story.events == ledger.history("C-1") and len(story.events) == 2
+    assert story.interchanges == ledger.claim_interchanges("C-1")
+    assert story.payments == ledger.claim_payments("C-1")
