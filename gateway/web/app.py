@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -122,6 +123,12 @@ def create_app(home: Path, ledger: Ledger | None = None, *, session_hours: float
             return page(request, "error.html", exc.status_code, **context)
         return templates.TemplateResponse(request, "error.html", {**context, "me": None,
                                           "nav": []}, status_code=exc.status_code)  # fmt: skip
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_form(request: Request, exc: RequestValidationError) -> Response:
+        fields = ", ".join(str(e.get("loc", ["?"])[-1]) for e in exc.errors())
+        return await error_page(request, StarletteHTTPException(400, f"not a form this page "
+                                f"sends (look at: {fields})"))  # fmt: skip
 
     return app
 

@@ -147,6 +147,8 @@ def test_claim_search_finds_by_patient_claim_id_payer_state_and_dates(
     last = web.post("/claims", data={"csrf": csrf, "page_no": "2"})
     assert last.text.count('href="/claims/') == 20 and "older →" not in last.text
     assert web.post("/claims", data={"patient": "doe"}).status_code == 403  # no CSRF token
+    odd = web.post("/claims", data={"csrf": csrf, "page_no": "-1", "patient": "x" * 81})
+    assert odd.status_code == 400 and "page_no" in odd.text and "<html" in odd.text
 
 
 def test_held_payments_are_released_and_discarded_by_a_coordinator_only(
