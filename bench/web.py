@@ -12,6 +12,7 @@ template.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import socket
 import statistics
@@ -173,7 +174,7 @@ def fill(url: str, n: int, seed: int) -> dict[str, str]:
 
 
 @contextmanager
-def serving(home: Path) -> Iterator[str]:
+def serving(home: Path) -> Iterator[tuple[str, int]]:
     """``gateway web`` on the home, in a process of its own (as deployed), on a free port."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -192,14 +193,21 @@ def serving(home: Path) -> Iterator[str]:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit("gateway web did not start") from None
                 time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", server.pid
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def time_pages(base: str, ids: dict[str, str], requests: int) -> list[dict[str, Any]]:
-    """p50/p95 of each page over ``requests`` requests (after 3 not counted)."""
+def cpu_ms(pid: int) -> float:
+    """CPU time (user + system) the process has used so far, in ms (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def time_pages(base: str, pid: int, ids: dict[str, str], requests: int) -> list[dict[str, Any]]:
+    """p50/p95 of each page over ``requests`` requests (after 3 not counted), and the CPU time
+    the server spent per request (what other processes on a busy machine cannot inflate)."""
     import re
 
     import httpx
@@ -235,7 +243,10 @@ def time_pages(base: str, ids: dict[str, str], requests: int) -> list[dict[str, 
         out = []
         for name, path, data in pages:
             times, server = [], []
+            cpu = 0.0
             for k in range(requests + 3):
+                if k == 3:
+                    cpu = cpu_ms(pid)
                 t0 = time.perf_counter()
                 r = http.post(path, data=data) if data else http.get(path)
                 elapsed = (time.perf_counter() - t0) * 1000
@@ -243,10 +254,11 @@ def time_pages(base: str, ids: dict[str, str], requests: int) -> list[dict[str, 
                 if k >= 3:
                     times.append(elapsed)
                     server.append(float(r.headers["server-timing"].partition("dur=")[2]))
+            cpu = (cpu_ms(pid) - cpu) / requests
             times.sort()
             rows = r.text.count('href="/claims/')
             out.append({"page": name, "p50_ms": statistics.median(times),
-                        "server_p50_ms": statistics.median(server),
+                        "server_p50_ms": statistics.median(server), "cpu_ms": cpu,
                         "p95_ms": times[int(len(times) * 0.95) - 1], "max_ms": times[-1],
                         "bytes": len(r.content), "rows": rows})  # fmt: skip
     return out
@@ -283,8 +295,8 @@ def run_backend(backend: str, n: int, seed: int, requests: int) -> dict[str, Any
         ids = fill(url, n, seed)
         console.print(f"  {backend}: {n:,} claims loaded in {time.perf_counter() - t0:.0f} s "
                       "(not timed)")  # fmt: skip
-        with serving(home) as base:
-            pages = time_pages(base, ids, requests)
+        with serving(home) as (base, pid):
+            pages = time_pages(base, pid, ids, requests)
         return {"backend": backend, "n": n, "pages": pages, "plans": plans(url, ids)}
     finally:
         if pg_name:
@@ -312,13 +324,15 @@ def main(argv: list[str] | None = None) -> int:
                   "over HTTP (ms)")  # fmt: skip
     for col in ("page", *(f"{r['backend']} p50" for r in runs),
                 *(f"{r['backend']} p95" for r in runs),
-                *(f"{r['backend']} app p50" for r in runs), "rows shown"):  # fmt: skip
+                *(f"{r['backend']} app p50" for r in runs),
+                *(f"{r['backend']} CPU" for r in runs), "rows"):  # fmt: skip
         table.add_column(col, justify="left" if col == "page" else "right")
     for k, first in enumerate(runs[0]["pages"]):
         p50 = [f"{r['pages'][k]['p50_ms']:.1f}" for r in runs]
         p95 = [f"{r['pages'][k]['p95_ms']:.1f}" for r in runs]
         app = [f"{r['pages'][k]['server_p50_ms']:.1f}" for r in runs]
-        table.add_row(first["page"], *p50, *p95, *app, str(first["rows"]))
+        cpu = [f"{r['pages'][k]['cpu_ms']:.1f}" for r in runs]
+        table.add_row(first["page"], *p50, *p95, *app, *cpu, str(first["rows"]))
     out.print(table)
     targets = []
     for r in runs:
