@@ -22,7 +22,19 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Column, Index, Integer, String, Table, Text, delete, select, update
+from sqlalchemy import (
+    Column,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from gateway.ledger.base import LedgerBase
@@ -271,6 +283,22 @@ class UserBook(LedgerBase):
         ]  # fmt: skip
         with self.engine.begin() as connection:
             connection.execute(audit_events.insert(), rows)
+
+    def failed_logins(self, username: str, since: datetime) -> int:
+        """Failed logins of ``username`` since ``since`` and since its last good one."""
+        last_good = (
+            select(func.max(audit_events.c.at))
+            .where(audit_events.c.username == username, audit_events.c.action == "login")
+            .scalar_subquery()
+        )
+        query = select(func.count()).where(
+            audit_events.c.at > since,
+            audit_events.c.username == username,
+            audit_events.c.action == "login_failed",
+            or_(last_good.is_(None), audit_events.c.at > last_good),
+        )
+        with self.engine.begin() as connection:
+            return int(connection.execute(query).scalar_one())
 
     def audit_trail(
         self,

@@ -4,7 +4,9 @@ A login opens a session in the ledger; its cookie (random, HttpOnly, SameSite=St
 when served over TLS) is the only key to it. Every POST carries the session's CSRF token in a
 hidden field and is refused (403, audited) without it; the login form, before any session, is
 protected the same way by a token in a short-lived cookie (double submit). Who may change
-things is the role's business: a viewer's attempt is refused and audited.
+things is the role's business: a viewer's attempt is refused and audited. Five wrong passwords
+for a user name in 15 minutes make its logins wait out the 15 minutes (counted in the audit
+trail, so it holds across processes and restarts).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import structlog
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from gateway.ledger.records import utc_now
 from gateway.ledger.users import Role, WebSession
 from gateway.web.app import LoginRequired, web_of
 
@@ -26,6 +29,8 @@ log = structlog.get_logger("gateway.web")
 
 COOKIE = "gateway_session"
 LOGIN_COOKIE = "gateway_login"
+TRIES = 5  # failed logins of a user name in WINDOW before its logins wait
+WINDOW = timedelta(minutes=15)
 CSRF_REFUSED = "the form's security token (CSRF) is missing or wrong: reload the page and try again"
 
 
@@ -102,6 +107,12 @@ def login(
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not csrf or not expected or not hmac.compare_digest(csrf, expected):
         _refuse_csrf(request, "-", username)  # nobody is signed in yet
+    if web.ledger.failed_logins(username, utc_now() - WINDOW) >= TRIES:
+        web.ledger.audit(username or "-", "login_locked")
+        log.warning("web_login_locked", user=username)
+        return _login_form(request, f"{TRIES} wrong passwords for this user name: try again in "
+                           f"{int(WINDOW.total_seconds() // 60)} minutes, or ask an admin",
+                           status_code=429)  # fmt: skip
     user = web.ledger.check_login(username, password)
     if user is None:
         web.ledger.audit(username or "-", "login_failed")

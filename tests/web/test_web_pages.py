@@ -213,3 +213,26 @@ def test_no_patient_data_in_urls_or_logs(tmp_path: Path, make_database: MakeData
     said = json.dumps(logs, default=str).upper()
     for secret in ("DOE", "JANE", "XYZ123456789", "1980-05-14"):
         assert secret not in said and all(secret not in u.upper() for u in visited)
+
+
+def test_five_wrong_passwords_make_a_user_names_logins_wait(
+    tmp_path: Path, make_database: MakeDatabase
+) -> None:
+    url = make_database()
+    home = make_home(tmp_path, database=url)
+    add_users(url)
+    web = client(home)
+    log_in(web, "sam")  # a good login earlier does not count
+    for _ in range(5):
+        token = csrf_of(web.get("/login").text)
+        wrong = web.post("/login", data={"username": "sam", "password": "x" * 12, "csrf": token})
+        assert wrong.status_code == 401
+    token = csrf_of(web.get("/login").text)
+    right = web.post("/login", data={"username": "sam", "password": "sam's long password!",
+                                     "csrf": token})  # fmt: skip
+    assert right.status_code == 429 and "try again in 15 minutes" in right.text
+    log_in(client(home), "maria")  # another user name is not held up
+    with open_ledger(url) as ledger:
+        assert [e.action for e in ledger.audit_trail(username="sam", limit=2)] == [
+            "login_locked", "login_failed",
+        ]  # fmt: skip
