@@ -87,7 +87,7 @@ class LoginRequired(Exception):
 
 def create_app(home: Path, ledger: Ledger | None = None, *, session_hours: float = 8.0) -> FastAPI:
     """The web view of ``home``; it opens (and closes) the home's ledger unless given one."""
-    from gateway.web import attention, audit, auth, claims, eligibility, review
+    from gateway.web import attention, audit, auth, claims, eligibility, files, review
 
     settings = load_settings(home)
     owned = ledger is None
@@ -107,7 +107,7 @@ def create_app(home: Path, ledger: Ledger | None = None, *, session_hours: float
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.web = web
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (auth, attention, claims, review, eligibility, audit):
+    for module in (auth, attention, claims, review, eligibility, audit, files):
         app.include_router(module.router)
 
     app.add_middleware(SafeHeaders)
@@ -138,12 +138,12 @@ def web_of(request: Request) -> Web:
     return web
 
 
-def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """A page for the signed-in user (its menu, its CSRF token for the forms)."""
     me = request.state.session
     nav = [(path, label) for path, label, role in NAV if me.may(role)]
     response: HTMLResponse = web_of(request).templates.TemplateResponse(
-        request, name, {"me": me, "nav": nav, "csrf": me.csrf, **context},
+        request, template, {"me": me, "nav": nav, "csrf": me.csrf, **context},
         status_code=status_code,
     )  # fmt: skip
     return response

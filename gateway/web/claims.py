@@ -19,6 +19,7 @@ from gateway.ledger.ledger import ClaimEvent
 from gateway.ledger.schema import ClaimState
 from gateway.web.app import page, web_of
 from gateway.web.auth import Posted, Viewer
+from gateway.web.files import file_link
 
 router = APIRouter()
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -33,7 +34,7 @@ FACTS = (
 )  # fmt: skip
 
 
-def event_facts(event: ClaimEvent) -> dict[str, Any]:
+def event_facts(event: ClaimEvent, partner: str) -> dict[str, Any]:
     d = event.detail
     facts = [form.format(d[key]) for key, form in FACTS if d.get(key)]
     if d.get("trace_number") and d.get("payment_date"):
@@ -48,7 +49,8 @@ def event_facts(event: ClaimEvent) -> dict[str, Any]:
         for r in d.get("reasons") or [] if isinstance(r, dict)
     ]  # fmt: skip
     return {"at": event.at, "version": event.version, "event": event.event.value,
-            "source": event.source, "facts": ", ".join(facts), "reasons": reasons}  # fmt: skip
+            "source": event.source, "facts": ", ".join(facts), "reasons": reasons,
+            "link": file_link(d.get("file"), partner)}  # fmt: skip
 
 
 def _results(
@@ -109,5 +111,5 @@ def claim_page(request: Request, claim_id: str, session: Viewer) -> HTMLResponse
         for ln in record.get("lines") or [] if isinstance(ln, dict)
     ]  # fmt: skip
     return page(request, "claim.html", claim=stored, lines=lines,
-                events=[event_facts(e) for e in story.events],
+                events=[event_facts(e, stored.partner) for e in story.events], file_link=file_link,
                 interchanges=story.interchanges, payments=story.payments)  # fmt: skip

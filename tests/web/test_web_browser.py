@@ -130,6 +130,12 @@ def test_a_coordinator_finds_a_claim_and_releases_its_held_payment(
     assert "queued" in timeline and "submitted" in timeline and "payment_held" in timeline
     assert "possible duplicate payment" in timeline
     shoot(browser, shots, "04-timeline")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "#timeline a.x12-link"))  # its 837, read
+    segments = browser.find_element(By.ID, "segments").text
+    assert "ISA" in segments and f"CLM {claim_id}" not in segments and "claim" in segments
+    assert claim_id in segments
+    shoot(browser, shots, "04b-837")
+    browser.back()
     # release it with a note
     go(browser, browser.find_element(By.LINK_TEXT, "Held payments"))
     shoot(browser, shots, "05-held")
@@ -206,7 +212,8 @@ def test_the_admin_reads_each_step_in_the_audit_trail(
     expected = [
         ("maria", "login_failed"), ("maria", "login"),
         ("maria", "search_claims"), ("maria", "search_claims"),  # the newest claims, then hers
-        ("maria", "view_claim"), ("maria", "payment_released"), ("maria", "view_claim"),
+        ("maria", "view_claim"), ("maria", "view_file"), ("maria", "payment_released"),
+        ("maria", "view_claim"),
         ("maria", "logout"),
         ("sam", "login"), ("sam", "refused"), ("sam", "csrf_refused"), ("sam", "refused"), ("sam", "logout"),
         ("-", "csrf_refused"), ("ada", "login"),

@@ -180,6 +180,13 @@ def test_held_payments_are_released_and_discarded_by_a_coordinator_only(
     again = coordinator.post("/review/discard", data={**form, "csrf": maria})
     assert again.status_code == 404
     claim = coordinator.get("/claims/PCN-2025-0001").text
+    for link in ("/files/inbound/acme/835-copy.x12", "/files/outbound/acme/"):
+        assert f'href="{link}' in claim
+    read = coordinator.get("/files/inbound/acme/835-copy.x12")
+    assert read.status_code == 200 and "COPY-0001" in read.text and "claim payment" in read.text
+    for bad in ("/files/inbound/acme/..", "/files/inbound/../835-copy.x12", "/files/spool/acme/x",
+                "/files/inbound/acme/.hidden", "/files/inbound/acme/%2e%2e%2fgateway.toml"):  # fmt: skip
+        assert coordinator.get(bad).status_code == 404, bad
     assert "released" in claim and "the payer confirmed it" in claim
     assert "payment_discarded" in coordinator.get("/claims/PCN-2025-0002").text
     assert any(e["event"] == "payments_released" for e in logs)
@@ -195,6 +202,7 @@ def test_held_payments_are_released_and_discarded_by_a_coordinator_only(
     with open_ledger(url) as ledger:
         trail = [(e.username, e.action, e.claim_id) for e in ledger.audit_trail(limit=1000)]
     assert ("maria", "payment_released", "PCN-2025-0001") in trail
+    assert ("maria", "view_file", None) in trail
     assert ("maria", "payment_discarded", "PCN-2025-0002") in trail
     assert ("sam", "refused", None) in trail and ("maria", "csrf_refused", None) in trail
 
