@@ -44,8 +44,10 @@ def _configure_logs(home: Path) -> None:
 
 @click.command()
 @click.option("--once", is_flag=True, help="one whole cycle without waiting, then exit")
+@click.option("--web", "web_port", type=int, is_flag=False, flag_value=8080, default=None,
+              help="also serve the web view on 127.0.0.1:PORT (8080), in this process")  # fmt: skip
 @click.pass_context
-def run(ctx: click.Context, once: bool) -> None:
+def run(ctx: click.Context, once: bool, web_port: int | None) -> None:
     """The daemon: intake, build, send, poll, read replies, post, emit.
 
     Exit 0 when stopped by SIGTERM/SIGINT or when the --once cycle completed; 1 when a partner
@@ -59,11 +61,18 @@ def run(ctx: click.Context, once: bool) -> None:
         daemon = Daemon(home)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
+    stop_web = None
+    if web_port is not None:
+        from gateway.web.server import serve_beside
+
+        stop_web = serve_beside(home, port=web_port)
     try:
         code = daemon.run(once=once)
     except AlreadyRunning as exc:
         raise click.UsageError(str(exc)) from exc
     finally:
+        if stop_web is not None:
+            stop_web()
         daemon.ledger.close()
     sys.exit(code)
 

@@ -4,6 +4,7 @@ serving the demo home on 127.0.0.1, the printed password logging in."""
 from __future__ import annotations
 
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -55,3 +56,24 @@ def test_demo_web_leaves_the_demo_home_served_with_a_user(tmp_path: Path) -> Non
             "--certfile", str(home / "gateway.toml")]  # fmt: skip
     again = subprocess.run(lone, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert again.returncode == 2 and "--certfile and --keyfile go together" in again.stderr
+
+
+def test_run_web_serves_the_pages_beside_the_daemon_and_stops_with_it(tmp_path: Path) -> None:
+    from tests.daemon.homes import make_home
+
+    home = make_home(tmp_path)
+    port = _free_port()
+    command = [sys.executable, "-m", "gateway.cli.main", "--home", str(home), "run",
+               "--web", str(port)]  # fmt: skip
+    daemon = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        transport = httpx.HTTPTransport(retries=30)  # the daemon starts, then the web thread
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", transport=transport) as web:
+            answer = web.get("/claims")
+            assert answer.status_code == 303 and answer.headers["location"] == "/login"
+            assert "Log in" in web.get("/login").text
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, errors = daemon.communicate(timeout=60)
+    assert daemon.returncode == 0, errors[-2000:]
