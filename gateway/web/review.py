@@ -67,6 +67,11 @@ def _settle(request: Request, session: Any, verdict: PaymentState, file: str, no
     if not settled:
         raise HTTPException(404, f"{file}: nothing of it is held (already settled?)")
     left = [p for p in web.ledger.held_payments() if file_name(p) == file]
+    twice = sorted({
+        p.claim_id for p, d in settled
+        if verdict == PaymentState.RELEASED and not p.reversal
+        and len(web.ledger.payments_in_force(p.claim_id, p.payer_id, d.sequence)) > 1
+    })  # fmt: skip
     if not left and (web.home / "spool" / "review" / file).exists():
         archive_review(web.home, file, verdict.value, note.strip())
     claims = sorted({p.claim_id for p, _ in settled})
@@ -74,6 +79,8 @@ def _settle(request: Request, session: Any, verdict: PaymentState, file: str, no
                      detail={"file": file, "note": note.strip(), "payments": len(settled)},
                      claim_ids=claims)  # fmt: skip
     done = f"{file}: {verdict.value} {len(settled)} claim payment(s) ({', '.join(claims)})"
+    if twice:
+        done += f"; {', '.join(twice)} now paid more than once by the same payer, as you chose"
     return RedirectResponse("/review?" + urlencode({"done": done}), status_code=303)
 
 

@@ -173,6 +173,7 @@ def test_held_payments_are_released_and_discarded_by_a_coordinator_only(
     assert released.status_code == 303
     done = coordinator.get(released.headers["location"])
     assert "released 1 claim payment(s) (PCN-2025-0001)" in done.text
+    assert "PCN-2025-0001 now paid more than once by the same payer, as you chose" in done.text
     discarded = coordinator.post("/review/discard", data={**form, "csrf": maria,
                                  "claim_id": "PCN-2025-0002", "note": "a copy"})  # fmt: skip
     assert discarded.status_code == 303
