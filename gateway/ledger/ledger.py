@@ -3,13 +3,13 @@
 ``Ledger`` is one facade over the ledger's subjects, one module each: claims and their versions
 (``claims``), leases (``leases``), control numbers and interchanges (``interchanges``), received
 files (``received``), payments (``remittances``) and each claim's money in them (``payments``),
-eligibility requests and their answers (``eligibility``), the outbox (``outbox``) and the web
-view's users, sessions and audit trail (``users``) and its claim search (``claim_search``), on a
-shared core (``base``). Each method is one transaction. Claim states change only through
-``transition`` (or a reply's changes), which checks ``schema.TRANSITIONS`` and writes the new
-state and its event together. Work is shared between workers (threads or daemons on one
-PostgreSQL) through leases taken with ``SELECT ... FOR UPDATE SKIP LOCKED``; on SQLite every
-transaction is ``BEGIN IMMEDIATE``.
+eligibility requests and their answers (``eligibility``), the outbox (``outbox``), and for the
+web view its users, sessions and audit trail (``users``), its claim search (``claim_search``)
+and what went to and from each partner (``traffic``), on a shared core (``base``). Each method
+is one transaction. Claim states change only through ``transition`` (or a reply's changes),
+which checks ``schema.TRANSITIONS`` and writes the new state and its event together. Work is
+shared between workers (threads or daemons on one PostgreSQL) through leases taken with
+``SELECT ... FOR UPDATE SKIP LOCKED``; on SQLite every transaction is ``BEGIN IMMEDIATE``.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from gateway.ledger.records import (
     UnknownClaim,
 )
 from gateway.ledger.remittances import RemittanceBook
+from gateway.ledger.traffic import TrafficBook
 from gateway.ledger.users import UserBook
 
 __all__ = [
@@ -88,5 +89,6 @@ class Ledger(
     OutboxBook,
     UserBook,
     ClaimSearchBook,
+    TrafficBook,
 ):
     """The ledger in one database (see ``db.open_ledger``, which migrates it first)."""

@@ -35,6 +35,7 @@ NAV: list[tuple[str, str, Role]] = [
     ("/claims", "Claims", Role.VIEWER),
     ("/review", "Held payments", Role.VIEWER),
     ("/eligibility", "Eligibility", Role.VIEWER),
+    ("/partners", "Partners", Role.VIEWER),
     ("/audit", "Audit trail", Role.ADMIN),
 ]
 
@@ -87,7 +88,7 @@ class LoginRequired(Exception):
 
 def create_app(home: Path, ledger: Ledger | None = None, *, session_hours: float = 8.0) -> FastAPI:
     """The web view of ``home``; it opens (and closes) the home's ledger unless given one."""
-    from gateway.web import attention, audit, auth, claims, eligibility, files, review
+    from gateway.web import attention, audit, auth, claims, eligibility, files, partners, review
 
     settings = load_settings(home)
     owned = ledger is None
@@ -107,7 +108,7 @@ def create_app(home: Path, ledger: Ledger | None = None, *, session_hours: float
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.web = web
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (auth, attention, claims, review, eligibility, audit, files):
+    for module in (auth, attention, claims, review, eligibility, partners, audit, files):
         app.include_router(module.router)
 
     app.add_middleware(SafeHeaders)

@@ -18,10 +18,11 @@ from gateway.simulator import Simulator, SimulatorConfig
 from gateway.simulator.config import AdjudicationConfig
 from tests.conftest import SAMPLES
 from tests.daemon.homes import drop_claims, drop_reply, make_home, read_jsonl
+from tests.demo.test_demo import SFTP_PARTNER
 from tests.ledger.conftest import MakeDatabase
 from tests.web.conftest import add_users, client, csrf_of, log_in
 
-PAGES = ["/", "/claims", "/claims/PCN-2025-0001", "/review", "/eligibility", "/audit"]
+PAGES = ["/", "/claims", "/claims/PCN-2025-0001", "/review", "/eligibility", "/partners", "/audit"]
 
 
 def _professional() -> list[dict[str, Any]]:
@@ -245,3 +246,28 @@ def test_five_wrong_passwords_make_a_user_names_logins_wait(
         assert [e.action for e in ledger.audit_trail(username="sam", limit=2)] == [
             "login_locked", "login_failed",
         ]  # fmt: skip
+
+
+def test_the_partners_page_shows_health_traffic_and_settings_but_no_secret(
+    tmp_path: Path, make_database: MakeDatabase, monkeypatch: Any
+) -> None:
+    url = make_database()
+    home = _home_with_held_payments(tmp_path, url)
+    monkeypatch.setenv("CLEARING_KEY_PASSPHRASE", "hunter2-the-passphrase")
+    (home / "partners" / "clearing.toml").write_text(
+        SFTP_PARTNER.format(port=2222, user="practice", key="id_ed25519").replace(
+            'known_hosts = "known_hosts"',
+            'known_hosts = "known_hosts"\npassphrase_env = "CLEARING_KEY_PASSPHRASE"',
+        )
+    )
+    web = client(home)
+    log_in(web, "sam")
+    text = web.get("/partners").text
+    acme = text.split('id="partner-acme"')[1].split("</section>")[0]
+    assert "ok" in acme and "sent</dt><dd>1 of 1 interchange(s) built" in acme
+    assert "received</dt><dd>" in acme and "exchange/in" in acme
+    assert 'id="message"' not in text  # every partner file was read
+    clearing = text.split('id="partner-clearinghouse"')[1].split("</section>")[0]
+    assert "practice@127.0.0.1:2222" in clearing and "keys/id_ed25519" in clearing
+    assert "$CLEARING_KEY_PASSPHRASE" in clearing and "not polled yet" in clearing
+    assert "hunter2" not in text
