@@ -238,6 +238,7 @@ def time_pages(base: str, pid: int, ids: dict[str, str], requests: int) -> list[
             ("claim timeline", f"/claims/{ids['claim']}", None),
             ("held payments", "/review", None), ("eligibility", "/eligibility", None),
             ("eligibility answer", "/eligibility/ELIG-00100", None),
+            ("partners", "/partners", None),
             ("audit trail", "/audit", None),
         ]  # fmt: skip
         out = []
