@@ -2,7 +2,8 @@
 
 Payments held for review, claim files refused at intake (``spool/rejected/``), replies set
 aside (``spool/quarantine/``), partners the daemon sees down (``state/partners.json``), claims
-the payer rejected or denied, and a count of claims per state. The worklist of the follow-up
+the payer rejected or denied, the money billed and paid this week and this month (UTC days),
+and a count of claims per state. The worklist of the follow-up
 work (claims waiting too long for an answer) will be one more section here.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -17,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from gateway.config import ConfigError, load_partners
+from gateway.ledger.records import utc_now
 from gateway.ledger.schema import ClaimState
 from gateway.web.app import Web, page, web_of
 from gateway.web.auth import Viewer
@@ -64,7 +67,13 @@ def needs_attention(web: Web) -> dict[str, Any]:
     files = Counter(PurePosixPath(p.archived_as or p.file_name).name for p in held)
     counts = web.ledger.claim_state_counts()
     partners = partner_health(web)
+    now = utc_now()
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    week, month = web.ledger.money_since(
+        today - timedelta(days=today.weekday()), today.replace(day=1)
+    )
     return {
+        "money": [("this week (since Monday)", week), ("this month", month)],
         "held_files": sorted(files.items()),
         "held_count": len(held),
         "rejected_files": _notes(web.spool / "rejected", "*.errors.json"),

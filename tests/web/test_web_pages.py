@@ -5,6 +5,7 @@ roles, CSRF, the audit trail, and no patient data in URLs or logs."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from gateway.daemon.runner import Daemon
 from gateway.ledger.db import open_ledger
-from gateway.ledger.schema import ClaimState
+from gateway.ledger.schema import IN_FORCE, ClaimState
 from gateway.simulator import Simulator, SimulatorConfig
 from gateway.simulator.config import AdjudicationConfig
 from tests.conftest import SAMPLES
@@ -203,6 +204,14 @@ def test_held_payments_are_released_and_discarded_by_a_coordinator_only(
     ]
     with open_ledger(url) as ledger:
         trail = [(e.username, e.action, e.claim_id) for e in ledger.audit_trail(limit=1000)]
+        in_force = [p for p in ledger.claim_payments() if p.state in IN_FORCE]
+        billed = sum((Decimal(c.billed or 0) for c in ledger.list_claims()), Decimal(0))
+    paid = sum((Decimal(p.paid) for p in in_force), Decimal(0))
+    left = sum((Decimal(p.patient_responsibility) for p in in_force), Decimal(0))
+    money = coordinator.get("/").text.split('id="money"')[1].split("</table>")[0]
+    assert len(in_force) == 3 and paid > 0  # two paid, one released
+    row = f'<td class="num">{billed:,.2f}</td><td class="num">{paid:,.2f}</td><td class="num">{left:,.2f}</td>'
+    assert money.count(row) == 2, money  # this week and this month
     assert ("maria", "payment_released", "PCN-2025-0001") in trail
     assert ("maria", "view_file", None) in trail
     assert ("maria", "payment_discarded", "PCN-2025-0002") in trail
