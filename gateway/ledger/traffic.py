@@ -1,14 +1,15 @@
 """What went to and came from each partner, for the web view's partners page: interchanges
 built and sent, files received, counted per partner with the latest of each; and the money
-billed and paid since a day, for its first page (added up as Decimal, never as floats)."""
+billed and paid since a day, for its first page (added up exactly, never as floats)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Float, Integer, Numeric, case, cast, func, select
 
 from gateway.ledger.base import LedgerBase
 from gateway.ledger.records import CURRENT_VERSION
@@ -31,14 +32,7 @@ class Money:
     patient: Decimal  # what those payments left the patients to pay
 
 
-def _sum(values: list[str | None]) -> Decimal:
-    total = Decimal("0.00")
-    for value in values:
-        try:
-            total += Decimal(value or "0")
-        except InvalidOperation:
-            continue  # the ledger never stores one, but a page must not fail on it
-    return total
+CENT = Decimal("0.01")
 
 
 class TrafficBook(LedgerBase):
@@ -62,22 +56,33 @@ class TrafficBook(LedgerBase):
         return out
 
     def money_since(self, *days: datetime) -> list[Money]:
-        """The money since each of ``days``, read in one pass from the earliest."""
+        """The money since each of ``days``, added up by the database in one pass: exactly, as
+        NUMERIC on PostgreSQL and as whole cents on SQLite (the ledger keeps two decimals)."""
         first = min(days)
         with self.engine.begin() as connection:
+            exact = _exact(connection.dialect.name)
+            claim_sums = [func.sum(case((claims.c.created_at >= day, exact(claims.c.billed)),
+                                        else_=0)) for day in days]  # fmt: skip
             billed = connection.execute(
-                select(claims.c.billed, claims.c.created_at)
-                .where(claims.c.created_at >= first, CURRENT_VERSION)
-            ).all()  # fmt: skip
+                select(*claim_sums).where(claims.c.created_at >= first, CURRENT_VERSION)
+            ).one()
+            cp = claim_payments.c
+            columns = (cp.paid, cp.patient_responsibility)
+            payment_sums = [func.sum(case((cp.recorded_at >= day, exact(column)), else_=0))
+                            for day in days for column in columns]  # fmt: skip
             paid = connection.execute(
-                select(claim_payments.c.paid, claim_payments.c.patient_responsibility,
-                       claim_payments.c.recorded_at)
-                .where(claim_payments.c.recorded_at >= first,
-                       claim_payments.c.state.in_([s.value for s in IN_FORCE]))
-            ).all()  # fmt: skip
-        return [
-            Money(_sum([b for b, at in billed if at >= day]),
-                  _sum([p for p, _, at in paid if at >= day]),
-                  _sum([r for _, r, at in paid if at >= day]))
-            for day in days
-        ]  # fmt: skip
+                select(*payment_sums).where(cp.recorded_at >= first,
+                                            cp.state.in_([s.value for s in IN_FORCE]))
+            ).one()  # fmt: skip
+        scale = Decimal("0.01") if connection.dialect.name == "sqlite" else Decimal(1)
+        money = [Decimal(v or 0) * scale for v in (*billed, *paid)]
+        n = len(days)
+        return [Money(money[k].quantize(CENT), money[n + 2 * k].quantize(CENT),
+                      money[n + 2 * k + 1].quantize(CENT)) for k in range(n)]  # fmt: skip
+
+
+def _exact(dialect: str) -> Any:
+    """A money column (text with two decimals) as a number the database adds up exactly."""
+    if dialect == "postgresql":
+        return lambda column: cast(column, Numeric(20, 2))
+    return lambda column: cast(func.round(cast(column, Float) * 100), Integer)

@@ -62,3 +62,20 @@ def test_a_claims_story_is_what_its_one_by_one_reads_give(ledger: Ledger) -> Non
     assert story.events == ledger.history("C-1") and len(story.events) == 2
     assert story.interchanges == ledger.claim_interchanges("C-1")
     assert story.payments == ledger.claim_payments("C-1")
+
+
+def test_money_since_a_day_is_added_up_exactly(ledger: Ledger) -> None:
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from gateway.ledger.records import utc_now
+
+    for n in range(7):
+        record = _record(f"M-{n}", "Doe")
+        record["lines"] = [dict(record["lines"][0], charge=c) for c in ("0.10", "0.20", "33.33")]
+        ledger.add_claim(record, kind="professional", partner="acme", payer_id="ACMEH")
+    now = utc_now()
+    week, future = ledger.money_since(now - timedelta(days=7), now + timedelta(days=1))
+    assert week.billed == Decimal("235.41") and str(week.billed) == "235.41"  # 7 x 33.63
+    assert (week.paid, week.patient) == (Decimal("0.00"), Decimal("0.00"))
+    assert (future.billed, future.paid) == (Decimal("0.00"), Decimal("0.00"))
