@@ -54,6 +54,21 @@ ALLOWED: dict[str, set[str]] = {
         "demo",
         "archive_compression",
         "followup",
+        "web",  # gateway web: serves the web view
+    },
+    # The web view reads the ledger and the home; settling a held payment goes through the same
+    # door as `gateway review` (daemon.remittance_posting.settle_held), its one daemon import.
+    "web": {
+        "ledger",
+        "domain",
+        "config",
+        "home",
+        "logs",
+        "x12",
+        "transactions",
+        "replies",
+        "daemon",
+        "followup",
     },
 }
 

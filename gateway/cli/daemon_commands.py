@@ -45,8 +45,10 @@ def _configure_logs(home: Path) -> None:
 
 @click.command()
 @click.option("--once", is_flag=True, help="one whole cycle without waiting, then exit")
+@click.option("--web", "web_port", type=int, is_flag=False, flag_value=8080, default=None,
+              help="also serve the web view on 127.0.0.1:PORT (8080), in this process")  # fmt: skip
 @click.pass_context
-def run(ctx: click.Context, once: bool) -> None:
+def run(ctx: click.Context, once: bool, web_port: int | None) -> None:
     """The daemon: intake, build, send, poll, read replies, post, emit.
 
     Exit 0 when stopped by SIGTERM/SIGINT or when the --once cycle completed; 1 when a partner
@@ -60,11 +62,18 @@ def run(ctx: click.Context, once: bool) -> None:
         daemon = Daemon(home)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
+    stop_web = None
+    if web_port is not None:
+        from gateway.web.server import serve_beside
+
+        stop_web = serve_beside(home, port=web_port)
     try:
         code = daemon.run(once=once)
     except AlreadyRunning as exc:
         raise click.UsageError(str(exc)) from exc
     finally:
+        if stop_web is not None:
+            stop_web()
         daemon.ledger.close()
     sys.exit(code)
 
@@ -361,7 +370,9 @@ def _check_each(home: Path, chosen: list[PartnerConfig]) -> bool:
               help="where to build the demo home (default: a new temporary folder)")  # fmt: skip
 @click.option("--claims", "count", default=60, show_default=True, help="claims to generate")
 @click.option("--seed", default=7, show_default=True, help="same seed, same claims and replies")
-def demo(demo_home: str | None, count: int, seed: int) -> None:
+@click.option("--web", "web_port", type=int, is_flag=False, flag_value=8080, default=None,
+              help="then serve the web view of the demo home on 127.0.0.1:PORT (8080)")  # fmt: skip
+def demo(demo_home: str | None, count: int, seed: int, web_port: int | None) -> None:
     """The whole cycle end to end: generated claims, the daemon, the payer simulator."""
     import tempfile
 
@@ -385,4 +396,8 @@ def demo(demo_home: str | None, count: int, seed: int) -> None:
         configure()  # logs back to stderr before the file closes
         log.close()
     print_summary(summary, console)
+    if web_port is not None and summary.finished:
+        from gateway.cli.web_commands import demo_web
+
+        demo_web(home, web_port)
     sys.exit(0 if summary.finished and not summary.unreconciled else 1)

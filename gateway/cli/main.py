@@ -56,6 +56,8 @@ class _LazyGroup(click.Group):
         },
         "worklist": "gateway.cli.followup_commands:worklist",
         "aging": "gateway.cli.followup_commands:aging_report",
+        "user": "gateway.cli.user_commands:user",
+        "web": "gateway.cli.web_commands:web",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -5,16 +5,18 @@
 files (``received``), a claim's leg per payer (``legs``), payments (``remittances``) and each
 claim's money in them (``payments``), eligibility requests and their answers
 (``eligibility``), notes and disputes (``corrections``), claim status inquiries and follow-up
-facts (``followup``) and the outbox (``outbox``), on a shared core (``base``). Each method is
-one transaction. Claim states change only through
-``transition`` (or a reply's changes), which checks ``schema.TRANSITIONS`` and writes the new
-state and its event together. Work is shared between workers (threads or daemons on one
-PostgreSQL) through leases taken with ``SELECT ... FOR UPDATE SKIP LOCKED``; on SQLite every
-transaction is ``BEGIN IMMEDIATE``.
+facts (``followup``), the outbox (``outbox``), and for the web view its users, sessions and
+audit trail (``users``), its claim search (``claim_search``) and what went to and from each
+partner (``traffic``), on a shared core (``base``). Each method is one transaction. Claim
+states change only through ``transition`` (or a reply's changes), which checks
+``schema.TRANSITIONS`` and writes the new state and its event together. Work is shared between
+workers (threads or daemons on one PostgreSQL) through leases taken with
+``SELECT ... FOR UPDATE SKIP LOCKED``; on SQLite every transaction is ``BEGIN IMMEDIATE``.
 """
 
 from __future__ import annotations
 
+from gateway.ledger.claim_search import ClaimSearchBook
 from gateway.ledger.claims import ClaimBook
 from gateway.ledger.corrections import CorrectionBook, DisputeError, NoteKind
 from gateway.ledger.eligibility import DuplicateRequest, EligibilityBook
@@ -51,6 +53,8 @@ from gateway.ledger.records import (
     UnknownClaim,
 )
 from gateway.ledger.remittances import RemittanceBook
+from gateway.ledger.traffic import TrafficBook
+from gateway.ledger.users import UserBook
 
 __all__ = [
     "MAX_CONTROL_NUMBER",
@@ -99,5 +103,8 @@ class Ledger(
     OutboxBook,
     CorrectionBook,
     LegBook,
+    UserBook,
+    ClaimSearchBook,
+    TrafficBook,
 ):
     """The ledger in one database (see ``db.open_ledger``, which migrates it first)."""

@@ -204,6 +204,7 @@ claims = Table(
     Index(None, "patient_last_name"),
     Index(None, "service_from"),
     Index(None, "payer_id"),
+    Index(None, "updated_at", "claim_id"),  # the web view's newest claims first (0008)
 )
 
 # Append-only: the ledger never updates or deletes an event.

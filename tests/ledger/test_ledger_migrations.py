@@ -31,6 +31,9 @@ TABLES = {
     "leases",
     "eligibility_requests",
     "status_inquiries",
+    "users",  # the web view's (users.py)
+    "web_sessions",
+    "audit_events",
 }
 
 
