@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck pytest demo demo-837 bench clean
+.PHONY: venv test lint typecheck pytest demo demo-web demo-837 bench clean
 
 venv: $(STAMP)
 
@@ -25,6 +25,7 @@ pytest: venv
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-sshd.sh
 	bash scripts/ensure-systemd.sh
+	bash scripts/ensure-chromium.sh
 	$(BIN)/pytest -q -p no:cacheprovider
 
 test: lint typecheck pytest
@@ -34,6 +35,11 @@ demo: venv
 	rm -rf demo-home
 	$(BIN)/gateway demo --home demo-home
 	@echo "== the home is kept in demo-home/: try .venv/bin/gateway --home demo-home claims =="
+
+demo-web: venv
+	@echo "== the demo, then its home in the web view on http://127.0.0.1:8080/ (Ctrl-C stops it) =="
+	rm -rf demo-home
+	$(BIN)/gateway demo --home demo-home --web
 
 demo-837: venv
 	@echo "== building one 837 per kind from gateway/samples/ into demo-out/, validating, reading back =="

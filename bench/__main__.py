@@ -5,6 +5,8 @@ default runs 10k and 100k). ``835``: parse and post 835s beside the peers (bench
 ``sftp``: SftpTransport beside OpenSSH's ``sftp`` against a private sshd (bench/sftp.py).
 ``daemon``: N claims through the gateway's side of the whole cycle, SQLite and PostgreSQL, beside
 the compute floor (bench/daemon.py).
+``web``: every page of the web view with 10,000 claims, SQLite and PostgreSQL, and the claim
+search's query plans (bench/web.py).
 ``all`` (the default without arguments) runs 837 and 835; options without a suite word go to the
 837 suite, as before the 835 suite existed.
 """
@@ -38,7 +40,7 @@ LABELS = {
     "pyx12": "pyx12 X12Reader",
 }
 MIB = 1024.0
-SUITES = ("837", "835", "sftp", "daemon", "all")
+SUITES = ("837", "835", "sftp", "daemon", "web", "all")
 BUSY_CPUS = 0.25  # CPUs kept busy by other processes during a step above which we warn
 
 console = Console(stderr=True)
@@ -295,6 +297,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.daemon import main as main_daemon
 
         return main_daemon(args)
+    if suite == "web":
+        from bench.web import main as main_web
+
+        return main_web(args)
     from bench.remit_835 import main as main_835
 
     if suite == "835":

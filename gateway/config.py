@@ -76,6 +76,22 @@ class EligibilityConfig(_Config):
     answer_minutes: int = Field(60, ge=1)
 
 
+class FollowupConfig(_Config):
+    """When a claim counts as silent or late (the worklist, 276 inquiries): no 999
+    ``ack_999_hours`` after the upload, no 277CA ``ack_277ca_days`` after it, no 835
+    ``payment_days`` after the 277CA acceptance; ``timely_filing_days`` from the date of
+    service per payer id (``"*"``: any other payer); a silent claim is asked about (276) once
+    per ``reask_days`` window when ``status_inquiry`` is on."""
+
+    ack_999_hours: int = Field(24, ge=1)
+    ack_277ca_days: int = Field(2, ge=1)
+    payment_days: int = Field(30, ge=1)
+    timely_filing_days: dict[str, int] = {"*": 90}
+    status_inquiry: bool = True
+    reask_days: int = Field(14, ge=1)
+    max_inquiries: int = Field(99, ge=1, le=5000)
+
+
 class DownloadConfig(_Config):
     patterns: list[str] = ["*"]  # file-name patterns fetched from the download folder
     after: Literal["leave", "move", "delete"] = "move"  # the remote file, once safe here
@@ -87,6 +103,14 @@ class RetryConfig(_Config):
     attempts: int = Field(4, ge=1, le=20)
     initial_seconds: float = Field(1.0, gt=0)
     max_seconds: float = Field(60.0, gt=0)
+
+
+class OutputsConfig(_Config):
+    """Where the partner's output stream goes (status, postings, balances, benefits)."""
+
+    # A folder every daemon that serves the partner reaches (absolute, or relative to the home):
+    # its records land there whichever daemon produced them. Empty: the home's spool.
+    folder: str = ""
 
 
 class PartnerConfig(_Config):
@@ -101,8 +125,10 @@ class PartnerConfig(_Config):
     schedule: ScheduleConfig = ScheduleConfig()
     batch: BatchConfig = BatchConfig()
     eligibility: EligibilityConfig = EligibilityConfig()
+    followup: FollowupConfig = FollowupConfig()
     download: DownloadConfig = DownloadConfig()
     retry: RetryConfig = RetryConfig()
+    outputs: OutputsConfig = OutputsConfig()
 
 
 def _read_toml(path: Path, missing: str) -> dict[str, object]:
@@ -153,6 +179,12 @@ class DaemonSettings(_Config):
     exchange_seconds: float = Field(600.0, gt=0)  # a partner's exchange is cut after this long
 
 
+class FollowupSettings(_Config):
+    # a claim the earlier payer forwarded (crossover): days to wait for the next payer's 835
+    # before the gateway sends its own claim
+    crossover_days: int = Field(30, ge=0)
+
+
 class GatewaySettings(_Config):
     """``gateway.toml`` of a home (contract section 1); every section has defaults."""
 
@@ -162,6 +194,7 @@ class GatewaySettings(_Config):
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
     daemon: DaemonSettings = DaemonSettings()
+    followup: FollowupSettings = FollowupSettings()
 
 
 def _validation_message(path: Path, exc: ValidationError) -> str:

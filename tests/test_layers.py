@@ -19,8 +19,9 @@ ALLOWED: dict[str, set[str]] = {
     "home": set(),
     "templates": set(),
     "transports": {"config"},
+    "followup": {"domain", "ledger", "config"},
     "simulator": {"x12", "domain", "transactions", "config"},
-    "demo": {"domain", "daemon", "simulator", "home", "ledger", "config"},
+    "demo": {"domain", "daemon", "simulator", "home", "ledger", "config", "followup"},
     "daemon": {
         "x12",
         "domain",
@@ -32,6 +33,7 @@ ALLOWED: dict[str, set[str]] = {
         "transports",
         "logs",
         "home",
+        "followup",
     },
     "transactions": {"x12", "domain"},
     "intake": {"domain"},
@@ -51,6 +53,22 @@ ALLOWED: dict[str, set[str]] = {
         "simulator",
         "demo",
         "archive_compression",
+        "followup",
+        "web",  # gateway web: serves the web view
+    },
+    # The web view reads the ledger and the home; settling a held payment goes through the same
+    # door as `gateway review` (daemon.remittance_posting.settle_held), its one daemon import.
+    "web": {
+        "ledger",
+        "domain",
+        "config",
+        "home",
+        "logs",
+        "x12",
+        "transactions",
+        "replies",
+        "daemon",
+        "followup",
     },
 }
 

@@ -21,6 +21,7 @@ from gateway.config import (
     load_partners,
     load_settings,
 )
+from gateway.daemon.legs_view import leg_lines, legs_json
 from gateway.ledger.ledger import ClaimEvent, Ledger, StoredPayment
 from gateway.ledger.schema import ClaimState
 
@@ -44,8 +45,10 @@ def _configure_logs(home: Path) -> None:
 
 @click.command()
 @click.option("--once", is_flag=True, help="one whole cycle without waiting, then exit")
+@click.option("--web", "web_port", type=int, is_flag=False, flag_value=8080, default=None,
+              help="also serve the web view on 127.0.0.1:PORT (8080), in this process")  # fmt: skip
 @click.pass_context
-def run(ctx: click.Context, once: bool) -> None:
+def run(ctx: click.Context, once: bool, web_port: int | None) -> None:
     """The daemon: intake, build, send, poll, read replies, post, emit.
 
     Exit 0 when stopped by SIGTERM/SIGINT or when the --once cycle completed; 1 when a partner
@@ -59,11 +62,18 @@ def run(ctx: click.Context, once: bool) -> None:
         daemon = Daemon(home)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
+    stop_web = None
+    if web_port is not None:
+        from gateway.web.server import serve_beside
+
+        stop_web = serve_beside(home, port=web_port)
     try:
         code = daemon.run(once=once)
     except AlreadyRunning as exc:
         raise click.UsageError(str(exc)) from exc
     finally:
+        if stop_web is not None:
+            stop_web()
         daemon.ledger.close()
     sys.exit(code)
 
@@ -173,6 +183,9 @@ def _event_line(e: ClaimEvent) -> str:
         facts[-1] = "upload confirmed after a reply"
     if e.event == ClaimState.BATCHED:
         facts.append("built, waiting to upload")
+    if e.source == "next_payer":  # a leg built from the earlier payers' 835s
+        facts = [f"to {d.get('payer_id')} ({d.get('payer_sequence')}) via {d.get('partner')}, "
+                 "built from the earlier 835s"]  # fmt: skip
     reasons = "; ".join(
         r["text"]
         if r["text"].startswith(r["code"].replace("_", " "))
@@ -213,6 +226,20 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
         events = ledger.history(claim_id)
         sent_in = ledger.claim_interchanges(claim_id)
         payments = ledger.claim_payments(claim_id)
+        notes = ledger.notes(claim_id)
+        versions = [v for n in range(1, stored.version + 1)
+                    if (v := ledger.claim(claim_id, n)) is not None]  # fmt: skip
+        legs = ledger.legs(claim_id)
+    filed = next(
+        (
+            e.at
+            for e in events
+            if e.version == stored.version
+            and e.source == "277CA"
+            and e.event == ClaimState.ACCEPTED
+        ),
+        None,
+    )  # the proof of timely filing
     if as_json:
         click.echo(dumps({
             "claim_id": claim_id, "version": stored.version, "state": stored.state.value,
@@ -223,7 +250,13 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
                              for i in sent_in],
             "events": [{"at": e.at.isoformat(), "version": e.version, "event": e.event.value,
                         "source": e.source, "detail": e.detail} for e in events],
-            "payments": [_payment_json(p) for p in payments],
+            "payments": [_payment_json(p) for p in payments], "legs": legs_json(legs),
+            "notes": [{"at": n.at.isoformat(), "kind": n.kind, "author": n.author,
+                       "text": n.text} for n in notes],
+            "versions": [{"version": v.version, "frequency": v.frequency,
+                          "state": v.state.value, "payer_claim_number": v.payer_claim_number,
+                          "created_at": v.created_at.isoformat()} for v in versions],
+            "filed_at": filed.isoformat() if filed else None,
         }))  # fmt: skip
         return
     waiting = [i for i in sent_in if i.sent_at is None]
@@ -233,6 +266,15 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
         + (f": in {waiting[-1].file_name}, waiting to upload"
            if stored.state == ClaimState.BATCHED and waiting else "")
     )  # fmt: skip
+    if len(versions) > 1:  # replacements, voids, corrected claims: every version is kept
+        kinds = {"1": "original", "7": "replacement", "8": "void"}
+        for v in versions:
+            f8 = f", REF*F8 {v.payer_claim_number}" if v.frequency != "1" else ""
+            click.echo(f"  version {v.version}: {kinds.get(v.frequency, v.frequency)} "
+                       f"(frequency {v.frequency}{f8}), {v.state.value}")  # fmt: skip
+    if filed is not None:
+        click.echo(f"  filed: the payer's 277CA accepted it on {filed:%Y-%m-%d} (proof of timely "
+                   "filing)")  # fmt: skip
     for e in events:
         click.echo(_event_line(e))
     for i in sent_in:
@@ -247,6 +289,14 @@ def claim_history(ctx: click.Context, claim_id: str, as_json: bool) -> None:
             f"{p.patient_responsibility}, trace {p.trace_number}, file "
             f"{p.archived_as or p.file_name}"
         )
+    if legs:  # billed to several payers in turn: one line per payer
+        click.echo("payers:")
+        click.echo("\n".join(leg_lines(legs, events, payments)))
+    if notes:
+        click.echo("notes:")
+    for n in notes:
+        kind = {"dispute_opened": "dispute opened: ", "dispute_closed": "dispute closed: "}
+        click.echo(f"  {n.at:%Y-%m-%d %H:%M:%S}  {n.author}: {kind.get(n.kind, '')}{n.text}")
 
 
 @click.group()
@@ -320,7 +370,9 @@ def _check_each(home: Path, chosen: list[PartnerConfig]) -> bool:
               help="where to build the demo home (default: a new temporary folder)")  # fmt: skip
 @click.option("--claims", "count", default=60, show_default=True, help="claims to generate")
 @click.option("--seed", default=7, show_default=True, help="same seed, same claims and replies")
-def demo(demo_home: str | None, count: int, seed: int) -> None:
+@click.option("--web", "web_port", type=int, is_flag=False, flag_value=8080, default=None,
+              help="then serve the web view of the demo home on 127.0.0.1:PORT (8080)")  # fmt: skip
+def demo(demo_home: str | None, count: int, seed: int, web_port: int | None) -> None:
     """The whole cycle end to end: generated claims, the daemon, the payer simulator."""
     import tempfile
 
@@ -344,4 +396,8 @@ def demo(demo_home: str | None, count: int, seed: int) -> None:
         configure()  # logs back to stderr before the file closes
         log.close()
     print_summary(summary, console)
+    if web_port is not None and summary.finished:
+        from gateway.cli.web_commands import demo_web
+
+        demo_web(home, web_port)
     sys.exit(0 if summary.finished and not summary.unreconciled else 1)

@@ -50,6 +50,14 @@ class _LazyGroup(click.Group):
         "eligibility": "gateway.cli.eligibility_command:eligibility",
         "backup": "gateway.cli.ops_commands:backup",
         "archive": "gateway.cli.ops_commands:archive",
+        **{
+            c: f"gateway.cli.corrections_commands:{c}"
+            for c in ("correct", "void", "note", "dispute", "explain")
+        },
+        "worklist": "gateway.cli.followup_commands:worklist",
+        "aging": "gateway.cli.followup_commands:aging_report",
+        "user": "gateway.cli.user_commands:user",
+        "web": "gateway.cli.web_commands:web",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -343,6 +351,13 @@ def _first_transaction(path: Path) -> str:
     return ""
 
 
+def _status_response(path: Path) -> bool:
+    """A 277 claim status response (005010X212), not a 277CA."""
+    from gateway.daemon.recognize import recognize
+
+    return recognize(path).kind == "277"
+
+
 def _envelope_faults(path: Path) -> list[Problem]:
     """The envelope faults (trailer counts, control numbers) of the whole file, in one lenient
     pass after its content was read (so a bad value is named first); a broken structure
@@ -369,7 +384,7 @@ def _envelope_faults(path: Path) -> list[Problem]:
     help="csv: one row per 835 service line",
 )
 def parse(file: str, fmt: str) -> None:
-    """Any X12 file (835, 999, 277CA, TA1, 837, 270, 271) to JSON on stdout."""
+    """Any X12 file (835, 999, 277CA, TA1, 837, 270, 271, 276, 277) to JSON on stdout."""
     from gateway.x12.errors import X12SyntaxError
 
     path = Path(file)
@@ -395,6 +410,10 @@ def parse(file: str, fmt: str) -> None:
                 )
             )
             ok = True
+        elif transaction == "276" or (transaction == "277" and _status_response(path)):
+            from gateway.cli.followup_commands import parse_status
+
+            ok = parse_status(path, transaction)
         elif transaction == "277":
             from gateway.replies.acknowledgments import claim_acks
 
@@ -412,7 +431,7 @@ def parse(file: str, fmt: str) -> None:
         else:
             click.echo(
                 f"{file}: transaction {transaction or '(none)'} is not one the gateway "
-                "reads (835, 837, 999, 277CA, TA1, 270, 271)",
+                "reads (835, 837, 999, 277CA, TA1, 270, 271, 276, 277)",
                 err=True,
             )
             sys.exit(2)
@@ -506,9 +525,9 @@ def post(ctx: click.Context, files: tuple[str, ...], partner: str | None) -> Non
 def _post_through_ledger(home: Path, files: list[Path], partner: str) -> None:
     import shutil
 
-    from gateway.config import database_url, load_settings
+    from gateway.config import database_url, load_partners, load_settings
     from gateway.daemon.inbound import process_inbound
-    from gateway.daemon.outputs import emit_outputs
+    from gateway.daemon.outputs import emit_outputs, output_places
     from gateway.daemon.runner import AlreadyRunning, home_lock, worker_name
     from gateway.ledger.db import open_ledger
 
@@ -530,8 +549,11 @@ def _post_through_ledger(home: Path, files: list[Path], partner: str) -> None:
             trouble = trouble or bool(report.payments_held or report.quarantined)
         try:  # the home's daemon writes the outputs when it runs; else they are written here
             with home_lock(home):
+                partners = load_partners(home)
                 emit_outputs(spool, ledger, owner=worker_name(home),
-                             batch_size=settings.daemon.output_batch)  # fmt: skip
+                             batch_size=settings.daemon.output_batch,
+                             places=output_places(home, partners),
+                             partners=[p.name for p in partners])  # fmt: skip
         except AlreadyRunning:
             click.echo("the daemon running on this home writes the outputs", err=True)
     if trouble:

@@ -146,6 +146,7 @@ def status_277ca_changes(
     """
     replies = [r for r in read_277ca(path) if r.outcome != "received" and r.claim_id]
     versions = ledger.sent_versions([r.claim_id for r in replies])
+    voids = _voids_without_money(ledger, versions)
     changes = []
     for reply in replies:
         outcome = reply.outcome
@@ -160,6 +161,10 @@ def status_277ca_changes(
             if outcome != "accepted" or not s.rejected
         ]  # fmt: skip
         state = _S.ACCEPTED if outcome == "accepted" else _S.REJECTED
+        if state == _S.ACCEPTED and reply.claim_id in voids:
+            state = _S.VOIDED  # nothing to take back: the accepted void is the end
+            reasons = [*reasons, {"code": "void", "text": "the payer accepted the void; the "
+                                  "original had no payment to take back"}]  # fmt: skip
         changes.append(_change(
             reply.claim_id, versions.get(reply.claim_id), state, source="277CA",
             partner=partner, cause=sha[:16], file=file or path.name, reasons=reasons,
@@ -167,3 +172,18 @@ def status_277ca_changes(
             payer_claim_number=reply.payer_claim_number,
         ))  # fmt: skip
     return changes
+
+
+def _voids_without_money(ledger: Ledger, versions: dict[str, int]) -> set[str]:
+    """Claims whose version sent is a void (frequency 8) while the payer has no money in force
+    for the claim: the 277CA accepting the void ends them voided (no 835 will follow)."""
+    out = set()
+    for stored in ledger.current_claims(list(versions)):
+        if stored.frequency != "8" or versions.get(stored.claim_id) != stored.version:
+            continue
+        sequence = str(stored.record.get("subscriber", {}).get("sequence") or "P")
+        paid = ledger.payments_in_force(stored.claim_id, sequence=sequence)  # the 835's payer
+        # id is the 835's own (TRN03, N1*PR), not always the claim's: the leg is its sequence
+        if not any(p.moves_money for p in paid):
+            out.add(stored.claim_id)
+    return out

@@ -22,7 +22,7 @@ from gateway.daemon.eligibility_intake import request_partner
 from gateway.daemon.eligibility_outbound import build_inquiries
 from gateway.daemon.inbound import fetch, process_inbound
 from gateway.daemon.outbound import send_outbound
-from gateway.daemon.outputs import emit_outputs
+from gateway.daemon.outputs import emit_outputs, output_places
 from gateway.daemon.runner import AlreadyRunning, home_lock, worker_name
 from gateway.daemon.transports import open_transport
 from gateway.domain.eligibility import EligibilityRequest
@@ -68,8 +68,9 @@ def ask_now(
                         _exchange(home, spool, ledger, partner, owner,
                                   settings.daemon.lease_seconds, result)  # fmt: skip
                     emit_outputs(
-                        spool, ledger, owner=owner, batch_size=settings.daemon.output_batch
-                    )
+                        spool, ledger, owner=owner, batch_size=settings.daemon.output_batch,
+                        places=output_places(home, partners), partners=[p.name for p in partners],
+                    )  # fmt: skip
             except AlreadyRunning:
                 result.daemon_running = True  # it sends and receives: watch the ledger
             if _collect(ledger, asked, result) or clock() >= deadline:

@@ -22,7 +22,7 @@ from gateway.config import PartnerConfig
 from gateway.daemon.outbound import envelope_for
 from gateway.domain.eligibility import EligibilityRequest
 from gateway.files import private_dir, sha256_of, write_atomic
-from gateway.ledger.ledger import Ledger
+from gateway.ledger.ledger import LeaseLost, Ledger
 from gateway.ledger.records import request_key
 from gateway.transactions.eligibility_270 import batch_key, inquiry_files, write_270
 
@@ -80,7 +80,12 @@ def build_inquiries(
         files = [f for b in batches.values() for f in inquiry_files(b, settings.max_requests)]
         for requests in files:
             try:
-                name = _build_one(spool, ledger, partner, requests, owner)
+                name = _build_one(spool, ledger, partner, requests, owner, ids.token)
+            except LeaseLost as exc:  # stalled past the lease: another daemon sends them
+                log.warning("lease_lost", partner=partner.name, requests=len(pending),
+                            why=str(exc))  # fmt: skip
+                ledger.release_leases(pending, owner, key_of=request_key)  # what is still ours
+                return report
             except Exception:
                 ledger.release_leases(pending, owner, key_of=request_key)  # they stay queued
                 raise
@@ -97,6 +102,7 @@ def _build_one(
     partner: PartnerConfig,
     requests: list[EligibilityRequest],
     owner: str,
+    token: int | None = None,
 ) -> str:
     control, group = ledger.reserve_control_numbers(partner.name)
     name = inquiry_name(partner.name, control)
@@ -107,7 +113,7 @@ def _build_one(
     try:
         ledger.submit_eligibility_interchange(
             partner.name, control, group, file_name=name, sha256=sha256_of(path),
-            request_ids=[r.request_id for r in requests], owner=owner,
+            request_ids=[r.request_id for r in requests], owner=owner, token=token,
         )  # fmt: skip
     except Exception:
         path.unlink(missing_ok=True)  # nothing recorded: the requests stay queued

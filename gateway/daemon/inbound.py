@@ -28,6 +28,7 @@ from gateway.daemon.ack_effects import ack_999_changes, status_277ca_changes, ta
 from gateway.daemon.eligibility_replies import UnmatchedReply, request_updates
 from gateway.daemon.recognize import recognize
 from gateway.daemon.remittance_posting import RemittanceReport, post_remittance_file
+from gateway.daemon.status_replies import apply_status_file
 from gateway.files import archive, private_dir, sha256_of, write_atomic
 from gateway.ledger.faults import is_unreachable, plain_text
 from gateway.ledger.ledger import ClaimChange, Ledger
@@ -214,6 +215,9 @@ def process_file(
             state = "held" if payments.held else "declined" if payments.declined else "processed"
             ledger.record_received_file(sha, partner=partner, name=path.name, kind="835",
                                         state=state)  # fmt: skip
+        elif found.kind == "277":
+            status = apply_status_file(path, ledger, partner, sha, archived_as)
+            report.claims_changed += len(status.claims.applied) if status is not None else 0
         else:
             changes = EFFECTS[found.kind](path, ledger, partner, sha, archived_as)
             requests = request_updates(found.kind, path, ledger, partner, sha)

@@ -21,11 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.config import PartnerConfig
+from gateway.daemon.corrections import WHAT, CorrectionRefused, prepare
 from gateway.daemon.status import status_record
 from gateway.domain.claim import Claim
 from gateway.domain.problems import Problem
@@ -33,8 +35,8 @@ from gateway.files import private_dir, write_atomic
 from gateway.intake.claim_files import CLAIM_SUFFIXES, ClaimFile, read_claim_file
 from gateway.intake.mappings import Mapping
 from gateway.ledger.faults import is_unreachable, plain_text
-from gateway.ledger.ledger import DuplicateClaim, Ledger, NewClaim, OutboxItem
-from gateway.ledger.schema import ClaimState
+from gateway.ledger.ledger import DuplicateClaim, Ledger, NewClaim, OutboxItem, StoredClaim
+from gateway.ledger.schema import ClaimState, LegState
 
 log = structlog.get_logger("gateway.intake")
 _INTERNAL_ERROR = (
@@ -50,6 +52,15 @@ class IntakeReport:
     rejected_files: list[str] = field(default_factory=list)
     archived_files: list[str] = field(default_factory=list)
     waiting: dict[str, float] = field(default_factory=dict)  # not settled yet: seconds to go
+
+
+def _as_sent_by_the_practice(ledger: Ledger, claim_id: str, stored: StoredClaim) -> StoredClaim:
+    """The version the practice sent, when the claim went on to next payers since (each of
+    those a later version): the same file again is then "unchanged", not a new claim."""
+    own = next((leg for leg in ledger.legs(claim_id) if leg.state == LegState.OWN), None)
+    if own is None or own.version is None:
+        return stored
+    return ledger.claim(claim_id, own.version) or stored
 
 
 def route(claim: Claim, partners: list[PartnerConfig]) -> str | None:
@@ -96,17 +107,20 @@ def _queued_status(claim: Claim, partner: str, file: str) -> Callable[[int], lis
         return [status_record(
             event="queued", claim_id=claim.claim_id, version=version, partner=partner,
             source="intake", cause="intake", file=file, kind=claim.kind,
-            frequency=claim.frequency,
+            frequency=claim.frequency, payer_sequence=claim.subscriber.sequence,
+            payer_id=claim.payer.id,
         )]  # fmt: skip
 
     return records
 
 
-def _new_claim(claim: Claim, partner: str, file: str) -> NewClaim:
+def _new_claim(claim: Claim, partner: str, file: str, said: dict[str, Any]) -> NewClaim:
+    """What ``add_claims`` queues; ``said``: what a correction's timeline says of it."""
     text = claim.model_dump_json()  # stored as it is: the ledger need not write it again
     return NewClaim(
         json.loads(text), kind=claim.kind, partner=partner, payer_id=claim.payer.id,
-        outbox_records=_queued_status(claim, partner, file), detail={"file": file}, text=text,
+        outbox_records=_queued_status(claim, partner, file), detail={"file": file, **said},
+        text=text,
     )  # fmt: skip
 
 
@@ -139,7 +153,8 @@ def take_claim_files(
                     why="not a claim file")  # fmt: skip
     for path in found.ready:
         try:
-            result = read_claim_file(path, today=today, mappings=mappings)
+            result = read_claim_file(path, today=today, mappings=mappings,
+                                     ledger_fills_payer_number=True)  # fmt: skip
         except Exception:  # a bug: this file is rejected alone, the others are still taken
             log.exception("claim_file_failed", file=path.name)
             result = ClaimFile(path, problems=[Problem(_INTERNAL_ERROR, file=path.name)])
@@ -148,6 +163,22 @@ def take_claim_files(
         skipped: list[dict[str, str]] = []
         routed: list[tuple[Claim, NewClaim]] = []
         for claim in result.claims:
+            said: dict[str, Any] = {}
+            if claim.frequency in WHAT:  # a replacement or void: checked, F8 filled
+                if any(c.claim_id == claim.claim_id for c, _ in routed):  # its original (or
+                    _settle(ledger, routed, path.name, problems, taken, skipped)  # another
+                    routed = []  # correction) in this file is queued first, as one at a time
+                try:
+                    correction = prepare(ledger, claim)
+                except CorrectionRefused as exc:
+                    problems.append(Problem(str(exc), exc.field, claim.claim_id, path.name))
+                    continue
+                if correction.already is not None:
+                    _already(correction.already, taken, skipped)
+                    continue
+                claim, said = correction.claim, correction.detail
+                if claim.partner is None and correction.partner is not None:
+                    claim = claim.model_copy(update={"partner": correction.partner})
             partner = route(claim, partners)
             if partner is None:
                 problems.append(Problem(
@@ -155,29 +186,8 @@ def take_claim_files(
                     "or mark one partner with \"*\")", "payer.id", claim.claim_id, path.name,
                 ))  # fmt: skip
                 continue
-            routed.append((claim, _new_claim(claim, partner, path.name)))
-        for claim, new, outcome in _queue(ledger, routed, path.name):
-            if isinstance(outcome, DuplicateClaim):
-                stored = ledger.claim(claim.claim_id)
-                if stored is None or stored.record != new.record:
-                    problems.append(Problem(str(outcome), "claim_id", claim.claim_id, path.name))
-                    skipped.append({"claim_id": claim.claim_id, "why": "needs_frequency_7",
-                                    "message": str(outcome)})  # fmt: skip
-                elif stored.state == ClaimState.QUEUED:
-                    taken.append(claim.claim_id)  # queued by a pass that died before the move
-                else:
-                    skipped.append({
-                        "claim_id": claim.claim_id, "why": "unchanged",
-                        "message": f"already in the ledger with this very content (version "
-                                   f"{stored.version}, {stored.state}): not sent again",
-                    })  # fmt: skip
-                continue
-            if isinstance(outcome, Problem):
-                problems.append(outcome)
-                continue
-            taken.append(claim.claim_id)
-            log.info("claim_queued", claim_id=claim.claim_id, version=outcome, file=path.name,
-                     partner=new.partner)  # fmt: skip
+            routed.append((claim, _new_claim(claim, partner, path.name, said)))
+        _settle(ledger, routed, path.name, problems, taken, skipped)
         report.taken.extend(taken)
         report.skipped.extend(skipped)
         for skip in skipped:
@@ -192,6 +202,35 @@ def take_claim_files(
             _move(path, spool / "archive" / "claims")
             report.archived_files.append(path.name)
     return report
+
+
+def _settle(
+    ledger: Ledger,
+    routed: list[tuple[Claim, NewClaim]],
+    file: str,
+    problems: list[Problem],
+    taken: list[str],
+    skipped: list[dict[str, str]],
+) -> None:
+    """Queue the routed claims of a file (one transaction) and note each one's outcome."""
+    for claim, new, outcome in _queue(ledger, routed, file):
+        if isinstance(outcome, DuplicateClaim):
+            stored = ledger.claim(claim.claim_id)
+            if stored is not None and stored.record != new.record:
+                stored = _as_sent_by_the_practice(ledger, claim.claim_id, stored)
+            if stored is None or stored.record != new.record:
+                problems.append(Problem(str(outcome), "claim_id", claim.claim_id, file))
+                skipped.append({"claim_id": claim.claim_id, "why": "needs_frequency_7",
+                                "message": str(outcome)})  # fmt: skip
+            else:
+                _already(stored, taken, skipped)
+            continue
+        if isinstance(outcome, Problem):
+            problems.append(outcome)
+            continue
+        taken.append(claim.claim_id)
+        log.info("claim_queued", claim_id=claim.claim_id, version=outcome, file=file,
+                 partner=new.partner)  # fmt: skip
 
 
 Outcome = int | DuplicateClaim | Problem  # the version queued, or why not
@@ -225,6 +264,19 @@ def _queue_one(ledger: Ledger, claim: Claim, new: NewClaim, file: str) -> Outcom
             raise  # the ledger is down: the file stays for the next cycle
         return Problem(f"the ledger cannot hold this claim ({plain_text(exc)})", None,
                        claim.claim_id, file)  # fmt: skip
+
+
+def _already(stored: StoredClaim, taken: list[str], skipped: list[dict[str, str]]) -> None:
+    """A claim the ledger holds with this very content: taken (queued by a pass that died
+    before the move) or skipped as unchanged."""
+    if stored.state == ClaimState.QUEUED:
+        taken.append(stored.claim_id)
+        return
+    skipped.append({
+        "claim_id": stored.claim_id, "why": "unchanged",
+        "message": f"already in the ledger with this very content (version "
+                   f"{stored.version}, {stored.state}): not sent again",
+    })  # fmt: skip
 
 
 def _stamp() -> str:

@@ -23,6 +23,7 @@ from prometheus_client import (
     generate_latest,
 )
 
+from gateway.followup.worklist import REASONS
 from gateway.ledger.schema import ClaimState
 
 if TYPE_CHECKING:
@@ -61,6 +62,12 @@ class Metrics:
                             registry=r)  # fmt: skip
         self.cycle_seconds = Histogram("gateway_cycle_seconds", "time of one cycle",
                                        registry=r)  # fmt: skip
+        self.worklist = Gauge("gateway_worklist_items", "worklist items per reason", ["reason"],
+                              registry=r)  # fmt: skip
+        self.oldest_unacknowledged = Gauge(
+            "gateway_oldest_unacknowledged_seconds",
+            "age of the oldest upload with no 999 yet (0: none waits)", registry=r,
+        )  # fmt: skip
 
     def serve(self, port: int, probes: dict[str, Probe] | None = None) -> ThreadingHTTPServer:
         """Serve /metrics and ``probes`` (path: probe) on 127.0.0.1:``port`` from a thread of
@@ -121,3 +128,8 @@ class Metrics:
             for state in {s.value for s in ClaimState} | set(claims):
                 self.claims.labels(state).set(claims.get(state, 0))
         self.cycle_seconds.observe(seconds)
+        followup = report.followup
+        if followup.worklist is not None:  # counted with the follow-up plan, not every cycle
+            for reason in {*REASONS, *followup.worklist}:
+                self.worklist.labels(reason).set(followup.worklist.get(reason, 0))
+            self.oldest_unacknowledged.set(followup.oldest_unacknowledged_seconds or 0)

@@ -2,7 +2,10 @@
 
 Crash safety, step by step:
 
-1. Claims are leased (a restarted daemon drops its own old leases and takes them again).
+1. Claims are leased (a restarted daemon drops its own old leases and takes them again). The
+   lease is renewed while the daemon lives; the transaction of step 4 checks that the lease is
+   still this daemon's with its fencing token, so a daemon that stalled past its lease while
+   another took the claims over writes nothing (``lease_lost``) and its file is removed.
 2. Control numbers are reserved (a crash only leaves a gap; a number is never reused).
 3. The 837 is written to ``spool/outbound/PARTNER/NAME`` (temporary name, then rename). The
    name carries the ISA13.
@@ -31,7 +34,7 @@ from gateway.config import PartnerConfig
 from gateway.daemon.status import status_record
 from gateway.domain.claim import Claim, ClaimKind
 from gateway.files import archive, private_dir, sha256_of, write_atomic
-from gateway.ledger.ledger import Interchange, Ledger, OutboxItem
+from gateway.ledger.ledger import Interchange, Leased, LeaseLost, Ledger, OutboxItem
 from gateway.transactions.claim_837 import Envelope, write_837
 from gateway.transports.base import Transport
 from gateway.transports.retry import call_with_retries
@@ -109,7 +112,12 @@ def build_interchanges(
             claim_ids = ledger.lease_queued(partner.name, kind, owner, limit, lease_seconds)
             if not claim_ids:
                 break
-            name = _build_one(spool, ledger, partner, kind, claim_ids, owner)
+            try:
+                name = _build_one(spool, ledger, partner, kind, claim_ids, owner)
+            except LeaseLost as exc:  # stalled past the lease: another daemon sends them
+                log.warning("lease_lost", partner=partner.name, kind=KIND_LABEL[kind],
+                            claims=len(claim_ids), why=str(exc))  # fmt: skip
+                break
             report.built.append(name)
             report.claims += len(claim_ids)
     return report
@@ -120,7 +128,7 @@ def _build_one(
     ledger: Ledger,
     partner: PartnerConfig,
     kind: ClaimKind,
-    claim_ids: list[str],
+    claim_ids: Leased,
     owner: str,
 ) -> str:
     stored = ledger.current_records(claim_ids)
@@ -139,7 +147,7 @@ def _build_one(
     try:
         ledger.batch_interchange(
             partner.name, control, group, kind=kind, file_name=name, sha256=sha256_of(path),
-            claim_ids=claim_ids, owner=owner,
+            claim_ids=claim_ids, owner=owner, token=claim_ids.token,
         )  # fmt: skip
     except Exception:
         path.unlink(missing_ok=True)  # nothing recorded: the claims stay queued

@@ -1,9 +1,16 @@
-"""The outbox written to ``spool/status|postings|balances/``, each record exactly once.
+"""The outbox written out, each record exactly once, each output stream in one place.
 
-A batch of pending records is first assigned to a file name in the ledger. The file is written
-completely under ``spool/archive/outputs/KIND/`` (temporary name), hard-linked into the output
-folder under a hidden temporary name, the archive copy renamed into place, then the output
-renamed into place, and the batch marked emitted. After a crash the same batch comes back with
+A record's place is the partner it is about (``outbox.place``). A partner whose configuration
+names an outputs folder (``[outputs] folder``, shared by every daemon that serves it) gets its
+records there, whichever daemon produced them; otherwise they go to the writing home's spool, as
+for a single daemon. Each file goes to ``PLACE/KIND/`` (status, postings, balances, benefits).
+
+A batch of pending records of one place is first assigned to a file name and to this daemon
+(its owner) in the ledger. The file is written completely under the home's
+``spool/archive/outputs/KIND/`` (temporary name, fsync), hard-linked (or copied, fsync) into the
+place under a hidden temporary name, the archive copy renamed into place, then the output
+renamed into place (each folder fsynced), and the batch marked emitted. After a crash the same
+batch comes back to the same owner (only it: another daemon cannot know how far it got) with
 the same name and records, and:
 
 - no archive copy: nothing was published; write it all again;
@@ -18,19 +25,25 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import uuid
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
 import structlog
 
+from gateway.config import PartnerConfig
 from gateway.files import private_dir
 from gateway.ledger.ledger import Ledger, OutboxEntry
 from gateway.ledger.schema import OutboxKind
 
 log = structlog.get_logger("gateway.outputs")
+
+
+def output_places(home: Path, partners: Sequence[PartnerConfig]) -> dict[str, Path]:
+    """Partner name -> its configured outputs folder (relative ones from the home)."""
+    return {p.name: home / p.outputs.folder for p in partners if p.outputs.folder}
 
 
 def _line(entry: OutboxEntry) -> bytes:
@@ -42,46 +55,81 @@ def _line(entry: OutboxEntry) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
-def _publish(spool: Path, kind: str, name: str, entries: list[OutboxEntry]) -> None:
-    out_dir = private_dir(spool / kind)
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _publish(
+    spool: Path, kind: str, name: str, entries: list[OutboxEntry], place: Path | None = None
+) -> None:
+    """Write ``entries`` as ``PLACE/KIND/NAME`` (``place`` None: the spool), the steps above."""
+    out_dir = private_dir((place or spool) / kind)
     archive_dir = private_dir(spool / "archive" / "outputs" / kind)
     final, staged = out_dir / name, out_dir / f".{name}.tmp"
     kept, kept_tmp = archive_dir / name, archive_dir / f".{name}.tmp"
     if not kept.exists():
         staged.unlink(missing_ok=True)
-        fd = os.open(kept_tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            for entry in entries:
-                f.write(_line(entry))
-            f.flush()
-            os.fsync(f.fileno())
+        data = b"".join(_line(entry) for entry in entries)
+        _write_synced(kept_tmp, data)
         try:
             os.link(kept_tmp, staged)
-        except OSError:  # another file system: a copy does as well
-            shutil.copy2(kept_tmp, staged)
+        except OSError:  # another file system (a shared outputs folder): a copy does as well
+            _write_synced(staged, data)
+        _fsync_dir(out_dir)
         os.replace(kept_tmp, kept)
+        _fsync_dir(archive_dir)
     if staged.exists():
         os.replace(staged, final)
+        _fsync_dir(out_dir)
 
 
 def emit_outputs(
-    spool: Path, ledger: Ledger, *, owner: str, batch_size: int = 10_000
+    spool: Path,
+    ledger: Ledger,
+    *,
+    owner: str,
+    batch_size: int = 10_000,
+    places: Mapping[str, Path] | None = None,
+    partners: Collection[str] | None = None,
 ) -> dict[str, int]:
-    """Write every pending output record; returns records written per kind. ``owner`` names
-    the home's worker: a batch it assigned and did not finish is finished by it alone."""
+    """Write the pending output records of this home's partners; returns records written per
+    kind. ``owner`` names the home's worker: a batch it assigned and did not finish is finished
+    by it alone. ``places``: the partners' outputs folders (``output_places``); ``partners``:
+    the names of the partners this home serves (None: every record), the others' records are
+    left to the daemons that serve them."""
     written: dict[str, int] = {}
     for kind in OutboxKind:
         while True:
             batch = ledger.open_batch(
-                kind, partial(_batch_name, kind.value), owner=owner, limit=batch_size, raw=True
+                kind,
+                partial(_batch_name, kind.value),
+                owner=owner,
+                limit=batch_size,
+                places=partners,
+                raw=True,
             )
             if batch is None:
                 break
             name, entries = batch
-            _publish(spool, kind.value, name, entries)
-            ledger.mark_batch_emitted(name)
+            place = entries[0].place if entries else None
+            folder = (places or {}).get(place, spool) if place else spool
+            _publish(spool, kind.value, name, entries, folder)
+            ledger.mark_batch_emitted(name, owner=owner)
             written[kind.value] = written.get(kind.value, 0) + len(entries)
-            log.info("outputs_written", kind=kind.value, file=name, records=len(entries))
+            log.info("outputs_written", kind=kind.value, file=name, records=len(entries),
+                     place=str(folder))  # fmt: skip
     return written
 
 

@@ -12,6 +12,7 @@ another name, posts nothing. Held payments wait in ``spool/review/`` beside
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -89,6 +90,10 @@ def payment_effects(
         if "unbalanced" in held_for:
             posting["released_unbalanced"] = True
     balance = dict(payment.balance) if payment.balance else None
+    if balance is not None and decision.reverses is not None and decision.reverses.balance_id:
+        balance["reverses"] = decision.reverses.balance_id
+    if balance is not None and decision.replaces is not None and decision.replaces.balance_id:
+        balance["replaces"] = decision.replaces.balance_id  # the current one from now on
     held = [  # why it waits (or waited, when discarded), in words
         {"code": str(r.get("reason")), "text": t}
         for r, t in zip(decision.reasons, hold_texts(decision.reasons), strict=True)
@@ -109,6 +114,13 @@ def payment_effects(
         if balance is not None:
             records.append((OutboxKind.BALANCES, balance))
         records.append(status)
+        if decision.voids is not None:  # the void in flight ends voided with this reversal
+            records.append(status_record(
+                event="voided", claim_id=payment.claim_id, version=decision.voids,
+                partner=partner, source="835", cause=posting["id"], file=file,
+                reasons=[{"code": "void", "text": "the payer took back the original's payment"}],
+                paid=posting["paid"], trace_number=pay["trace_number"],
+            ))  # fmt: skip
     detail = {
         "file": file, "trace_number": pay["trace_number"], "payment_date": pay["date"],
         "payer_id": pay["payer_id"], "payer_sequence": decision.sequence,
@@ -122,6 +134,7 @@ def payment_effects(
         "money": payment_sentence(posting["paid"], balance["patient_owes"] if balance else None,
                                   balance["breakdown"] if balance else None),
         "reverses": posting.get("reverses"), "held_for": held_for or None,
+        "replaces": balance.get("replaces") if balance else None,
         "reasons": held,
         "note": decision.note or None,
     }  # fmt: skip
@@ -130,19 +143,34 @@ def payment_effects(
 
 
 class _Lookup:
-    """The submitted claims an 835 names, fetched from the ledger 500 at a time ahead of the
+    """The claim as the payer at a sequence got it: its leg's record when the claim has that
+    leg (billed to several payers in turn), else its current version.
+
+    The current versions an 835 names are fetched from the ledger 500 at a time ahead of the
     reader (``element_values`` looks ahead in the file for the CLP01s to come), not one query
-    per claim; a claim id the look ahead did not see is fetched alone. Holds a few batches."""
+    per claim; a claim id the look ahead did not see is fetched alone. Holds a few batches. A
+    claim with no next payer and one version has no legs: no query beyond that batch (the hot
+    path); a leg is fetched once per claim and sequence."""
 
     def __init__(self, ledger: Ledger, path: Path) -> None:
         self.ledger = ledger
         self.ahead = element_values(path, "CLP", 1)
-        self.known: dict[str, Claim | None] = {}
+        self.known: dict[str, tuple[int, Claim] | None] = {}  # current version and claim
+        self.legs: dict[tuple[str, str], Claim | None] = {}
 
-    def __call__(self, claim_id: str) -> Claim | None:
+    def __call__(self, claim_id: str, sequence: str | None = None) -> Claim | None:
         if claim_id not in self.known:
             self._fetch(claim_id)
-        return self.known.get(claim_id)
+        current = self.known.get(claim_id)
+        if current is None:
+            return None
+        version, claim = current
+        if sequence is None or not (version > 1 or claim.next_payers):
+            return claim
+        if (claim_id, sequence) not in self.legs:
+            record = self.ledger.leg_record(claim_id, sequence)
+            self.legs[claim_id, sequence] = None if record is None else Claim.model_validate(record)
+        return self.legs[claim_id, sequence] or claim
 
     def _fetch(self, claim_id: str) -> None:
         wanted = [claim_id]
@@ -153,20 +181,41 @@ class _Lookup:
         if len(self.known) > 4 * LOOK_AHEAD:  # the oldest batches: the reader is past them
             for old in list(self.known)[: 2 * LOOK_AHEAD]:
                 del self.known[old]
-        found = self.ledger.current_records(list(dict.fromkeys(wanted)))
+            self.legs = {key: leg for key, leg in self.legs.items() if key[0] in self.known}
+        found = self.ledger.current_record_versions(list(dict.fromkeys(wanted)))
         for wanted_id in wanted:
-            record = found.get(wanted_id)
-            self.known[wanted_id] = None if record is None else Claim.model_validate_json(record)
+            got = found.get(wanted_id)
+            self.known[wanted_id] = (
+                None if got is None else (got[0], Claim.model_validate_json(got[1]))
+            )
 
 
-def _incoming(event: ClaimPosted, content: str, sequence_hint: str) -> ClaimPaymentIn:
+def _unbilled_leg(
+    event: ClaimPosted, lookup: Callable[[str, str | None], Claim | None], ledger: Ledger
+) -> tuple[dict[str, Any], ...]:
+    """A hold when a secondary or tertiary answer comes for a next payer on file that the
+    gateway has not billed yet (before the earlier payer's answer, or a leg never sent)."""
+    sequence = payer_sequence(event.claim.status_code)
+    current = lookup(event.claim.claim_id, None)
+    if sequence not in ("S", "T") or current is None or not current.next_payers:
+        return ()
+    if current.subscriber.sequence == sequence:
+        return ()
+    if ledger.leg_record(event.claim.claim_id, sequence) is not None:  # that leg exists
+        return ()
+    return ({"reason": "no_leg", "sequence": sequence, "status_code": event.claim.status_code},)
+
+
+def _incoming(
+    event: ClaimPosted, content: str, sequence_hint: str, hold: tuple[dict[str, Any], ...] = ()
+) -> ClaimPaymentIn:
     posting = with_content_id(event.posting, content)
     balance = with_content_id(event.balance, content) if event.balance else None
     return ClaimPaymentIn(
         posting["claim_id"], posting["payment"]["payer_id"], event.claim.status_code,
         event.claim.payer_claim_number, posting["charge"], posting["paid"],
         posting["patient_responsibility"], posting, balance,
-        payer_sequence(event.claim.status_code), sequence_hint,
+        payer_sequence(event.claim.status_code), sequence_hint, hold,
     )  # fmt: skip
 
 
@@ -189,14 +238,16 @@ def post_remittance_file(
     file = archived_as or path.name
     report = RemittanceReport() if report is None else report
     review: list[dict[str, Any]] = []
-    claims: list[tuple[ClaimPosted, str]] = []  # with the claim's own sequence (P by default)
+    # each with the claim's own sequence (P by default) and why the caller holds it
+    claims: list[tuple[ClaimPosted, str, tuple[dict[str, Any], ...]]] = []
     try:
-        for event in post_835(path, source_file=path.name, lookup=lookup, content_hash=True):
+        for event in post_835(path, source_file=path.name, content_hash=True, leg_lookup=lookup):
             if isinstance(event, PaymentStarted):
                 claims = []
             elif isinstance(event, ClaimPosted):
-                submitted = lookup(event.claim.claim_id)  # just looked up: in the cache
-                claims.append((event, submitted.subscriber.sequence if submitted else "P"))
+                submitted = lookup(event.claim.claim_id, None)
+                claims.append((event, submitted.subscriber.sequence if submitted else "P",
+                               _unbilled_leg(event, lookup, ledger)))  # fmt: skip
             elif isinstance(event, PaymentFinished):
                 _finish(event, claims, ledger, partner, path.name, file, report, review)
                 claims = []
@@ -209,7 +260,7 @@ def post_remittance_file(
 
 def _finish(
     event: PaymentFinished,
-    claims: list[tuple[ClaimPosted, str]],
+    claims: list[tuple[ClaimPosted, str, tuple[dict[str, Any], ...]]],
     ledger: Ledger,
     partner: str,
     name: str,
@@ -225,7 +276,7 @@ def _finish(
             "trace_number": payment.trace_number}  # fmt: skip
     outcome = ledger.record_remittance(
         payment.identity, content, file_name=name, control_number=control,
-        payments=[_incoming(c, content, hint) for c, hint in claims],
+        payments=[_incoming(c, content, hint, hold) for c, hint, hold in claims],
         effects=partial(payment_effects, partner, file), problems=problems,
         archived_as=file, partner=partner,
     )  # fmt: skip

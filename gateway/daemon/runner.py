@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from types import FrameType
@@ -40,13 +40,17 @@ from gateway.config import (
     load_settings,
 )
 from gateway.daemon.eligibility_steps import EligibilityReport, EligibilitySteps
+from gateway.daemon.followup_steps import FollowupSteps
 from gateway.daemon.inbound import InboundReport, LedgerUnreachable, fetch, process_inbound
 from gateway.daemon.intake import take_claim_files
+from gateway.daemon.lease_keeper import LeaseKeeper
 from gateway.daemon.metrics import Metrics
+from gateway.daemon.next_legs import open_next_legs
 from gateway.daemon.outbound import SendReport, build_interchanges, send_outbound
-from gateway.daemon.outputs import emit_outputs
+from gateway.daemon.outputs import emit_outputs, output_places
 from gateway.daemon.partner_jobs import PartnerJob, PartnerJobs
 from gateway.daemon.probes import liveness, readiness
+from gateway.daemon.status_outbound import StatusInquiryReport
 from gateway.daemon.transports import open_transport
 from gateway.files import private_dir, set_aside_unfinished, write_atomic
 from gateway.intake.mappings import Mapping, MappingError, load_mappings
@@ -57,6 +61,7 @@ from gateway.transports.errors import TransportError
 
 log = structlog.get_logger("gateway.daemon")
 COUNT_CLAIMS_SECONDS = 30.0  # how often the claims-per-state gauge is refreshed
+LEGS_MARGIN = timedelta(minutes=10)  # next payers: payments changed this long before a look
 STOP_GRACE_SECONDS = 10.0  # how long a stopping daemon lets exchanges in flight finish
 
 
@@ -91,6 +96,7 @@ class CycleReport:
     inbound: InboundReport = field(default_factory=InboundReport)
     outputs: dict[str, int] = field(default_factory=dict)
     eligibility: EligibilityReport = field(default_factory=EligibilityReport)
+    followup: StatusInquiryReport = field(default_factory=StatusInquiryReport)
 
     def fail(self, what: str) -> None:
         self.ok = False
@@ -115,6 +121,7 @@ class CycleReport:
             "payments_declined": self.inbound.payments_declined,
             "outputs_written": self.outputs,
             **self.eligibility.summary(),
+            "status_inquiries_sent": self.followup.inquiries,
         }
 
 
@@ -205,6 +212,7 @@ class Daemon:
         self.spool = home / self.settings.spool.root
         self.ledger = ledger or open_ledger(database_url(home, self.settings))
         self.owner = worker_name(home)
+        self.places = output_places(home, self.partners)  # partners' shared outputs folders
         self.health = {p.name: PartnerHealth() for p in self.partners}
         self._health_written: dict[str, dict[str, Any]] = {}
         self.stopping = False
@@ -213,9 +221,12 @@ class Daemon:
         self._counted_at = -COUNT_CLAIMS_SECONDS
         self.eligibility = EligibilitySteps(self.spool, self.ledger, self.partners, self.settings,
                                             self.mappings, self.owner)  # fmt: skip
+        self.followup = FollowupSteps(self.spool, self.ledger, self.partners, self.settings,
+                                      self.owner)  # fmt: skip
         self._reply_attempts: dict[str, int] = {}  # file hash -> cycles the ledger refused it
         self.jobs: PartnerJobs[ExchangeOutcome] = PartnerJobs()
         self.last_cycle_end: float | None = None  # monotonic; /readyz says how long ago
+        self._legs_since: datetime | None = None  # next payers: payments changed since then
 
     def _mappings(self) -> list[Mapping]:
         try:
@@ -261,6 +272,8 @@ class Daemon:
                 break
             self._step(report, f"270s for {partner.name}", self.eligibility.build, partner,
                        report.eligibility, once=once, stop=self._stop_requested)  # fmt: skip
+        self._step(report, "276s", self.followup.run, report.followup, once=once,
+                   stop=self._stop_requested)  # fmt: skip
         jobs = [
             self._start_exchange(partner, once=once)
             for partner in self.partners
@@ -272,9 +285,15 @@ class Daemon:
             if self.stopping:
                 break
             self._step(report, f"replies of {partner.name}", self._replies, partner.name, report)
+        legs_from = datetime.now(UTC) - LEGS_MARGIN  # a slow transaction commits late
+        if self._step(report, "next payers", open_next_legs, self.ledger, self.partners,
+                      crossover_days=self.settings.followup.crossover_days,
+                      since=self._legs_since) is not None:  # fmt: skip
+            self._legs_since = legs_from  # then only what changed since: all of it at start
         batch = self.settings.daemon.output_batch
         outputs = self._step(report, "outputs", emit_outputs, self.spool, self.ledger,
-                             owner=self.owner, batch_size=batch)  # fmt: skip
+                             owner=self.owner, batch_size=batch, places=self.places,
+                             partners=[p.name for p in self.partners])  # fmt: skip
         report.outputs = outputs or {}
         self._step(report, "unanswered requests", self.eligibility.overdue, report.eligibility)
         self._write_health()
@@ -442,9 +461,12 @@ class Daemon:
             main = threading.current_thread() is threading.main_thread()
             signals = (signal.SIGTERM, signal.SIGINT) if main else ()  # embedded: call stop()
             previous = {s: signal.signal(s, self.stop) for s in signals}
+            keeper = LeaseKeeper(self.ledger, self.owner, self.settings.daemon.lease_seconds)
+            keeper.start()  # leases renewed while this daemon works, whatever the step
             try:
                 return self._run(once)
             finally:
+                keeper.stop()
                 for s, handler in previous.items():
                     signal.signal(s, handler)
 

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from gateway.daemon.runner import Daemon
 from gateway.demo.claims import UNKNOWN_MEMBER_PREFIX, generate_claims
+from gateway.demo.corrections import CorrectionShown, show_a_correction
 from gateway.demo.eligibility_checks import (
     INACTIVE_MEMBER,
     INACTIVE_SINCE,
@@ -30,6 +31,8 @@ from gateway.demo.eligibility_checks import (
     eligibility_requests,
     print_checks,
 )
+from gateway.demo.followup import FollowupDemo, print_followup, run_followup
+from gateway.demo.next_payers import show_next_payers
 from gateway.home import init_home
 from gateway.ledger.schema import ClaimState
 from gateway.simulator.config import (
@@ -134,6 +137,8 @@ class DemoSummary:
     unreconciled: list[str] = field(default_factory=list)
     eligibility: list[Check] = field(default_factory=list)
     finished: bool = False
+    correction: CorrectionShown | None = None
+    followup: FollowupDemo | None = None
 
 
 def _jsonl(folder: Path) -> list[dict[str, Any]]:
@@ -179,7 +184,9 @@ def run_demo(
                         and answered):  # fmt: skip
                     summary.finished = True
                     break
+        summary.correction = show_a_correction(daemon, simulator, console)
         _summarize(daemon, summary)
+        summary.followup = run_followup(daemon, upload, download, simulator.config, seed)
     finally:
         daemon.ledger.close()
     return summary
@@ -267,6 +274,7 @@ def print_summary(summary: DemoSummary, console: Console) -> None:
                   "yes" if not summary.unreconciled else f"NO: {summary.unreconciled}")  # fmt: skip
     console.print(money)
     print_checks(summary.eligibility, console)
+    print_followup(summary.followup, console)
     for title, items in (("refused at intake", summary.claims_refused_at_intake),
                          ("rejected by the payer", summary.rejected_by_payer),
                          ("denied", summary.denied)):  # fmt: skip
@@ -276,6 +284,7 @@ def print_summary(summary: DemoSummary, console: Console) -> None:
                 console.print(f"  {claim_id}: {why}")
             if len(items) > 8:
                 console.print(f"  ... and {len(items) - 8} more")
+    show_next_payers(summary.home / "next-payers", console)  # patients with two coverages
     console.print(
         f"home: {summary.home} (try `gateway --home {summary.home} claims`, "
         f"`gateway --home {summary.home} claim DEMO-00001`)"

@@ -139,6 +139,11 @@ class Subscriber(Person):
     group_number: str | None = Field(None, max_length=50)
     filing_indicator: str = "CI"
     sequence: Literal["P", "S", "T"] = "P"
+    insurance_type: str | None = Field(
+        None,
+        description="SBR05: Medicare secondary payer type (12, 13, 14, ...) when Medicare "
+        "is billed and is not primary",
+    )
 
 
 class Patient(Person):
@@ -156,6 +161,7 @@ class OtherSubscriber(Record):
     first_name: str
     last_name: str
     relationship: str = "18"
+    group_number: str | None = Field(None, max_length=50)
 
 
 class LineAdjudication(Record):
@@ -164,6 +170,13 @@ class LineAdjudication(Record):
     paid_units: Decimal | None = None
     paid_date: IsoDate | None = None
     adjustments: list[Adjustment] = []
+    procedure: str | None = Field(
+        None, description="the code as that payer adjudicated it (835 SVC01), when it differs"
+    )
+    modifiers: list[str] | None = None
+    remaining_patient_liability: Amount | None = Field(
+        None, description="2430 AMT*EAF: what the patient still owes on this line after that payer"
+    )
 
 
 class OtherPayer(Record):
@@ -178,14 +191,44 @@ class OtherPayer(Record):
     payer_claim_number: str | None = None
     adjustments: list[Adjustment] = []
     line_adjudications: list[LineAdjudication] = []
+    insurance_type: str | None = Field(None, description="SBR05 when this payer is Medicare")
+    remarks: list[str] = Field([], description="claim-level remark codes of its 835 (2320 MOA)")
+    remaining_patient_liability: Amount | None = Field(
+        None, description="2320 AMT*EAF, only when that payer gave no line detail"
+    )
+
+
+class NextSubscriber(Record):
+    """The person who holds a next payer's coverage (the patient's relationship to them)."""
+
+    member_id: str = Field(min_length=2, max_length=80)
+    first_name: str = Field(min_length=1, max_length=35)
+    last_name: str = Field(min_length=1, max_length=60)
+    middle_name: str | None = Field(None, max_length=25)
+    suffix: str | None = Field(None, max_length=10)
+    birth_date: IsoDate
+    sex: Literal["F", "M", "U"]
+    group_number: str | None = Field(None, max_length=50)
+    address: Address | None = None
+    relationship: str = Field(
+        "18", description="the patient's relationship to this subscriber: 18 self, 01 spouse, ..."
+    )
 
 
 class NextPayer(Record):
-    """A payer to bill after this claim's payer (secondary, tertiary coverage on file)."""
+    """A payer to bill after this claim's payer (secondary, tertiary coverage on file).
+
+    The full form names the coverage's ``subscriber``; the old short form gives ``member_id``
+    only, when the next coverage's subscriber is the claim's own subscriber.
+    """
 
     payer: Payer
     member_id: str | None = None
     sequence: Literal["S", "T"] = "S"
+    partner: str | None = None
+    filing_indicator: str = "CI"
+    insurance_type: str | None = Field(None, description="SBR05 when Medicare is this payer")
+    subscriber: NextSubscriber | None = None
 
 
 class DatedCode(Record):

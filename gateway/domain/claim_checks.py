@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from gateway.domain import codes
 from gateway.domain.claim import Address, Claim, Line, Provider
 from gateway.domain.claim_bounds import MAX_AMOUNT, MAX_UNITS, bound_problems
+from gateway.domain.next_payer_checks import next_payer_problems
 from gateway.domain.problems import Problem
 
 MAX_LINES = {"professional": 50, "dental": 50, "institutional": 999}
@@ -82,15 +83,21 @@ def _plain(err: Any, record: str) -> str:
     return str(err["msg"])
 
 
-def check_claim(claim: Claim, *, today: date) -> list[Problem]:
-    """Every rule a well-formed claim record can still break; empty when it is fit to send."""
-    return list(_ClaimChecker(claim, today).run())
+def check_claim(
+    claim: Claim, *, today: date, ledger_fills_payer_number: bool = False
+) -> list[Problem]:
+    """Every rule a well-formed claim record can still break; empty when it is fit to send.
+
+    ``ledger_fills_payer_number``: a replacement or void may leave ``payer_claim_number`` out,
+    the ledger fills it from the payer's replies (it refuses the claim when it knows none)."""
+    return list(_ClaimChecker(claim, today, ledger_fills_payer_number).run())
 
 
 class _ClaimChecker:
-    def __init__(self, claim: Claim, today: date) -> None:
+    def __init__(self, claim: Claim, today: date, fills: bool = False) -> None:
         self.c = claim
         self.today = today
+        self.fills = fills
 
     def run(self) -> Iterator[Problem]:
         c = self.c
@@ -99,7 +106,7 @@ class _ClaimChecker:
                 f"must be 1-20 characters of A-Z, a-z, 0-9 and '-', got {c.claim_id!r}",
                 "claim_id",
             )
-        if c.frequency in FREQUENCY_NAMES and not c.payer_claim_number:
+        if c.frequency in FREQUENCY_NAMES and not c.payer_claim_number and not self.fills:
             yield Problem(
                 f"frequency {c.frequency} ({FREQUENCY_NAMES[c.frequency]}) needs the payer's "
                 "claim number of the original claim",
@@ -146,6 +153,7 @@ class _ClaimChecker:
         yield from self.lines()
         yield from self.dates()
         yield from self.other_payers()
+        yield from next_payer_problems(c, self.today, self.address)
         yield from bound_problems(c)
 
     # -- parties ----------------------------------------------------------------------------

@@ -114,6 +114,12 @@ class BalanceReason(_Record):
     text: str
 
 
+class EarlierPayer(_Record):
+    sequence: str
+    payer_id: str
+    paid: Money
+
+
 class Balance(_Record):
     """What someone other than this payer owes after one claim payment, in
     ``spool/balances/*.jsonl``."""
@@ -129,9 +135,32 @@ class Balance(_Record):
     breakdown: Breakdown
     other_adjustments: dict[str, Money] = Field(description="OA, PI and CR totals")
     reasons: list[BalanceReason] = Field(description="every adjustment that is not CO")
-    next_action: Literal["bill_patient", "bill_secondary", "await_next_payer", "reverse_previous"]
+    next_action: Literal[
+        "bill_patient", "bill_secondary", "await_next_payer", "reverse_previous", "refund_patient"
+    ] = Field(description="refund_patient: the patient paid more (patient_paid) than they now "
+              "owe; refund says how much")  # fmt: skip
     next_payer: dict[str, Any] | None = Field(description="{id, name, member_id} to bill next")
     remittance: dict[str, Any] = Field(description="{trace_number, date} of the payment")
+    earlier_payers: list[EarlierPayer] | None = Field(
+        None, description="a secondary or tertiary payer's answer: what each earlier payer paid"
+    )
+    write_off: Money | None = Field(
+        None,
+        description="with bill_patient after several payers: billed - every payer's payment - "
+        "what the patient owes (contractual amounts are never added across payers)",
+    )
+    replaces: str | None = Field(
+        None,
+        description="the id of the balance record this one "
+        "corrects (a payment after a reversal): this one is current",
+    )
+    reverses: str | None = Field(
+        None,
+        description="a reversal's record: the id of the "
+        "balance record it takes back (its amounts negated)",
+    )
+    patient_paid: Money | None = Field(None, description="paid by the patient at the visit")
+    refund: Money | None = Field(None, description="what to give back to the patient")
 
 
 class StatusReason(_Record):
@@ -146,6 +175,7 @@ class Status(_Record):
     event: Literal[
         "queued", "submitted", "accepted", "rejected", "paid", "partially_paid", "denied",
         "reversed", "forwarded", "predetermined", "payment_held", "payment_discarded",
+        "voided",
     ] = Field(description="payment_held: a payment waits for review, nothing of it was "
               "posted; payment_discarded: a review kept it unposted")  # fmt: skip
     claim_id: str
@@ -155,7 +185,9 @@ class Status(_Record):
     )
     at: str = Field(description="when, ISO 8601 UTC")
     partner: str | None
-    source: Literal["intake", "837", "TA1", "999", "277CA", "835"]
+    source: Literal["intake", "837", "TA1", "999", "277CA", "277", "835"] = Field(
+        description="277: a payer's answer to our claim status inquiry (276)"
+    )
     reasons: list[StatusReason]
     file: str | None = Field(None, description="the file behind the event (a received file: "
                              "its unique name in spool/archive/)")  # fmt: skip
@@ -169,6 +201,8 @@ class Status(_Record):
     payer_id: str | None = None
     payer_sequence: Literal["P", "S", "T"] | None = None
     note: str | None = Field(None, description="a review's note (released or discarded)")
+    outcome: str | None = Field(None, description="of a 277 answer: pending, paid, denied, "
+                                "not_found, rejected, info_requested, ...")  # fmt: skip
 
 
 SCHEMAS: dict[str, type[BaseModel]] = {"posting": Posting, "balance": Balance, "status": Status}

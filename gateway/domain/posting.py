@@ -135,6 +135,7 @@ class PostedClaim:
 
 
 _BREAKDOWN = {"1": "deductible", "2": "coinsurance", "3": "copay"}
+_NO_BILL = frozenset({"4", "22", "23", "25"})  # no patient bill follows these CLP02 codes
 
 
 def post_claim(
@@ -224,6 +225,9 @@ def post_claim(
     if matched is not None:
         posting["matched"] = matched
     action = next_action(claim, submitted, share)
+    paid_before = submitted.patient_paid if submitted is not None else None
+    if paid_before and action in ("bill_patient", None) and claim.status_code not in _NO_BILL:
+        action = "refund_patient" if paid_before > share else action
     balance = None
     if action is not None and not (
         action == "bill_secondary" and share == 0 and claim.charge == claim.paid
@@ -248,7 +252,26 @@ def post_claim(
             "next_payer": _next_payer(claim, submitted, action),
             "remittance": ctx.remittance,
         }  # fmt: skip
+        if paid_before and action in ("bill_patient", "refund_patient"):
+            balance["patient_paid"] = f"{paid_before:.2f}"  # at the visit (AMT*F5)
+            if action == "refund_patient":
+                balance["refund"] = f"{paid_before - share:.2f}"
+        if submitted is not None and submitted.other_payers:  # a secondary or tertiary answer
+            _after_every_payer(balance, claim, submitted, share, action)
     return PostedClaim(posting, balance, errors, warning)
+
+
+def _after_every_payer(
+    balance: Record, claim: ClaimPayment, submitted: Claim, share: Decimal, action: str
+) -> None:
+    """What each earlier payer paid, and with the patient's bill the write-off over all payers
+    (field guide 2, 1.11: billed - every payment - what the patient owes)."""
+    earlier = [{"sequence": op.sequence, "payer_id": op.payer.id, "paid": money(op.paid_amount)}
+               for op in submitted.other_payers]  # fmt: skip
+    balance["earlier_payers"] = earlier
+    if action == "bill_patient":
+        paid = sum((op.paid_amount for op in submitted.other_payers), claim.paid)
+        balance["write_off"] = money(claim.charge - paid - share)
 
 
 def payer_sequence(status_code: str) -> str | None:
@@ -304,6 +327,8 @@ def next_action(
     code = claim.status_code
     if code == "22":
         return "reverse_previous"
+    if code == "4" and submitted is not None and submitted.next_payers:
+        return "bill_secondary"  # a denial goes on to the next payer all the same
     if code in ("4", "23", "25"):
         return None
     forwarded = (
@@ -340,7 +365,8 @@ def _patient(claim: ClaimPayment, submitted: Claim | None) -> Record:
 def _next_payer(claim: ClaimPayment, submitted: Claim | None, action: str) -> Record | None:
     if action == "bill_secondary" and submitted is not None and submitted.next_payers:
         nxt = submitted.next_payers[0]
-        return {"id": nxt.payer.id, "name": nxt.payer.name, "member_id": nxt.member_id}
+        member = nxt.member_id or (nxt.subscriber.member_id if nxt.subscriber else None)
+        return {"id": nxt.payer.id, "name": nxt.payer.name, "member_id": member}
     if action == "await_next_payer" and claim.crossover_carrier is not None:
         cc = claim.crossover_carrier
         return {"id": cc.id, "name": cc.last_name, "member_id": None}

@@ -57,7 +57,11 @@ def _loads(text: str) -> Any:
 
 
 def read_claim_file(
-    path: Path, *, today: date | None = None, mappings: list[Mapping] | None = None
+    path: Path,
+    *,
+    today: date | None = None,
+    mappings: list[Mapping] | None = None,
+    ledger_fills_payer_number: bool = False,
 ) -> ClaimFile:
     """Parse and check every claim in ``path`` (through a mapping when one takes the file)."""
     result = ClaimFile(path)
@@ -79,7 +83,7 @@ def read_claim_file(
         if problems:  # the file as a whole (unknown columns): none of its claims is taken
             result.problems.extend(problems)
             return result
-        return _check_mapped(result, mapped, today or date.today())
+        return _check_mapped(result, mapped, today or date.today(), ledger_fills_payer_number)
     if path.suffix.lower() == ".csv":
         result.problems.append(
             Problem(
@@ -118,7 +122,7 @@ def read_claim_file(
             records = [("#1", data)]
     if not records and not result.problems:
         result.problems.append(Problem("holds no claims", file=name))
-    return _check_records(result, records, today or date.today())
+    return _check_records(result, records, today or date.today(), fills=ledger_fills_payer_number)
 
 
 def check_records(
@@ -128,17 +132,20 @@ def check_records(
     return _check_records(ClaimFile(Path(source)), records, today or date.today())
 
 
-def _check_mapped(result: ClaimFile, mapped: list[MappedRecord], today: date) -> ClaimFile:
+def _check_mapped(
+    result: ClaimFile, mapped: list[MappedRecord], today: date, fills: bool = False
+) -> ClaimFile:
     """Check records read through a mapping: every problem of a claim at once (those of the
     mapping step and those of the checks, minus a check's complaint about a field the mapping
     step already explained), each naming the column and row its field came from."""
     for item in mapped:
         if not item.problems:
-            _check_records(result, [(item.label, item.record)], today, locate=item.locate)
+            _check_records(result, [(item.label, item.record)], today, locate=item.locate,
+                           fills=fills)  # fmt: skip
             continue
         explained = {p.field for p in item.problems}
         checked = _check_records(ClaimFile(result.path), [(item.label, item.record)], today,
-                                 locate=item.locate)  # fmt: skip
+                                 locate=item.locate, fills=fills)  # fmt: skip
         more = [p for p in checked.problems if p.field not in explained]
         result.problems.extend(item.problems + more)
         result.rejected_claims += 1
@@ -151,7 +158,9 @@ def _check_records(
     today: date,
     *,
     locate: Callable[[Problem], Problem] | None = None,
+    fills: bool = False,
 ) -> ClaimFile:
+    """``fills``: the ledger fills a replacement's or void's missing payer claim number."""
     name = result.path.name
     seen: set[str] = set()
     for label, raw in records:
@@ -173,7 +182,7 @@ def _check_records(
         except ValidationError as exc:
             found = problems_from_validation_error(exc)
         else:
-            found = check_claim(claim, today=today)
+            found = check_claim(claim, today=today, ledger_fills_payer_number=fills)
             if claim.claim_id in seen:
                 found.append(
                     Problem(

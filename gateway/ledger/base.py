@@ -181,16 +181,27 @@ class LedgerBase:
         connection: Connection,
         records: Iterable[OutboxItem],
         now: datetime,
+        place: str | None = None,
         *,
         count: bool = False,
     ) -> int:
-        """Queue output records (a record id already there is left alone); with ``count``, how
-        many were new (RETURNING them costs a row each: only ``add_outbox`` asks)."""
+        """Queue output records (a record id already there is left alone), each with its place
+        (its output stream): the partner it names, else the partner of a record of the same
+        claim in this call (a posting and its status record), else ``place``; one place per
+        stream whichever daemon writes it. With ``count``, how many were new (RETURNING them
+        costs a row each: only ``add_outbox`` asks)."""
+        records = list(records)
+        by_claim = {
+            str(r["claim_id"]): str(r["partner"])
+            for _, r in records
+            if isinstance(r.get("partner"), str) and r.get("partner") and r.get("claim_id")
+        }
         rows: dict[str, dict[str, Any]] = {}
         for kind, record in records:
             record_id = record.get("id")
             if not isinstance(record_id, str) or not record_id:
                 raise LedgerError(f"outbox record without a string id: {dict(record)!r:.200}")
+            named = record.get("partner")
             rows.setdefault(
                 record_id,
                 {
@@ -198,6 +209,9 @@ class LedgerBase:
                     "kind": OutboxKind(kind).value,
                     "payload": dumps(dict(record)),
                     "created_at": now,
+                    "place": named
+                    if isinstance(named, str) and named
+                    else by_claim.get(str(record.get("claim_id")), place),
                 },
             )
         if not rows:

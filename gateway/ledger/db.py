@@ -26,6 +26,7 @@ from gateway.ledger.ledger import Ledger, LedgerError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_SECONDS = 30
+PG_IDLE_IN_TRANSACTION_MS = 300_000  # longer than any pause of the daemon's own inside one
 _UPGRADE_LOCK = 0x6C656467  # pg_advisory_xact_lock key for the schema upgrade ("ledg")
 
 
@@ -77,7 +78,12 @@ def create_ledger_engine(url: str) -> Engine:
     if backend == "sqlite":
         return _sqlite_engine(url)
     if backend == "postgresql":
-        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        # A process stopped inside a transaction (SIGSTOP, a paused VM) would hold its row locks
+        # until it wakes: the server ends such a session after a while, so the other daemons go
+        # on (the stopped one finds its connection gone and its leases taken).
+        options = f"-c idle_in_transaction_session_timeout={PG_IDLE_IN_TRANSACTION_MS}"
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True,
+                             connect_args={"options": options})  # fmt: skip
     raise ValueError(f"database.url {url!r}: the ledger supports sqlite and postgresql")
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from gateway.ledger.base import LedgerBase
-from gateway.ledger.leases import lease_rows, min_time
+from gateway.ledger.leases import Leased, hold_leases, lease_rows, min_time
 from gateway.ledger.records import (
     CHUNK,
     ChangesApplied,
@@ -163,11 +163,11 @@ class EligibilityBook(LedgerBase):
 
     def lease_queued_requests(
         self, partner: str, owner: str, limit: int, ttl_seconds: float
-    ) -> list[str]:
+    ) -> Leased:
         """Take up to ``limit`` queued requests of ``partner`` for ``owner`` (as claims are
         leased: never two workers at once, an expired lease is taken over)."""
         if limit <= 0:
-            return []
+            return Leased()
         now = utc_now()
         query = (
             select(eligibility_requests.c.request_id)
@@ -201,15 +201,20 @@ class EligibilityBook(LedgerBase):
         sha256: str,
         request_ids: Sequence[str],
         owner: str,
+        token: int | None = None,
     ) -> int:
         """Record a built 270 and move its requests to ``sent`` in it, in one transaction.
 
         Either the interchange exists with every request in it, or nothing happened: the file
-        is then an orphan, never sent, and its requests are still queued.
+        is then an orphan, never sent, and its requests are still queued. With ``token`` the
+        requests must still be leased to ``owner`` with it, else :class:`LeaseLost`.
         """
         now = utc_now()
         try:
             with self.engine.begin() as connection:
+                if token is not None:
+                    hold_leases(connection, [request_key(r) for r in request_ids], owner=owner,
+                                token=token)  # fmt: skip
                 last = connection.execute(
                     select(control_numbers.c.last_interchange).where(
                         control_numbers.c.partner == partner
@@ -266,7 +271,7 @@ def apply_request_updates(
     moves only from the states its update allows, with its benefits record in the outbox."""
     for change in updates:
         row = connection.execute(
-            select(eligibility_requests.c.state)
+            select(eligibility_requests.c.state, eligibility_requests.c.partner)
             .where(eligibility_requests.c.request_id == change.request_id)
             .with_for_update()
         ).first()
@@ -287,5 +292,5 @@ def apply_request_updates(
                 updated_at=now,
             )
         )
-        book._add_outbox(connection, [(OutboxKind.BENEFITS, change.answer)], now)
+        book._add_outbox(connection, [(OutboxKind.BENEFITS, change.answer)], now, row.partner)
         result.requests_applied.append(change.request_id)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.ledger.base import LedgerBase
 from gateway.ledger.bulk import ClaimStates, ClaimWrites, checked
+from gateway.ledger.leases import hold_leases
 from gateway.ledger.records import (
     CHUNK,
     MAX_CONTROL_NUMBER,
@@ -65,16 +66,21 @@ class InterchangeBook(LedgerBase):
         sha256: str,
         claim_ids: Sequence[str],
         owner: str,
+        token: int | None = None,
     ) -> int:
         """Record a built interchange and move its claims to ``batched``, in one transaction.
 
         Either the interchange exists and every claim is in it, or nothing happened: the file
         is then an orphan, never sent. The claims are ``submitted`` only once the upload is
-        confirmed (``mark_interchange_sent``).
+        confirmed (``mark_interchange_sent``). With ``token`` (the lease's fencing token) the
+        claims must still be leased to ``owner`` with it, else :class:`LeaseLost`.
         """
         now = utc_now()
         try:
             with self.engine.begin() as connection:
+                if token is not None:
+                    hold_leases(connection, [claim_key(c) for c in claim_ids], owner=owner,
+                                token=token)  # fmt: skip
                 last = connection.execute(
                     select(control_numbers.c.last_interchange).where(
                         control_numbers.c.partner == partner

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Connection
 
 from gateway.ledger.base import LedgerBase
@@ -42,7 +42,7 @@ class OutboxBook(LedgerBase):
                 .limit(limit)
             ).all()
         return [
-            OutboxEntry(row.record_id, kind, json.loads(row.payload), row.created_at)
+            OutboxEntry(row.record_id, kind, json.loads(row.payload), row.created_at, row.place)
             for row in rows
         ]
 
@@ -53,12 +53,15 @@ class OutboxBook(LedgerBase):
         *,
         owner: str,
         limit: int = 10_000,
+        places: Collection[str] | None = None,
         raw: bool = False,
     ) -> tuple[str, list[OutboxEntry]] | None:
         """The next output file of ``kind`` that ``owner`` writes: a batch it assigned before a
         crash and has not marked emitted (same name, same records), else up to ``limit``
-        pending records assigned now to a new batch called ``name()``; None when nothing is
-        pending. Another worker's open batch is never taken: it may be half written in its home.
+        pending records of one place (the oldest pending record's) assigned now to a new batch
+        called ``name()``; None when nothing is pending. Another worker's open batch is never
+        taken: it may be half written, and only its owner knows how far. ``places``: only
+        records of these places (or of none) are assigned (None: any place).
         ``raw``: each entry's ``text`` is the record as stored, its ``payload`` left empty (for
         a writer that copies records out as they are, with no JSON parsed and written again).
         """
@@ -66,7 +69,7 @@ class OutboxBook(LedgerBase):
         with self.engine.begin() as connection:
             batch = self._own_open_batch(connection, kind, owner)
             if batch is None:
-                ids = self._unassigned(connection, kind, limit)
+                ids = self._unassigned(connection, kind, limit, places)
                 batch = name()
                 if not self._assign(connection, ids, batch, owner):
                     return None
@@ -75,10 +78,11 @@ class OutboxBook(LedgerBase):
             ).all()
         if raw:
             return batch, [
-                OutboxEntry(row.record_id, kind, {}, row.created_at, row.payload) for row in rows
+                OutboxEntry(row.record_id, kind, {}, row.created_at, row.place, row.payload)
+                for row in rows
             ]
         entries = [
-            OutboxEntry(row.record_id, kind, json.loads(row.payload), row.created_at)
+            OutboxEntry(row.record_id, kind, json.loads(row.payload), row.created_at, row.place)
             for row in rows
         ]
         return batch, entries
@@ -110,22 +114,33 @@ class OutboxBook(LedgerBase):
         )
         return str(unowned) if taken.rowcount else None
 
-    def _unassigned(self, connection: Connection, kind: OutboxKind, limit: int) -> list[int]:
-        """Ids of pending records no batch holds; rows another worker is assigning right now
-        are skipped (PostgreSQL), not waited for."""
-        return list(
-            connection.execute(
-                select(outbox.c.id)
-                .where(
-                    outbox.c.kind == kind.value,
-                    outbox.c.emitted_at.is_(None),
-                    outbox.c.batch.is_(None),
-                )
-                .order_by(outbox.c.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            ).scalars()
-        )
+    def _unassigned(
+        self,
+        connection: Connection,
+        kind: OutboxKind,
+        limit: int,
+        places: Collection[str] | None = None,
+    ) -> list[int]:
+        """Ids of pending records no batch holds, all of the oldest one's place (a file goes to
+        one place); rows another worker is assigning right now are skipped (PostgreSQL), not
+        waited for."""
+        rows = connection.execute(
+            select(outbox.c.id, outbox.c.place)
+            .where(
+                outbox.c.kind == kind.value,
+                outbox.c.emitted_at.is_(None),
+                outbox.c.batch.is_(None),
+                *(
+                    ()
+                    if places is None
+                    else (or_(outbox.c.place.is_(None), outbox.c.place.in_(sorted(places))),)
+                ),
+            )
+            .order_by(outbox.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        return [int(r.id) for r in rows if r.place == rows[0].place]
 
     def _assign(self, connection: Connection, ids: list[int], batch: str, owner: str) -> int:
         """Put the records ``ids`` that are still unassigned in ``batch``: a record another
@@ -139,11 +154,16 @@ class OutboxBook(LedgerBase):
             ).rowcount
         return assigned
 
-    def mark_batch_emitted(self, batch: str, at: datetime | None = None) -> int:
+    def mark_batch_emitted(
+        self, batch: str, at: datetime | None = None, *, owner: str | None = None
+    ) -> int:
+        """The batch's file is in place: its records are emitted (only ``owner``'s, when
+        given: a worker marks only what it wrote)."""
+        where = [outbox.c.batch == batch, outbox.c.emitted_at.is_(None)]
+        if owner is not None:
+            where.append(outbox.c.owner == owner)
         with self.engine.begin() as connection:
             result = connection.execute(
-                update(outbox)
-                .where(outbox.c.batch == batch, outbox.c.emitted_at.is_(None))
-                .values(emitted_at=at or utc_now())
+                update(outbox).where(*where).values(emitted_at=at or utc_now())
             )
         return int(result.rowcount)

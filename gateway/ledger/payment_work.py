@@ -39,6 +39,7 @@ from gateway.ledger.schema import (
     PaymentEvent,
     PaymentState,
     claim_events,
+    claim_legs,
     claim_payments,
     claims,
     interchange_claims,
@@ -61,6 +62,8 @@ class PaymentWork:
         self.payments: dict[str, list[StoredPayment]] = {c: [] for c in ids}
         self.versions: dict[str, int] = {}
         self.states: dict[tuple[str, int], ClaimState] = {}
+        self.frequencies: dict[tuple[str, int], str] = {}
+        self.leg_versions: dict[tuple[str, str], int] = {}  # (claim, P/S/T) -> its version
         for start in range(0, len(ids), CHUNK):
             self._read(ids[start : start + CHUNK])
         self.new_rows: dict[int, dict[str, Any]] = {}  # placeholder id (< 0) -> row to insert
@@ -81,12 +84,19 @@ class PaymentWork:
                     .where(table.c.claim_id.in_(chunk)).group_by(table.c.claim_id)
                 )
             )  # fmt: skip
+        self.leg_versions.update(
+            ((str(r.claim_id), str(r.sequence)), int(r.version)) for r in c.execute(
+                select(claim_legs.c.claim_id, claim_legs.c.sequence, claim_legs.c.version)
+                .where(claim_legs.c.claim_id.in_(chunk), claim_legs.c.version.is_not(None))
+            )
+        )  # fmt: skip
         rows = c.execute(
-            select(claims.c.claim_id, claims.c.version, claims.c.state)
+            select(claims.c.claim_id, claims.c.version, claims.c.state, claims.c.frequency)
             .where(claims.c.claim_id.in_(chunk))
             .with_for_update()
-        )
+        ).all()
         self.states.update(((r.claim_id, int(r.version)), ClaimState(r.state)) for r in rows)
+        self.frequencies.update(((r.claim_id, int(r.version)), str(r.frequency)) for r in rows)
 
     # -- deciding ------------------------------------------------------------------------------
 
@@ -103,7 +113,7 @@ class PaymentWork:
             if p.payer_id == payment.payer_id and p.id != itself
         ]  # fmt: skip
         in_force = _in_force(mine)
-        reasons = list(held_reasons)
+        reasons = [*held_reasons, *payment.hold]
         reverses = None
         sequence: str | None
         if payment.reversal:
@@ -122,9 +132,37 @@ class PaymentWork:
             if same:
                 reasons.append({"reason": "possible_duplicate", "earlier": same[-1].named()})
         sequence = sequence or payment.sequence or payment.sequence_hint
-        version = reverses.version if reverses else self.versions.get(payment.claim_id)
+        version = (
+            reverses.version
+            if reverses
+            else self.leg_versions.get(
+                (payment.claim_id, sequence or ""), self.versions.get(payment.claim_id)
+            )
+        )  # the version billed to this payer when the claim has legs, else the newest sent
         verdict = _P.HELD if reasons else _P.POSTED
-        return PaymentDecision(version, sequence, verdict, tuple(reasons), reverses)
+        voids = replaces = None
+        if verdict == _P.POSTED and reverses is not None:
+            voids = self._void_in_flight(payment.claim_id, reverses, in_force)
+        elif verdict == _P.POSTED and not payment.reversal:
+            replaces = _replaced(mine)
+        return PaymentDecision(version, sequence, verdict, tuple(reasons), reverses,
+                               voids=voids, replaces=replaces)  # fmt: skip
+
+    def _void_in_flight(
+        self, claim_id: str, reverses: StoredPayment, in_force: list[StoredPayment]
+    ) -> int | None:
+        """The claim's newest version when it is a void (frequency 8) still in flight and this
+        reversal takes back the last money the payer had in force for the claim."""
+        newest = self.versions.get(claim_id)
+        if newest is None or newest == reverses.version:
+            return None
+        if self.frequencies.get((claim_id, newest)) != "8":
+            return None
+        if self.states.get((claim_id, newest)) not in _VOID_IN_FLIGHT:
+            return None
+        if any(p.id != reverses.id and p.moves_money for p in in_force):
+            return None
+        return newest
 
     # -- recording -----------------------------------------------------------------------------
 
@@ -243,7 +281,26 @@ class PaymentWork:
             "claim_id": claim_id, "version": decision.version, "event": name.value,
             "at": self.now, "source": source, "detail": dumps(detail),
         })  # fmt: skip
+        if decision.voids is not None and decision.verdict in IN_FORCE:
+            self._voided(claim_id, decision.voids, source, detail)
         return ClaimEvent(claim_id, decision.version, name, self.now, source, detail)
+
+    def _voided(self, claim_id: str, version: int, source: str, detail: dict[str, Any]) -> None:
+        """The void in flight ends voided: its reversal was posted (checked again here, the
+        state machine is the one door)."""
+        state = self.states.get((claim_id, version))
+        if state is None or ClaimState.VOIDED not in TRANSITIONS[state]:
+            return
+        self.states[(claim_id, version)] = ClaimState.VOIDED
+        self.transitions.append({"c_id": claim_id, "c_version": version,
+                                 "c_state": ClaimState.VOIDED.value, "c_at": self.now})  # fmt: skip
+        said = {k: detail[k] for k in ("file", "trace_number", "payment_date", "posting_id",
+                                       "paid") if k in detail}  # fmt: skip
+        self.events.append({
+            "claim_id": claim_id, "version": version, "event": ClaimState.VOIDED.value,
+            "at": self.now, "source": source,
+            "detail": dumps({**said, "why": "the payer took back the original's payment"}),
+        })  # fmt: skip
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -284,6 +341,18 @@ def _lock_claims(connection: Connection, claim_ids: list[str]) -> None:
             ),
             {"ns": _LOCK_NAMESPACE, "claims": claim_ids[start : start + CHUNK]},
         )
+
+
+_VOID_IN_FLIGHT = frozenset({ClaimState.BATCHED, ClaimState.SUBMITTED, ClaimState.ACCEPTED})
+
+
+def _replaced(mine: list[StoredPayment]) -> StoredPayment | None:
+    """The payer's last decision on the claim, when a reversal took it back: the payment a new
+    one of that payer takes the place of."""
+    decided = [p for p in mine if not p.reversal and p.state not in (_P.HELD, _P.DISCARDED)]
+    if decided and decided[-1].state == _P.REVERSED:
+        return decided[-1]
+    return None
 
 
 def _in_force(payments: Iterable[StoredPayment]) -> list[StoredPayment]:

@@ -160,9 +160,13 @@ class PaymentBook(LedgerBase):
                                                held_for, note=note)  # fmt: skip
                 else:  # what a released reversal takes back is decided now
                     now_ = work.decide(payment, (), itself=stored.id)
-                    version = stored.version if now_.reverses is None else now_.reverses.version
+                    version = (  # the leg billed to its payer, when the claim has legs
+                        work.leg_versions.get((stored.claim_id, now_.sequence), stored.version)
+                        if now_.reverses is None else now_.reverses.version
+                    )  # fmt: skip
                     decision = PaymentDecision(version, now_.sequence, verdict, held_for,
-                                               now_.reverses, note)  # fmt: skip
+                                               now_.reverses, note, voids=now_.voids,
+                                               replaces=now_.replaces)  # fmt: skip
                 work.settle(stored, decision, review)
                 work.event(stored.claim_id, decision, effects(payment, decision), "review")
                 settled.append((stored, decision))

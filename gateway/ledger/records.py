@@ -134,6 +134,7 @@ class ClaimPaymentIn:
     balance: Mapping[str, Any] | None = None
     sequence: str | None = None  # P, S or T when CLP02 says it (1/19, 2/20, 3/21)
     sequence_hint: str = "P"  # the claim's own sequence, for codes that do not say (4, 22, ...)
+    hold: tuple[dict[str, Any], ...] = ()  # why the caller wants it held (e.g. an unbilled leg)
 
     @property
     def reversal(self) -> bool:
@@ -210,6 +211,11 @@ class PaymentDecision:
     reasons: tuple[dict[str, Any], ...] = ()
     reverses: StoredPayment | None = None
     note: str = ""
+    # a posted reversal that completes a void in flight: the void's version (it ends voided)
+    voids: int | None = None
+    # a payment after a reversal of the same payer: the reversed payment it takes the place of
+    # (its balance record ``replaces`` that payment's)
+    replaces: StoredPayment | None = None
 
 
 @dataclass
@@ -272,6 +278,7 @@ class OutboxEntry:
     kind: OutboxKind
     payload: dict[str, Any]  # empty when read ``raw``: then ``text`` holds it
     created_at: datetime
+    place: str | None = None  # its output stream (a partner's outputs folder; None: the home's)
     text: str | None = None  # the record as stored (one line of JSON), when read ``raw``
 
 
@@ -408,3 +415,15 @@ def stored_request(row: Row[Any]) -> StoredRequest:
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimNote:
+    """A note on a claim, or a dispute opened or closed, with who wrote it and when."""
+
+    id: int
+    claim_id: str
+    kind: str  # note, dispute_opened, dispute_closed
+    text: str
+    author: str
+    at: datetime

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     DateTime,
     ForeignKey,
@@ -70,6 +71,7 @@ class ClaimState(StrEnum):
     PARTIALLY_PAID = "partially_paid"
     DENIED = "denied"
     REVERSED = "reversed"
+    VOIDED = "voided"  # a void (frequency 8) the payer accepted, its money taken back
 
 
 _S = ClaimState
@@ -83,18 +85,25 @@ _ADJUDICATED = frozenset({_S.PAID, _S.PARTIALLY_PAID, _S.DENIED})
 # - submitted -> queued: the interchange was never delivered (TA1 reject, upload failure).
 # - accepted -> accepted: a 277CA confirming what a 999 already accepted.
 # - accepted -> rejected: a 999 accepts the file, the 277CA rejects the claim.
+# - accepted -> queued: a 277 says the payer has no record of a claim no 277CA acknowledged
+#   (only a 999 accepted its file): it goes out again as it is.
 # - a payment can be followed by another (partial, then the rest) or reversed (CLP02 22);
 #   a reversal is followed by the corrected payment.
+# - a void (frequency 8) in flight -> voided: the payer accepted it (277CA) with no money to
+#   take back, or its reversal of the original's payment was posted (835). Final.
 TRANSITIONS: dict[ClaimState, frozenset[ClaimState]] = {
     _S.QUEUED: frozenset({_S.BATCHED}),
-    _S.BATCHED: frozenset({_S.SUBMITTED, _S.ACCEPTED, _S.REJECTED, _S.QUEUED} | _ADJUDICATED),
-    _S.SUBMITTED: frozenset({_S.ACCEPTED, _S.REJECTED, _S.QUEUED} | _ADJUDICATED),
-    _S.ACCEPTED: frozenset({_S.ACCEPTED, _S.REJECTED} | _ADJUDICATED),
+    _S.BATCHED: frozenset(
+        {_S.SUBMITTED, _S.ACCEPTED, _S.REJECTED, _S.QUEUED, _S.VOIDED} | _ADJUDICATED
+    ),
+    _S.SUBMITTED: frozenset({_S.ACCEPTED, _S.REJECTED, _S.QUEUED, _S.VOIDED} | _ADJUDICATED),
+    _S.ACCEPTED: frozenset({_S.ACCEPTED, _S.REJECTED, _S.QUEUED, _S.VOIDED} | _ADJUDICATED),
     _S.REJECTED: frozenset(),  # final: the practice sends a corrected claim (a new version)
     _S.PAID: frozenset({_S.REVERSED, _S.PAID}),
     _S.PARTIALLY_PAID: frozenset({_S.PAID, _S.PARTIALLY_PAID, _S.REVERSED}),
     _S.DENIED: frozenset({_S.REVERSED} | _ADJUDICATED),
     _S.REVERSED: frozenset(_ADJUDICATED),
+    _S.VOIDED: frozenset(),  # final: nothing follows a void the payer accepted
 }
 
 
@@ -195,6 +204,7 @@ claims = Table(
     Index(None, "patient_last_name"),
     Index(None, "service_from"),
     Index(None, "payer_id"),
+    Index(None, "updated_at", "claim_id"),  # the web view's newest claims first (0008)
 )
 
 # Append-only: the ledger never updates or deletes an event.
@@ -320,6 +330,7 @@ claim_payments = Table(
     Index(None, "claim_id", "payer_id"),
     Index(None, "remittance_id"),
     Index(None, "state"),
+    Index(None, "updated_at"),  # what changed lately (the next-payer step looks at it)
 )
 
 # Output records waiting to be written to spool/postings|balances|status (emitted_at NULL).
@@ -334,6 +345,7 @@ outbox = Table(
     Column("emitted_at", UTCDateTime),
     Column("batch", String(128)),  # the output file it was assigned to (emitted or not yet)
     Column("owner", String(128)),  # the worker that assigned the batch and alone writes it
+    Column("place", String(64)),  # its output stream: the partner it is about (NULL: the home's)
     Index(None, "kind", "emitted_at"),
     Index(None, "batch"),
 )
@@ -363,4 +375,60 @@ leases = Table(
     Column("work_key", String(128), primary_key=True),  # "claim:<id>", "eligibility:<id>"
     Column("owner", String(128), nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+    Column("token", BigInteger),  # fencing: new each time the lease is taken
+)
+
+# Notes on a claim (calls, appeals) and its disputes opened and closed, each with its author
+# and time; append-only, like the claim's events.
+claim_notes = Table(
+    "claim_notes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("claim_id", String(20), nullable=False),
+    Column("kind", String(16), nullable=False),  # note, dispute_opened, dispute_closed
+    Column("text", Text, nullable=False),
+    Column("author", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index(None, "claim_id"),
+)
+
+
+class LegState(StrEnum):
+    """Where a claim's leg to one payer stands (its payer's answers are its claim payments)."""
+
+    OWN = "own"  # the claim as the practice sent it (its first payer)
+    SENT = "sent"  # built from the earlier 835s as a new claim version, queued to its partner
+    CROSSOVER = "crossover"  # the earlier payer forwarded the claim: its own 835 is awaited
+    ANSWERED = "answered"  # a forwarded claim its payer answered (nothing sent by us)
+    NOT_BILLED = "not_billed"  # nothing was left for this payer (``detail`` says why)
+    HELD = "held"  # waits for review, with a plain reason in ``detail`` (nothing sent)
+
+
+# One row per payer a claim is billed to (P, S, T): the claim record as that payer gets it and
+# the claim version that carried it. Written in the transaction that opens the next leg.
+claim_legs = Table(
+    "claim_legs",
+    metadata,
+    Column("claim_id", String(20), primary_key=True),
+    Column("sequence", String(1), primary_key=True),  # P, S, T
+    Column("version", Integer),  # the claim version sent to this payer (NULL: none sent)
+    Column("payer_id", String(80), nullable=False),
+    Column("partner", String(64)),
+    Column("state", String(16), nullable=False),  # a LegState
+    Column("record", Text, nullable=False),  # the claim record as this payer gets it (JSON)
+    Column("opened_by", Integer, ForeignKey("claim_payments.id")),  # the earlier payer's answer
+    Column("detail", Text),  # JSON: why not billed or held, the crossover's due date, notes
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "state"),
+)
+
+# Each claim payment the next-payer step has acted on, once (its exactly-once door).
+leg_sources = Table(
+    "leg_sources",
+    metadata,
+    Column("payment_id", Integer, ForeignKey("claim_payments.id"), primary_key=True),
+    Column("claim_id", String(20), nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
 )

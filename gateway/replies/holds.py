@@ -56,6 +56,13 @@ def hold_text(reason: Mapping[str, Any]) -> str:
             "a reversal while another payment of the claim from this payer waits for review: "
             f"{_payment(reason['earlier'])}"
         )
+    if kind == "no_leg":
+        words = {"S": "secondary", "T": "tertiary"}.get(str(reason.get("sequence")), "next")
+        return (
+            f"an answer as the {words} payer (CLP02 {reason.get('status_code')}), but the gateway "
+            f"has not billed this claim to its {words} payer yet (no such claim sent, no "
+            "crossover awaited): an earlier payer's answer may still be on its way"
+        )
     return str(kind)
 
 

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Literal
 
 from gateway.domain.claim import Claim
-from gateway.domain.posting import PaymentContext, money, payment_summary, post_claim
+from gateway.domain.posting import (
+    PaymentContext,
+    money,
+    payer_sequence,
+    payment_summary,
+    post_claim,
+)
 from gateway.domain.remittance import (
     BalanceError,
     ClaimPayment,
@@ -24,6 +30,7 @@ from gateway.domain.remittance import (
 from gateway.transactions.remit_835 import TransactionEnd, read_835
 
 Lookup = Callable[[str], Claim | None]
+LegLookup = Callable[[str, str | None], Claim | None]
 
 
 @dataclass(slots=True)
@@ -91,12 +98,15 @@ def post_835(
     source_file: str,
     lookup: Lookup | None = None,
     content_hash: bool = False,
+    leg_lookup: LegLookup | None = None,
 ) -> Iterator[RemittanceEvent]:
     """Parse, balance and post every 835 transaction in ``source``.
 
     ``lookup`` finds the submitted claim by claim id (the ledger); with it, lines are matched
     to submitted lines, unknown claims are flagged ``matched: false`` and a secondary payer on
     file makes the balance ``bill_secondary``. ``content_hash``: see ``read_835``.
+    ``leg_lookup``: the claim as the payer at a sequence (P, S, T; from CLP02) got it, used
+    instead of ``lookup`` when given (a claim billed to several payers in turn).
     """
     errors: list[BalanceError] = []
     warnings: list[BalanceError] = []
@@ -104,8 +114,12 @@ def post_835(
     for event in read_835(source, content_hash=content_hash):
         if isinstance(event, ClaimPayment):
             assert ctx is not None  # the reader sends the header first
-            if lookup is not None:
-                submitted = lookup(event.claim_id)
+            if leg_lookup is not None or lookup is not None:
+                if leg_lookup is not None:
+                    submitted = leg_lookup(event.claim_id, payer_sequence(event.status_code))
+                else:
+                    assert lookup is not None
+                    submitted = lookup(event.claim_id)
                 posted = post_claim(event, ctx, submitted=submitted, matched=submitted is not None)
             else:
                 posted = post_claim(event, ctx)

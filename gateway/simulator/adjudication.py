@@ -54,9 +54,31 @@ def chance(rng: random.Random, rate: Decimal) -> bool:
     return Decimal(rng.randrange(_MILLION)) < rate * _MILLION
 
 
-def processed_as(sequence: str) -> str:
-    """CLP02 for the payer's place in the order of benefits (SBR01)."""
-    return {"S": "2", "T": "3"}.get(sequence, "1")
+def processed_as(sequence: str, *, forwarded: bool = False) -> str:
+    """CLP02 for the payer's place in the order of benefits (SBR01); 19/20/21 when the payer
+    forwarded the claim to the next payer itself (crossover)."""
+    code = {"S": "2", "T": "3"}.get(sequence, "1")
+    return {"1": "19", "2": "20", "3": "21"}[code] if forwarded else code
+
+
+def coordinate(
+    line: LineIn, config: AdjudicationConfig, claim: ClaimIn, uplift_percent: Decimal = ZERO
+) -> LineResult:
+    """A line earlier payers adjudicated, by standard coordination of benefits: this payer
+    pays up to its own allowed amount less what the earlier payers paid, never more than what
+    the last of them left the patient. What earlier payers paid is restated as OA-23 (impact of
+    prior payer adjudication), their write-off as CO-45; the patient keeps the rest (PR-2)."""
+    prior_paid = claim.prior_paid.get(line.line_id, ZERO)
+    share = claim.prior_share.get(line.line_id, ZERO)
+    allowed = allowed_amount(line, config, uplift_percent)
+    paid = max(min(allowed - prior_paid, share), ZERO)
+    adjs = []
+    written_off = line.charge - prior_paid - share
+    for group, reason, amount in (("CO", "45", written_off), ("OA", "23", prior_paid),
+                                  ("PR", "2", share - paid)):  # fmt: skip
+        if amount:
+            adjs.append(Adj(group=group, reason=reason, amount=amount))
+    return LineResult(line=line, paid=paid, allowed=allowed, adjustments=adjs)
 
 
 def allowed_amount(line: LineIn, config: AdjudicationConfig, uplift_percent: Decimal) -> Decimal:
@@ -103,11 +125,17 @@ def adjudicate(
     random_denials: bool = True,
 ) -> tuple[Adjudication, Accumulator]:
     """Price and pay one claim; returns the CLP and the member's new accumulator."""
+    own_percent = config.allowed_percent_by_payer.get(claim.payer_id)
+    if own_percent is not None:
+        config = config.model_copy(update={"allowed_percent": own_percent})
     deductible_met = totals.deductible_met
     oop_met = totals.out_of_pocket_met
     kind_copay = config.copay_by_kind.get(claim.kind)
     results: list[LineResult] = []
     for line in claim.lines:
+        if claim.sequence != "P" and line.line_id in claim.prior_paid:
+            results.append(coordinate(line, config, claim, uplift_percent))
+            continue
         denial = denial_for(claim, line, config, rng, random_denials=random_denials)
         if denial is not None:
             adjs = [Adj(group=denial.group, reason=denial.reason, amount=line.charge)]
@@ -140,11 +168,13 @@ def adjudicate(
             if amount:
                 adjs.append(Adj(group="PR", reason=reason, amount=amount))
         results.append(LineResult(line=line, paid=remaining, allowed=allowed, adjustments=adjs))
+    crossover = config.crossover.get(claim.payer_id)
     adjudication = Adjudication(
-        status_code=processed_as(claim.sequence),
+        status_code=processed_as(claim.sequence, forwarded=crossover is not None),
         payer_claim_number=payer_claim_number,
         received=received,
         lines=results,
+        crossover_to=crossover,
     )
     return adjudication, Accumulator(deductible_met=deductible_met, out_of_pocket_met=oop_met)
 

@@ -104,6 +104,12 @@ class AdjudicationConfig(_Config):
     denials: list[DenialRule] = []
     random_denial_rate: Rate = Decimal(0)
     random_denial: Denial = Denial()
+    # payer id -> its own allowed_percent, when one simulator plays several payers (COB)
+    allowed_percent_by_payer: dict[str, Percent] = {}
+    # payer id -> [id, name] of the payer it forwards its claims to (crossover: CLP02 19,
+    # NM1*TT); the gateway then waits for that payer's own 835
+    crossover: dict[str, tuple[str, str]] = {}
+    crossover_answers: bool = True  # the payer forwarded to answers it (false: it never does)
 
     @field_validator("copay_by_kind")
     @classmethod
@@ -182,6 +188,14 @@ class EligibilityConfig(_Config):
     members: list[MemberConfig] = []
 
 
+class SilenceConfig(_Config):
+    """Claims the payer keeps quiet about: no 277CA (lost: a 276 gets "not found"), or no 835
+    until a 276 asks (then "in process", and the 835 follows)."""
+
+    no_277ca_rate: Rate = Decimal(0)
+    no_payment_rate: Rate = Decimal(0)
+
+
 class SimulatorConfig(_Config):
     """Everything ``gateway simulate`` can be told; see ``templates/simulator.toml``."""
 
@@ -192,6 +206,7 @@ class SimulatorConfig(_Config):
     adjustments: AdjustmentsConfig = AdjustmentsConfig()
     payer: PayerConfig = PayerConfig()
     eligibility: EligibilityConfig = EligibilityConfig()
+    silence: SilenceConfig = SilenceConfig()
 
     @classmethod
     def from_file(cls, path: Path) -> SimulatorConfig:

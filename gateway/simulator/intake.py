@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import ValidationError
@@ -22,6 +22,7 @@ from gateway.transactions.claim_837_reader import read_837
 from gateway.transactions.claim_837_rules import HIPAA_837_VERSIONS, check_837
 from gateway.transactions.eligibility_270_reader import Inquiry
 from gateway.transactions.ig_validation import IgProblem, validate_with_pyx12
+from gateway.transactions.status_276_reader import AskedClaim
 from gateway.x12.delimiters import Delimiters
 from gateway.x12.errors import X12SyntaxError
 from gateway.x12.reader import X12Reader
@@ -70,6 +71,7 @@ class InboundSet:
     issues: list[SegmentIssue] = field(default_factory=list)
     claims: list[ClaimIn] = field(default_factory=list)
     inquiries: list[Inquiry] = field(default_factory=list)  # a 270's (inquiry_intake)
+    asked: list[AskedClaim] = field(default_factory=list)  # a 276's claims (inquiry_intake)
     batch_id: str = ""
     submitter_name: str = ""
     submitter_id: str = ""
@@ -263,6 +265,11 @@ def check_groups(ic: InboundInterchange, *, ig_validation: bool = False) -> None
 
             check_inquiry_group(ic, group, ig_validation=ig_validation)
             continue
+        if group.get(1) == "HR":  # claim status inquiries
+            from gateway.simulator.inquiry_intake import check_status_group
+
+            check_status_group(ic, group, ig_validation=ig_validation)
+            continue
         if group.get(1) != "HC":
             group.codes.append("1")
         elif group.get(8) not in HIPAA_837_VERSIONS:
@@ -439,6 +446,16 @@ def claim_in(record: dict[str, Any]) -> ClaimIn:
             )
         )
     person = "organization_name" not in billing
+    prior_paid: dict[str, Decimal] = {}
+    prior_share: dict[str, Decimal] = {}
+    for other in record.get("other_payers") or []:
+        for la in other.get("line_adjudications") or []:
+            key = str(la.get("line_id", ""))
+            prior_paid[key] = prior_paid.get(key, Decimal(0)) + Decimal(str(la["paid_amount"]))
+            prior_share[key] = sum(  # the last earlier payer's word on it counts
+                (Decimal(str(a["amount"])) for a in la.get("adjustments", [])
+                 if a.get("group") == "PR"), Decimal(0),
+            )  # fmt: skip
     return ClaimIn(
         claim_id=record["claim_id"],
         kind=kind,
@@ -464,4 +481,6 @@ def claim_in(record: dict[str, Any]) -> ClaimIn:
         statement_from=inst.get("statement_from"),
         statement_to=inst.get("statement_to"),
         lines=lines,
+        prior_paid=prior_paid,
+        prior_share=prior_share,
     )

@@ -72,6 +72,10 @@ class ClaimIn(_Model):
     statement_from: date | None = None
     statement_to: date | None = None
     lines: list[LineIn]
+    # what earlier payers did (2320/2430 of a secondary or tertiary claim), per line id: all
+    # of them paid, and what the last of them left the patient (coordination of benefits)
+    prior_paid: dict[str, Decimal] = {}
+    prior_share: dict[str, Decimal] = {}
 
     @property
     def charge(self) -> Decimal:
@@ -114,6 +118,7 @@ class Adjudication(_Model):
     payer_claim_number: str
     received: date
     lines: list[LineResult]
+    crossover_to: tuple[str, str] | None = None  # (payer id, name) it was forwarded to (19)
 
     @property
     def charge(self) -> Decimal:

@@ -356,6 +356,9 @@ def _claim_payment(w: X12Writer, claim: ClaimIn, a: Adjudication) -> None:
     if claim.patient_last_name:
         w.segment("NM1", "IL", "1", claim.subscriber_last_name, claim.subscriber_first_name,
                   None, None, None, "MI", claim.member_id)  # fmt: skip
+    if a.crossover_to is not None:
+        w.segment("NM1", "TT", "2", a.crossover_to[1], None, None, None, None, "PI",
+                  a.crossover_to[0])  # fmt: skip
     if claim.statement_from:
         w.segment("DTM", "232", d8(claim.statement_from))
         w.segment("DTM", "233", d8(claim.statement_to or claim.statement_from))

@@ -66,6 +66,7 @@ from gateway.simulator.state import (
     load_state,
     save_state,
 )
+from gateway.simulator.status_answers import StatusReply, answer_asked, write_277
 
 log = structlog.get_logger("gateway.simulator")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_-]")
@@ -86,6 +87,7 @@ class StepReport:
     claims_accepted: int = 0  # 277CA A2
     claims_rejected: int = 0  # 277CA A3/A6/A7/A8
     eligibility_answers: int = 0  # 271 answers (one per 270 inquiry)
+    status_answers: int = 0  # 277 answers (one per claim a 276 asked about)
     payments: int = 0  # 835 CLPs processed as primary/secondary/tertiary
     reversals: int = 0  # 835 CLPs with status 22
     pending: int = 0  # 835 work left for a later step
@@ -232,6 +234,7 @@ class Simulator:
         self._publish("999", ic.control, control, out.getvalue(), report)
         statuses: list[SetStatus] = []
         answers: list[list[InquiryAnswer]] = []
+        status_replies: list[StatusReply] = []
         for group in ic.groups:
             accepted = group.accepted_sets
             report.sets_accepted += len(accepted)
@@ -242,7 +245,13 @@ class Simulator:
                     answers.append(answer_all(st.inquiries, self.config, state, now.date()))
                     report.eligibility_answers += len(st.inquiries)
                     continue
+                if st.asked:  # a 276: the payer answers it with a 277
+                    status_replies += answer_asked(state, st.asked)
+                    continue
                 statuses.append(self._claim_statuses(st, group_route, state, now, report))
+        statuses = [s for s in statuses if s.claims]  # a set whose claims were all lost
+        if status_replies:
+            self._status_answers(status_replies, route, state, now, report)
         if statuses:
             control = state.next_control()
             out = io.StringIO()
@@ -255,6 +264,22 @@ class Simulator:
             write_271(out, route=route, control=control, when=now, answers=answers,
                       payer=self.config.payer, line_breaks=ch.line_breaks)  # fmt: skip
             self._publish("271", ic.control, control, out.getvalue(), report)
+
+    def _status_answers(
+        self, replies: list[StatusReply], route: Route, state: State, now: datetime,
+        report: StepReport,
+    ) -> None:  # fmt: skip
+        """The 277 answering a 276; a silent claim asked about is adjudicated now."""
+        control = state.next_control()
+        out = io.StringIO()
+        breaks = self.config.clearinghouse.line_breaks
+        write_277(out, route=route, control=control, when=now, replies=replies,
+                  payer=self.config.payer, line_breaks=breaks)  # fmt: skip
+        self._publish("277", replies[0].asked.trace, control, out.getvalue(), report)
+        report.status_answers += len(replies)
+        for r in replies:
+            if r.woken is not None:
+                self._schedule(state, "adjudicate", r.woken, now)
 
     def _ta1(
         self, ic: InboundInterchange, route: Route, state: State, now: datetime, report: StepReport
@@ -295,6 +320,9 @@ class Simulator:
                 out.claims.append(ClaimStatus(claim, rejections, None, trace))
                 continue
             report.claims_accepted += 1
+            silence = cfg.silence
+            if chance(rng_for(cfg.seed, "lost", claim.claim_id, str(times)), silence.no_277ca_rate):
+                continue  # lost at the clearinghouse: no 277CA, the payer never hears of it
             state.counters.payer_claim += 1
             number = f"{cfg.payer.claim_number_prefix}{state.counters.payer_claim:010d}"
             record = ClaimRecord(
@@ -305,8 +333,11 @@ class Simulator:
             state.payer_claims[number] = number
             out.claims.append(ClaimStatus(claim, [], number, trace))
             due = now + timedelta(seconds=cfg.adjudication.delay_seconds)
+            quiet = rng_for(cfg.seed, "silent", claim.claim_id, str(times))
             if target is not None:
                 self._take_back(state, target, record, due)
+            elif chance(quiet, silence.no_payment_rate):
+                record.silent = True  # no 835 until a 276 asks about it
             else:
                 self._schedule(state, "adjudicate", number, due)
         return out
@@ -392,6 +423,9 @@ class Simulator:
             record = state.claims[item.key]
             if item.action == "adjudicate" and record.status == "pending":
                 add(record, self._pay(state, record, now))
+                crossed = record.payment is not None and record.payment.crossover_to is not None
+                if crossed and self.config.adjudication.crossover_answers:
+                    self._cross_over(state, record, now)
             elif item.action == "void":
                 self._reverse(state, record, add)
             elif item.action == "replace" and item.target is not None:
@@ -448,6 +482,33 @@ class Simulator:
             due = now + timedelta(seconds=cfg.adjustments.reversal_delay_seconds)
             self._schedule(state, "correct", record.key, due, earliest_step=state.step + 1)
         return payment
+
+    def _cross_over(self, state: State, record: ClaimRecord, now: datetime) -> None:
+        """The payer forwarded the claim (crossover): the next payer adjudicates it with this
+        payer's figures, in an 835 of its own one step later, as a secondary."""
+        payment = record.payment
+        assert payment is not None and payment.crossover_to is not None
+        payer_id, payer_name = payment.crossover_to
+        paid = {r.line.line_id: r.paid for r in payment.lines}
+        share = {
+            r.line.line_id: sum((a.amount for a in r.adjustments if a.group == "PR"), ZERO)
+            for r in payment.lines
+        }
+        claim = record.claim.model_copy(update={
+            "payer_id": payer_id, "payer_name": payer_name, "sequence": "S",
+            "prior_paid": paid, "prior_share": share,
+        })  # fmt: skip
+        state.counters.payer_claim += 1
+        number = f"{self.config.payer.claim_number_prefix}{state.counters.payer_claim:010d}"
+        state.claims[number] = ClaimRecord(
+            key=number,
+            claim=claim,
+            route=record.route,
+            payer_claim_number=number,
+            received=now.date(),
+        )
+        state.payer_claims[number] = number
+        self._schedule(state, "adjudicate", number, now, earliest_step=state.step + 1)
 
     def _reverse(
         self,

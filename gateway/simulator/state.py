@@ -43,6 +43,7 @@ class ClaimRecord(_Model):
     status: Literal["pending", "paid", "voided", "replaced", "closed"] = "pending"
     payment: Adjudication | None = None
     paid_step: int | None = None
+    silent: bool = False  # not adjudicated until a 276 asks about it ([silence])
 
 
 Action = Literal["adjudicate", "void", "replace", "correct"]

@@ -130,7 +130,8 @@ def _hierarchy(w: X12Writer, guide: Guide, claims: Sequence[Claim]) -> None:
                 chunk = group[start : start + MAX_CLAIMS_PER_HL]
                 hl += 1
                 subscriber_hl = hl
-                _loop_2000b(w, subscriber, payer, patient, hl, provider_hl)
+                _loop_2000b(w, subscriber, payer, patient, hl, provider_hl,
+                            msp=guide is not GUIDES["institutional"])  # fmt: skip
                 if patient is not None:
                     hl += 1
                     _loop_2000c(w, patient, hl, subscriber_hl)
@@ -159,10 +160,14 @@ def _loop_2000b(
     patient: Patient | None,
     hl: int,
     parent: int,
+    *,
+    msp: bool = True,
 ) -> None:
-    """``HL*2*1*22*0~ SBR*P*18*GRP1001******CI~`` 2010BA subscriber, 2010BB payer."""
+    """``HL*2*1*22*0~ SBR*P*18*GRP1001******CI~`` 2010BA subscriber, 2010BB payer (SBR05, the
+    Medicare secondary payer type, only on 837P/837D)."""
     w.segment("HL", str(hl), str(parent), "22", "1" if patient is not None else "0")
-    w.segment("SBR", s.sequence, "18" if patient is None else None, s.group_number, None, None,
+    msp_type = s.insurance_type if msp and s.sequence != "P" else None
+    w.segment("SBR", s.sequence, "18" if patient is None else None, s.group_number, None, msp_type,
               None, None, None, s.filing_indicator)  # fmt: skip
     w.segment("NM1", "IL", "1", common.up(s.last_name), common.up(s.first_name),
               common.up(s.middle_name), None, common.up(s.suffix), "MI", s.member_id)  # fmt: skip

@@ -138,21 +138,33 @@ def procedure_composite(qualifier: str, line: Line) -> list[str | None]:
 
 
 def loop_2320_other_payers(w: X12Writer, claim: Claim) -> None:
-    """2320/2330A/2330B per earlier payer: what it paid and adjusted, who it is."""
+    """2320/2330A/2330B per earlier payer: what it paid and adjusted, who it is.
+
+    ``SBR*P*18*GRP******CI~`` CAS, ``AMT*D*116~`` (AMT*EAF only when that payer gave no line
+    detail), OI, MOA (its claim remarks); 2330A ``NM1*IL``; 2330B ``NM1*PR``, ``DTP*573`` only
+    when no 2430 carries that payer's date, ``REF*F8`` its claim number (field guide 2, 1.3).
+    """
+    institutional = claim.kind == "institutional"
     for op in claim.other_payers:
-        w.segment("SBR", op.sequence, op.subscriber.relationship, None, None, None, None,
-                  None, None, op.filing_indicator)  # fmt: skip
+        msp = None if institutional else op.insurance_type
+        w.segment("SBR", op.sequence, op.subscriber.relationship, op.subscriber.group_number,
+                  None, msp, None, None, None, op.filing_indicator)  # fmt: skip
         cas_segments(w, op.adjustments)
         w.segment("AMT", "D", amount(op.paid_amount))
+        if op.remaining_patient_liability and not op.line_adjudications:
+            w.segment("AMT", "EAF", amount(op.remaining_patient_liability))
         w.segment(
             "OI", None, None, "Y" if claim.assignment_of_benefits else "N", None, None,
             claim.release_of_information,
         )  # fmt: skip
+        if op.remarks:
+            w.segment("MOA", None, None, *op.remarks[:5])
         s = op.subscriber
         w.segment("NM1", "IL", "1", up(s.last_name), up(s.first_name), None, None, None, "MI",
                   s.member_id)  # fmt: skip
         w.segment("NM1", "PR", "2", up(op.payer.name), None, None, None, None, "PI", op.payer.id)
-        w.segment("DTP", "573", "D8", d8(op.paid_date))
+        if not op.line_adjudications:
+            w.segment("DTP", "573", "D8", d8(op.paid_date))
         if op.payer_claim_number:
             w.segment("REF", "F8", op.payer_claim_number)
 
@@ -160,12 +172,15 @@ def loop_2320_other_payers(w: X12Writer, claim: Claim) -> None:
 def loop_2430_line_adjudication(
     w: X12Writer, claim: Claim, line: Line, qualifier: str, svd_procedure: bool = True
 ) -> None:
-    """2430 per earlier payer that adjudicated this line: SVD, CAS, DTP*573."""
+    """2430 per earlier payer that adjudicated this line: SVD, CAS (grouped as its 835 grouped
+    them), DTP*573, AMT*EAF (what the patient still owes on the line, when not zero)."""
     for op in claim.other_payers:
         for la in op.line_adjudications:
             if la.line_id != line.line_id:
                 continue
-            proc = [qualifier, line.procedure or line.revenue_code, *line.modifiers]
+            code = la.procedure or line.procedure or line.revenue_code
+            modifiers = la.modifiers if la.modifiers is not None else line.modifiers
+            proc = [qualifier, code, *modifiers]
             units = quantity(la.paid_units if la.paid_units is not None else line.units)
             if svd_procedure:
                 w.segment("SVD", op.payer.id, amount(la.paid_amount), proc, None, units)
@@ -174,3 +189,5 @@ def loop_2430_line_adjudication(
                           units)  # fmt: skip
             cas_segments(w, la.adjustments)
             w.segment("DTP", "573", "D8", d8(la.paid_date or op.paid_date))
+            if la.remaining_patient_liability:
+                w.segment("AMT", "EAF", amount(la.remaining_patient_liability))

@@ -128,6 +128,10 @@ class _ClaimBuilder:
     def finish(self) -> Record | None:
         claim, self.claim = self.claim, None
         self.line = self.other = self.adjudication = None
+        for op in (claim or {}).get("other_payers", []):
+            dated = [la["paid_date"] for la in op["line_adjudications"] if la.get("paid_date")]
+            if "paid_date" not in op and dated:  # 2330B DTP*573 is left out when 2430 has it
+                op["paid_date"] = dated[0]
         return claim
 
     def feed(self, seg: Segment) -> Record | None:
@@ -173,6 +177,8 @@ class _ClaimBuilder:
             self.subscriber["sequence"] = seg.get(1)
             if seg.get(3):
                 self.subscriber["group_number"] = seg.get(3)
+            if seg.get(5):
+                self.subscriber["insurance_type"] = seg.get(5)
             if seg.get(9):
                 self.subscriber["filing_indicator"] = seg.get(9)
         elif sid == "NM1" and q == "IL":
@@ -254,6 +260,12 @@ class _ClaimBuilder:
                 c["patient_paid"] = _dec(seg, 2)
             elif q == "D" and self.other is not None:
                 self.other["paid_amount"] = _dec(seg, 2)
+            elif q == "EAF" and self.adjudication is not None:
+                self.adjudication["remaining_patient_liability"] = _dec(seg, 2)
+            elif q == "EAF" and self.other is not None:
+                self.other["remaining_patient_liability"] = _dec(seg, 2)
+        elif sid == "MOA" and self.other is not None:
+            self.other["remarks"] = [r for r in seg.elements[3:8] if r]
         elif sid == "HI":
             self._hi(seg)
         elif sid == "CL1" and inst is not None:
@@ -275,6 +287,10 @@ class _ClaimBuilder:
             }
             if seg.get(9):
                 self.other["filing_indicator"] = seg.get(9)
+            if seg.get(3):
+                self.other["subscriber"]["group_number"] = seg.get(3)
+            if seg.get(5):
+                self.other["insurance_type"] = seg.get(5)
             c.setdefault("other_payers", []).append(self.other)
             self.entity = None
         elif sid == "CAS":
@@ -303,6 +319,11 @@ class _ClaimBuilder:
             }
             if seg.get(5):
                 self.adjudication["paid_units"] = _dec(seg, 5)
+            code, *modifiers = [*seg.components(3)][1:] or [""]
+            modifiers = [m for m in modifiers if m]
+            line_code = self.line.get("procedure") or self.line.get("revenue_code")
+            if code and (code != line_code or modifiers != self.line.get("modifiers", [])):
+                self.adjudication.update(procedure=code, modifiers=modifiers)
             if other is not None:
                 other["line_adjudications"].append(self.adjudication)
 
@@ -472,6 +493,7 @@ def as_sent(claim: Claim) -> Claim:
         if line["description"]:
             line["description"] = safe_text(line["description"].upper(), _DELIMITERS)
     units = {line.line_id: line.units for line in claim.lines}
+    lines = {line.line_id: line for line in claim.lines}
     for op in data["other_payers"]:
         op["adjustments"] = _by_group(op["adjustments"])
         for la in op["line_adjudications"]:
@@ -480,11 +502,30 @@ def as_sent(claim: Claim) -> Claim:
         sub = op["subscriber"]
         for key in ("first_name", "last_name"):
             sub[key] = safe_text(sub[key].upper(), _DELIMITERS)
+        if claim.kind == "institutional":
+            op["insurance_type"] = None
+        op["remarks"] = op["remarks"][:5]
+        if not op["remaining_patient_liability"] or op["line_adjudications"]:
+            op["remaining_patient_liability"] = None
         for la in op["line_adjudications"]:
             if la["paid_units"] is None:
                 la["paid_units"] = units[la["line_id"]]
             if la["paid_date"] is None:
                 la["paid_date"] = op["paid_date"]
+            if not la["remaining_patient_liability"]:
+                la["remaining_patient_liability"] = None
+            line = lines[la["line_id"]]
+            code = la["procedure"] or line.procedure or line.revenue_code
+            mods = la["modifiers"] if la["modifiers"] is not None else line.modifiers
+            if code == (line.procedure or line.revenue_code) and mods == line.modifiers:
+                la["procedure"] = la["modifiers"] = None
+            else:
+                la["procedure"], la["modifiers"] = code, list(mods)
+        if op["line_adjudications"]:  # then 2330B has no DTP*573: the first 2430 date stands
+            op["paid_date"] = op["line_adjudications"][0]["paid_date"]
+    sub = data["subscriber"]
+    if claim.kind == "institutional" or sub["sequence"] == "P":
+        sub["insurance_type"] = None
     _upper_names(data)
     return Claim.model_validate(_safe(data))
 

@@ -40,11 +40,14 @@ from pyx12.map_walker import walk_tree
 DENTAL_VRIIC = "005010X224A2"
 DENTAL_MAP_FILE = "837.5010.X224.A2.xml"
 ELIGIBILITY_VRIIC = "005010X279A1"
+STATUS_VRIIC = "005010X212"
+STATUS_MAP_FILE = "276.5010.X212.xml"  # ours, derived from pyx12's 4010 276 map
 # Our maps, registered under the 00501 version: (GS08, GS01, abbreviation, file).
 OWN_MAPS = (
     (DENTAL_VRIIC, "HC", "837D", DENTAL_MAP_FILE),
     (ELIGIBILITY_VRIIC, "HS", "270", "270.5010.X279.A1.xml"),
     (ELIGIBILITY_VRIIC, "HB", "271", "271.5010.X279.A1.xml"),
+    (STATUS_VRIIC, "HR", "276", STATUS_MAP_FILE),
 )
 
 _IK304 = frozenset({"1", "2", "3", "4", "5", "6", "7", "8", "I4", "I6", "I7", "I8", "I9"})

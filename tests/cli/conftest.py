@@ -1,3 +1,3 @@
 """CLI tests of ledger commands reuse the ledger's database fixtures (SQLite and PostgreSQL)."""
 
-from tests.ledger.conftest import backend, db_url, make_database  # noqa: F401
+from tests.ledger.conftest import backend, db_url, ledger, make_database  # noqa: F401

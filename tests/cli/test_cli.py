@@ -135,10 +135,11 @@ def test_validate_json_report(tmp_path: Path) -> None:
 
 
 def test_parse_refuses_transactions_it_does_not_read(corpus: Path) -> None:
-    code, _, err = run("parse", str(corpus / "other/stupidedi_X212_276_claim-request.edi"))
+    code, _, err = run("parse", str(corpus / "other/pyx12_834_multiple_st_loops.txt"))
     assert code == 2
     assert (
-        "transaction 276 is not one the gateway reads (835, 837, 999, 277CA, TA1, 270, 271)" in err
+        "transaction 834 is not one the gateway reads (835, 837, 999, 277CA, TA1, 270, 271, 276, "
+        "277)" in err
     )
 
 

@@ -42,6 +42,8 @@ class LineResult:
 class ClaimResult:
     claim: Claim
     lines: list[LineResult]
+    status: str = "1"  # CLP02: 22 for a reversal
+    payer_claim_number: str = ""  # CLP07; PCN<claim id> when empty
 
     @property
     def charge(self) -> Decimal:
@@ -60,11 +62,15 @@ class ClaimResult:
         return sum((x.contractual for x in self.lines), Decimal(0))
 
 
-def adjudicate(claim: Claim) -> ClaimResult:
+def adjudicate(
+    claim: Claim, *, deductible_due: Decimal = DEDUCTIBLE, payer_claim_number: str = ""
+) -> ClaimResult:
+    """``deductible_due``: what the first line puts on the patient's deductible (a corrected
+    adjudication may change it)."""
     lines = []
     for n, line in enumerate(claim.lines):
         allowed = (line.charge * Decimal("0.8")).quantize(CENT, ROUND_HALF_UP)
-        deductible = min(DEDUCTIBLE, allowed) if n == 0 else Decimal("0.00")
+        deductible = min(deductible_due, allowed) if n == 0 else Decimal("0.00")
         served = line.service_date or claim.service_date
         if served is None and claim.institutional is not None:
             served = claim.institutional.statement_from
@@ -79,7 +85,17 @@ def adjudicate(claim: Claim) -> ClaimResult:
             line.line_id, code, line.charge, allowed, line.charge - allowed, deductible,
             allowed - deductible, line.units, served, qualifier,
         ))  # fmt: skip
-    return ClaimResult(claim, lines)
+    return ClaimResult(claim, lines, payer_claim_number=payer_claim_number)
+
+
+def reversal_of(result: ClaimResult) -> ClaimResult:
+    """The payer takes ``result`` back: CLP02 22, the same CLP07, every amount negated."""
+    negated = [
+        LineResult(x.line_id, x.procedure, -x.charge, -x.allowed, -x.contractual, -x.deductible,
+                   -x.paid, x.units, x.service_date, x.qualifier)
+        for x in result.lines
+    ]  # fmt: skip
+    return ClaimResult(result.claim, negated, "22", result.payer_claim_number)
 
 
 def envelope_of(path: Path) -> tuple[int, int]:
@@ -192,8 +208,12 @@ def remit_835(results: Iterable[ClaimResult], *, trace: str, control: int = 701)
             w.segment("LX", "1")
             for r in results:
                 c = r.claim
-                w.segment("CLP", c.claim_id, "1", f"{r.charge:.2f}", f"{r.paid:.2f}",
-                          f"{r.patient:.2f}", "12", f"PCN{c.claim_id}", "11", "1")  # fmt: skip
+                status = r.status  # as billed: 2 and 3 from a secondary and tertiary payer
+                if status == "1":
+                    status = {"S": "2", "T": "3"}.get(c.subscriber.sequence, "1")
+                w.segment("CLP", c.claim_id, status, f"{r.charge:.2f}", f"{r.paid:.2f}",
+                          f"{r.patient:.2f}", "12", r.payer_claim_number or f"PCN{c.claim_id}",
+                          "11", c.frequency)  # fmt: skip
                 w.segment("NM1", "QC", "1", "DOE", "JANE", "", "", "", "MI", "XYZ1")
                 for x in r.lines:
                     w.segment("SVC", (x.qualifier, x.procedure), f"{x.charge:.2f}",

@@ -176,5 +176,6 @@ def test_claims_to_payments_end_to_end(tmp_path: Path, db_url: str) -> None:
     shown = runner.invoke(cli, ["--home", str(home), "claim", "PCN-2025-0001"])
     assert shown.exit_code == 0, shown.output
     assert "acme-837P-000000001.x12" in shown.output and "TRACE-ACME-1" in shown.output
+    assert "filed: the payer's 277CA accepted it on" in shown.output  # proof of timely filing
     listed = runner.invoke(cli, ["--home", str(home), "claims", "--status", "paid", "--json"])
     assert sorted(json.loads(line)["claim_id"] for line in listed.output.splitlines()) == paid

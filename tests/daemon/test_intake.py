@@ -101,8 +101,17 @@ def test_duplicates_are_refused_but_a_rerun_after_a_crash_is_not_a_duplicate(
     errors = json.loads((home / "spool/rejected/b.json.errors.json").read_text())
     assert errors["problems"][0]["field"] == "claim_id"
     assert "already in the ledger" in errors["problems"][0]["message"]
-    # a replacement (frequency 7) becomes version 2
-    _drop(home, "c.json", [dict(changed, frequency="7", payer_claim_number="ACMCLM0000123")])
+    # a replacement (frequency 7) of a claim still queued: refused, the payer has none yet
+    replacement = dict(changed, frequency="7", payer_claim_number="ACMCLM0000123")
+    _drop(home, "c.json", [replacement])
+    report = take_claim_files(home, ledger, _partners(home), settle_seconds=5, today=TODAY)
+    assert report.rejected_files == ["c.json"] and report.taken == []
+    errors = json.loads((home / "spool/rejected/c.json.errors.json").read_text())
+    assert "still in flight" in errors["problems"][0]["message"]
+    # once the payer has acknowledged the claim, the replacement becomes version 2
+    for state in (ClaimState.BATCHED, ClaimState.SUBMITTED, ClaimState.ACCEPTED):
+        ledger.transition("PCN-2025-0001", state, source="test")
+    _drop(home, "d.json", [replacement])
     report = take_claim_files(home, ledger, _partners(home), settle_seconds=5, today=TODAY)
     stored = ledger.claim("PCN-2025-0001")
     assert report.taken == ["PCN-2025-0001"] and stored is not None and stored.version == 2

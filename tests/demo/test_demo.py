@@ -14,6 +14,8 @@ from rich.console import Console
 
 from gateway.cli.main import cli
 from gateway.demo.run import DemoSummary, run_demo
+from gateway.ledger.db import open_ledger
+from gateway.ledger.ledger import Ledger
 from gateway.transactions.claim_837_reader import read_837_claims
 from gateway.transactions.ig_validation import validate_with_pyx12
 from tests.daemon.homes import read_jsonl
@@ -75,7 +77,7 @@ def _check(summary: DemoSummary, claims: int) -> None:
     assert set(summary.states) <= {"paid", "partially_paid", "denied", "rejected"}
     assert len(summary.claims_refused_at_intake) == 3
     assert summary.rejected_by_payer and all("A7:33" in why for _, why in summary.rejected_by_payer)
-    left = _postings_reconcile(summary.home)
+    left = {k: v for k, v in _postings_reconcile(summary.home).items() if k.startswith("DEMO-")}
     paid_or_denied = claims - summary.states["rejected"]
     assert len(left) == paid_or_denied
     assert set(left.values()) == {Decimal(0)}
@@ -91,9 +93,43 @@ def _check(summary: DemoSummary, claims: int) -> None:
     assert all(c.deductible_left for c in summary.eligibility if c.status == "active")
 
 
+def _check_followup(summary: DemoSummary) -> None:
+    """Some claims kept silent were asked about; the aging total equals the ledger's open
+    amounts (billed less paid of every claim no 835 has settled) to the cent."""
+    result = summary.followup
+    assert result is not None and result.aging is not None
+    assert result.silent_before and result.inquiries_sent >= sum(result.silent_before.values())
+    assert result.answers
+    settings = (summary.home / "gateway.toml").read_text()
+    assert "sqlite:///state/gateway.db" in settings
+    with open_ledger(f"sqlite:///{summary.home / 'state' / 'gateway.db'}") as ledger:
+        open_claims = [c for c in ledger.list_claims(limit=100_000)
+                       if c.state in ("submitted", "accepted", "reversed")]  # fmt: skip
+        owed = sum((Decimal(c.billed or "0") - _paid(ledger, c.claim_id) for c in open_claims),
+                   Decimal("0.00"))  # fmt: skip
+    assert result.aging.total.amount == owed == result.ledger_open
+    assert result.aging.total.count == len(open_claims)
+    assert sum((r.total.amount for r in result.aging.rows), Decimal(0)) == owed
+    # a paid claim with a line denied outright (nothing left to the patient) is on the worklist
+    last = {p["claim_id"]: p for p in read_jsonl(summary.home / "spool" / "postings")}
+    denied = {  # the claim's last posting (a reversal is followed by the corrected payment)
+        claim_id for claim_id, p in last.items()
+        if p["status"] in ("paid", "partially_paid") and any(
+            Decimal(ln["paid"]) == 0 and not any(a["group"] == "PR" for a in ln["adjustments"])
+            for ln in p["lines"])
+    }  # fmt: skip
+    listed = {i.claim_id for i in result.worklist if i.reason == "partially_denied"}
+    assert denied and listed == denied
+
+
+def _paid(ledger: Ledger, claim_id: str) -> Decimal:
+    return sum((Decimal(p.paid) for p in ledger.payments_in_force(claim_id)), Decimal(0))
+
+
 def test_demo_through_a_folder_pair(tmp_path: Path) -> None:
     summary = run_demo(tmp_path / "home", claims=80, seed=3, console=Console(file=None, quiet=True))
     _check(summary, 80)
+    _check_followup(summary)
     exchange = tmp_path / "home" / "exchange" / "clearinghouse"
     inquiries = list(exchange.rglob("*-270-*.x12"))
     answers = list(exchange.rglob("271-*.x12"))  # what the simulator wrote, taken by the daemon
@@ -112,7 +148,10 @@ def test_demo_through_a_real_sftp_server(sshd: Sshd) -> None:
     inquiries = list((sshd.inbound / "processed").glob("*-270-*.x12"))
     assert inquiries and all(validate_with_pyx12(p) == [] for p in inquiries)
     sent = Counter(c.claim_id for path in uploaded for c in read_837_claims(path))
-    assert sent == Counter(f"DEMO-{n:05d}" for n in range(1, 121))  # each claim once
+    assert summary.correction is not None  # the demo's replacement went out too
+    corrected = Counter([summary.correction.claim_id])
+    demo = Counter({claim_id: n for claim_id, n in sent.items() if claim_id.startswith("DEMO-")})
+    assert demo == Counter(f"DEMO-{n:05d}" for n in range(1, 121)) + corrected  # each once
     assert max(len(read_837_claims(path)) for path in uploaded) == 40  # the batch limit
 
 
@@ -120,5 +159,7 @@ def test_gateway_demo_command(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["demo", "--home", str(tmp_path / "d"), "--claims", "30"])
     assert result.exit_code == 0, result.output
     assert "every claim reconciles" in result.output and "yes" in result.output
+    assert "worklist (" in result.output and "aging: money insurers still owe" in result.output
+    assert "aging total equals the ledger's open amounts to the cent: yes" in result.output
     again = CliRunner().invoke(cli, ["demo", "--home", str(tmp_path / "d")])
     assert again.exit_code == 2 and "not empty" in again.output

@@ -103,6 +103,7 @@ def test_an_answer_is_applied_once_with_its_benefits_record(ledger: Ledger) -> N
     assert (stored.answer, stored.answer_file) == (dict(answer("R-1").answer), "a.271")
     [entry] = ledger.pending_outbox(OutboxKind.BENEFITS)
     assert entry.payload == dict(answer("R-1").answer)
+    assert entry.place == "acme"  # the request's partner: its output stream
     # the same file again: recorded before, nothing applied
     again = ledger.apply_reply(sha("a.271"), partner="acme", name="a.271", kind="271",
                                changes=(), requests=[answer("R-1")])  # fmt: skip

@@ -17,7 +17,10 @@ MakeDatabase = Callable[[], str]  # the make_database fixture (conftest.py)
 
 TABLES = {
     "claims",
+    "claim_legs",
+    "leg_sources",
     "claim_events",
+    "claim_notes",
     "control_numbers",
     "interchanges",
     "interchange_claims",
@@ -27,6 +30,10 @@ TABLES = {
     "outbox",
     "leases",
     "eligibility_requests",
+    "status_inquiries",
+    "users",  # the web view's (users.py)
+    "web_sessions",
+    "audit_events",
 }
 
 

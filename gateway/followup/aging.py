@@ -1,0 +1,91 @@
+"""Aging: money still expected from insurers, by age since submission, per payer or partner.
+
+Amounts are Decimal sums of each claim's open amount (``worklist.open_amount``), so the grand
+total equals the ledger's open amounts to the cent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from gateway.followup.worklist import open_amount
+from gateway.ledger.followup import ClaimFacts
+from gateway.ledger.ledger import Ledger
+
+BUCKETS = ("0-30", "31-60", "61-90", "91-120", "120+")
+_ZERO = Decimal("0.00")
+
+
+def bucket_of(days: int) -> str:
+    for name, top in zip(BUCKETS, (30, 60, 90, 120), strict=False):
+        if days <= top:
+            return name
+    return "120+"
+
+
+@dataclass
+class Cell:
+    count: int = 0
+    amount: Decimal = _ZERO
+
+    def add(self, amount: Decimal) -> None:
+        self.count += 1
+        self.amount += amount
+
+
+@dataclass
+class AgingRow:
+    key: str
+    buckets: dict[str, Cell] = field(default_factory=lambda: {b: Cell() for b in BUCKETS})
+    total: Cell = field(default_factory=Cell)
+
+
+@dataclass
+class Aging:
+    by: str
+    rows: list[AgingRow]
+    buckets: dict[str, Cell]
+    total: Cell
+
+    def to_json(self) -> dict[str, Any]:
+        def cell(c: Cell) -> dict[str, Any]:
+            return {"count": c.count, "amount": f"{c.amount:.2f}"}
+
+        return {
+            "by": self.by,
+            "buckets": list(BUCKETS),
+            "rows": [
+                {self.by: r.key, **{b: cell(c) for b, c in r.buckets.items()},
+                 "total": cell(r.total)}
+                for r in self.rows
+            ],
+            "totals": {**{b: cell(c) for b, c in self.buckets.items()}, "total": cell(self.total)},
+        }  # fmt: skip
+
+
+def aging(ledger: Ledger, now: datetime, by: Literal["payer", "partner"] = "payer") -> Aging:
+    """Open claims by age since submission at ``now``, per payer (its name) or partner."""
+    return aging_of(ledger.followup_facts(), now, by)
+
+
+def aging_of(
+    facts: Iterable[ClaimFacts], now: datetime, by: Literal["payer", "partner"] = "payer"
+) -> Aging:
+    rows: dict[str, AgingRow] = {}
+    buckets = {b: Cell() for b in BUCKETS}
+    total = Cell()
+    for claim in facts:
+        amount = open_amount(claim)
+        if amount == 0:
+            continue
+        since = claim.submitted_at or claim.created_at
+        name = bucket_of(max(0, (now - since).days))
+        key = claim.payer_name if by == "payer" else claim.partner
+        row = rows.setdefault(key, AgingRow(key))
+        for cell in (row.buckets[name], row.total, buckets[name], total):
+            cell.add(amount)
+    return Aging(by, sorted(rows.values(), key=lambda r: (-r.total.amount, r.key)), buckets, total)

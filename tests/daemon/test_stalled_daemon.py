@@ -1,0 +1,217 @@
+"""A daemon stalled past its lease cannot submit or post what another daemon has since taken.
+
+Two real `gateway run` processes (two homes) on one PostgreSQL ledger and one partner. Daemon A
+takes the claims (its leases) and is caught on its way to the interchange: the test holds the
+partner's control-number row, A waits for it, and A is stopped with SIGSTOP. Its leases run out
+(the test moves their end into the past instead of waiting the lease time: A's heartbeat is
+stopped with it, so nothing renews them), daemon B starts and takes the claims over, and A is
+woken with SIGCONT while B waits behind A's open transaction. A's batch is refused by its
+fencing token (``lease_lost``), its file is removed, and B sends every claim, once.
+
+Replies need no lease: a daemon stopped with an 835 it downloaded, while the partner sends the
+file again and another daemon posts it, posts nothing when it wakes (the payments' identities
+and the file's hash are recorded in the transaction that posts them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select, text, update
+
+from gateway.daemon.runner import worker_name
+from gateway.ledger.db import open_ledger
+from gateway.ledger.schema import (
+    ClaimState,
+    OutboxKind,
+    claim_payments,
+    interchange_claims,
+    leases,
+    outbox,
+)
+from tests.conftest import REPO
+from tests.daemon.homes import drop_claims, make_home, numbered_claims
+from tests.daemon.payer import adjudicate, claims_of, envelope_of, remit_835
+
+CLAIMS = 6
+
+
+@pytest.fixture(scope="module")
+def backend() -> str:
+    return "postgresql"
+
+
+def _home(root: Path, shared: Path, db_url: str) -> Path:
+    home = make_home(root, database=db_url, max_claims=CLAIMS)
+    partner = home / "partners" / "acme.toml"
+    text_ = partner.read_text().replace('"exchange/in"', f'"{shared / "in"}"')
+    partner.write_text(text_.replace('"exchange/out"', f'"{shared / "out"}"'))
+    settings = home / "gateway.toml"
+    settings.write_text(settings.read_text().replace("tick_seconds = 2 ", "tick_seconds = 0.05 "))
+    return home
+
+
+def _start(home: Path, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as err:
+        return subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli.main", "--home", str(home), "run"],
+            cwd=REPO, stdout=subprocess.DEVNULL, stderr=err,
+        )  # fmt: skip
+
+
+def _until(what: str, check: Callable[[], bool], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.05)
+
+
+def test_a_daemon_stopped_past_its_lease_cannot_submit_what_another_took(
+    tmp_path: Path, db_url: str
+) -> None:
+    shared = tmp_path / "partner"
+    for folder in ("in", "out"):
+        (shared / folder).mkdir(parents=True)
+    home_a, home_b = (_home(tmp_path / n, shared, db_url) for n in ("a", "b"))
+    owner_a, owner_b = worker_name(home_a), worker_name(home_b)
+    drop_claims(home_a, "claims.json", numbered_claims("STL", CLAIMS))
+    engine = create_engine(db_url, isolation_level="AUTOCOMMIT")
+    ledger = open_ledger(db_url)
+    ledger.reserve_control_numbers("acme")  # the row the test will hold
+
+    def leased_to(owner: str) -> bool:
+        with engine.connect() as c:
+            count = c.execute(select(func.count()).where(leases.c.owner == owner)).scalar()
+        return count == CLAIMS
+
+    def someone_waits_for_a_lock() -> bool:
+        with engine.connect() as c:
+            waiting = c.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            )).scalar()  # fmt: skip
+        return bool(waiting)
+
+    daemons: list[subprocess.Popen[bytes]] = []
+    holder = create_engine(db_url).connect()
+    try:
+        hold = holder.begin()
+        holder.execute(text("SELECT * FROM control_numbers WHERE partner = 'acme' FOR UPDATE"))
+        daemons.append(_start(home_a, tmp_path / "a.log"))
+        _until("A holds the claims' leases and waits for a control number",
+               lambda: leased_to(owner_a) and someone_waits_for_a_lock())  # fmt: skip
+        os.kill(daemons[0].pid, signal.SIGSTOP)
+        with engine.connect() as c:  # A's lease time goes by while it is stopped
+            c.execute(update(leases).where(leases.c.owner == owner_a)
+                      .values(expires_at=func.now() - text("interval '1 second'")))  # fmt: skip
+        hold.commit()  # A's reservation completes in the server; A cannot commit it, stopped
+        daemons.append(_start(home_b, tmp_path / "b.log"))
+        _until("B took the claims over", lambda: leased_to(owner_b))
+        os.kill(daemons[0].pid, signal.SIGCONT)
+        _until("B submitted every claim",
+               lambda: ledger.count_claims() == {ClaimState.SUBMITTED.value: CLAIMS})  # fmt: skip
+        for process in daemons:
+            assert process.poll() is None, "a daemon exited"
+    finally:
+        holder.close()
+        for process in daemons:
+            os.kill(process.pid, signal.SIGCONT)
+            process.send_signal(signal.SIGTERM)
+        codes = [process.wait(timeout=60) for process in daemons]
+        ledger.close()
+        engine.dispose()
+    assert codes == [0, 0]
+
+    sent = [p for p in (shared / "in").glob("*.x12")]
+    assert len(sent) == 1, "one interchange, B's"
+    assert Counter(c.claim_id for c in claims_of(sent[0])) == dict.fromkeys(
+        (r["claim_id"] for r in numbered_claims("STL", CLAIMS)), 1
+    )
+    with open_ledger(db_url) as check, check.engine.connect() as c:
+        links = c.execute(select(interchange_claims.c.claim_id)).scalars().all()
+    assert sorted(links) == sorted(r["claim_id"] for r in numbered_claims("STL", CLAIMS))
+    events = [json.loads(line) for line in (tmp_path / "a.log").read_text().splitlines()
+              if line.startswith("{")]  # fmt: skip
+    assert [e["claims"] for e in events if e["event"] == "lease_lost"] == [CLAIMS]
+    assert not list((home_a / "spool" / "outbound" / "acme").glob("*.x12"))  # removed
+    assert not list((home_a / "spool" / "archive" / "outbound").rglob("*.x12"))  # never sent
+
+
+def test_a_daemon_stopped_with_a_reply_posts_nothing_another_posted(
+    tmp_path: Path, make_database: Callable[[], str]
+) -> None:
+    db_url = make_database()  # a ledger of its own
+    shared = tmp_path / "partner"
+    for folder in ("in", "out"):
+        (shared / folder).mkdir(parents=True)
+    home_a, home_b = (_home(tmp_path / n, shared, db_url) for n in ("a", "b"))
+    drop_claims(home_a, "claims.json", numbered_claims("PST", CLAIMS))
+    engine = create_engine(db_url, isolation_level="AUTOCOMMIT")
+    ledger = open_ledger(db_url)
+
+    def someone_waits_for_a_lock() -> bool:
+        with engine.connect() as c:
+            waiting = c.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            )).scalar()  # fmt: skip
+        return bool(waiting)
+
+    def drop_835(text_: str) -> None:  # the partner sends it (again)
+        (shared / "out" / ".000000001.835.part").write_text(text_)
+        (shared / "out" / ".000000001.835.part").rename(shared / "out" / "000000001.835")
+
+    daemons: list[subprocess.Popen[bytes]] = []
+    holder = create_engine(db_url).connect()
+    inbound_a = home_a / "spool" / "inbound" / "acme"
+    try:
+        daemons.append(_start(home_a, tmp_path / "a.log"))
+        _until("A submitted the claims",
+               lambda: ledger.count_claims() == {ClaimState.SUBMITTED.value: CLAIMS})  # fmt: skip
+        [sent] = (shared / "in").glob("*.x12")
+        isa, _ = envelope_of(sent)
+        remit = remit_835([adjudicate(c) for c in claims_of(sent)], trace="TRSTOP", control=isa)
+        hold = holder.begin()  # A will download the 835 and wait to look it up
+        holder.execute(text("LOCK TABLE received_files IN ACCESS EXCLUSIVE MODE"))
+        drop_835(remit)
+        _until("A holds the 835 and waits for the ledger",
+               lambda: any(inbound_a.glob("*.835")) and someone_waits_for_a_lock())  # fmt: skip
+        os.kill(daemons[0].pid, signal.SIGSTOP)
+        hold.commit()  # A's look-up answers "never seen" in the server; A is stopped
+        drop_835(remit)
+        daemons.append(_start(home_b, tmp_path / "b.log"))
+        _until("B posted the 835",
+               lambda: ledger.count_claims() == {ClaimState.PAID.value: CLAIMS})  # fmt: skip
+        os.kill(daemons[0].pid, signal.SIGCONT)
+        _until("A went through the 835 it held", lambda: not any(inbound_a.glob("*.835")))
+        for process in daemons:
+            assert process.poll() is None, "a daemon exited"
+    finally:
+        holder.close()
+        for process in daemons:
+            os.kill(process.pid, signal.SIGCONT)
+            process.send_signal(signal.SIGTERM)
+        codes = [process.wait(timeout=60) for process in daemons]
+        ledger.close()
+    assert codes == [0, 0]
+    ids = [r["claim_id"] for r in numbered_claims("PST", CLAIMS)]
+    with engine.connect() as c:
+        paid = Counter(c.execute(select(claim_payments.c.claim_id, claim_payments.c.state)).all())
+        postings = c.execute(select(outbox.c.record_id)
+                             .where(outbox.c.kind == OutboxKind.POSTINGS.value)).all()  # fmt: skip
+    engine.dispose()
+    assert paid == {(claim, "posted"): 1 for claim in ids}  # posted once, by B
+    assert len(postings) == CLAIMS
+    assert list((home_a / "spool" / "archive" / "inbound" / "acme").rglob("*.835"))  # A's copy
+    events = [json.loads(line) for line in (tmp_path / "a.log").read_text().splitlines()
+              if line.startswith("{")]  # fmt: skip
+    assert "remittance_already_posted" in {e["event"] for e in events}  # A found B's posting

@@ -1,0 +1,282 @@
+"""The web view's pages in process (FastAPI's TestClient), on SQLite and PostgreSQL: the login,
+its cookie and headers, the claim search, settling held payments through the ledger's door,
+roles, CSRF, the audit trail, and no patient data in URLs or logs."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import structlog
+from fastapi.testclient import TestClient
+
+from gateway.daemon.runner import Daemon
+from gateway.ledger.db import open_ledger
+from gateway.ledger.schema import IN_FORCE, ClaimState
+from gateway.simulator import Simulator, SimulatorConfig
+from gateway.simulator.config import AdjudicationConfig
+from tests.conftest import SAMPLES
+from tests.daemon.homes import drop_claims, drop_reply, make_home, read_jsonl
+from tests.demo.test_demo import SFTP_PARTNER
+from tests.ledger.conftest import MakeDatabase
+from tests.web.conftest import add_users, client, csrf_of, log_in
+
+PAGES = ["/", "/claims", "/claims/PCN-2025-0001", "/review", "/eligibility", "/partners", "/audit"]
+
+
+def _professional() -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = json.loads((SAMPLES / "professional.json").read_text())
+    return records
+
+
+def _home_with_held_payments(tmp_path: Path, url: str) -> Path:
+    """Two claims paid, then a copy of their 835 under a new trace: both payments held."""
+    home = make_home(tmp_path, database=url)
+    config = SimulatorConfig(seed=3, adjudication=AdjudicationConfig())
+    payer = Simulator(home / "exchange" / "in", home / "exchange" / "out", config,
+                      home / "state" / "simulator.json")  # fmt: skip
+    daemon = Daemon(home)
+    try:
+        drop_claims(home, "visits.json", _professional())
+        daemon.run(once=True)
+        payer.step()
+        daemon.run(once=True)
+        [paid] = (home / "exchange" / "out" / "processed").glob("835-*.x12")
+        text = paid.read_text()
+        trace = text.split("TRN*1*", 1)[1].split("*", 1)[0]
+        drop_reply(home, "835-copy.x12", text.replace(f"TRN*1*{trace}*", "TRN*1*COPY-0001*"))
+        daemon.run(once=True)
+        assert len(daemon.ledger.held_payments()) == 2
+    finally:
+        daemon.ledger.close()
+    add_users(url)
+    return home
+
+
+def test_every_page_is_behind_the_login_with_safe_cookies_and_headers(
+    tmp_path: Path, make_database: MakeDatabase
+) -> None:
+    url = make_database()
+    home = make_home(tmp_path, database=url)
+    add_users(url)
+    web = client(home)
+    for path in PAGES:
+        answer = web.get(path)
+        assert (answer.status_code, answer.headers["location"]) == (303, "/login"), path
+    page = web.get("/login")
+    assert (
+        "HttpOnly" in page.headers["set-cookie"] and "SameSite=strict" in page.headers["set-cookie"]
+    )
+    for name, value in (("content-security-policy", "default-src 'self'"),
+                        ("x-frame-options", "DENY"), ("cache-control", "no-store"),
+                        ("referrer-policy", "no-referrer")):  # fmt: skip
+        assert value in page.headers[name]
+    token = csrf_of(page.text)
+    wrong = web.post("/login", data={"username": "maria", "password": "guess " * 3, "csrf": token})
+    assert wrong.status_code == 401 and "wrong user name or password" in wrong.text
+    forged = web.post("/login", data={"username": "maria", "password": "maria's long password"})
+    assert forged.status_code == 403 and "CSRF" in forged.text
+    log_in(web, "maria")
+    cookie = next(c for c in web.cookies.jar if c.name == "gateway_session")
+    assert cookie.has_nonstandard_attr("HttpOnly") and not cookie.secure
+    for path in PAGES[:-1]:
+        answer = web.get(path)
+        assert answer.status_code == (404 if path.startswith("/claims/") else 200), path
+    assert web.get("/audit").status_code == 403  # a coordinator is no admin
+    secure = client(home, https=True)  # served over TLS: the cookie says Secure
+    log_in(secure, "ada")
+    assert next(c for c in secure.cookies.jar if c.name == "gateway_session").secure
+    assert secure.get("/audit").status_code == 200
+    # a logout ends the session for good: the same cookie opens nothing
+    token = csrf_of(web.get("/").text)
+    stolen = web.cookies.get("gateway_session")
+    assert web.post("/logout", data={"csrf": token}).headers["location"] == "/login"
+    again = TestClient(web.app, base_url="http://gateway.test", follow_redirects=False,
+                       cookies={"gateway_session": stolen})  # fmt: skip
+    assert again.get("/").status_code == 303
+    # so does disabling the user
+    with open_ledger(url) as ledger:
+        ledger.set_user_active("ada", False)
+    assert secure.get("/").status_code == 303
+
+
+def test_claim_search_finds_by_patient_claim_id_payer_state_and_dates(
+    tmp_path: Path, make_database: MakeDatabase
+) -> None:
+    url = make_database()
+    home = make_home(tmp_path, database=url)
+    add_users(url)
+    base = _professional()[0]
+    names = ["DOE", "DOERING", "DOF", "O'NEIL", "DOE_X", "DO%E"]
+    with open_ledger(url) as ledger:
+        for n in range(120):
+            record = json.loads(json.dumps(base))
+            record["claim_id"] = f"WEB-{n:04d}"
+            record["subscriber"]["last_name"] = names[n % len(names)]
+            record["subscriber"]["first_name"] = "JANE" if n % 2 else "JOHN"
+            record["service_date"] = f"2025-03-{1 + n % 28:02d}"
+            for line in record["lines"]:
+                line["service_date"] = record["service_date"]
+            ledger.add_claim(record, kind="professional", partner="acme",
+                             payer_id="ACMEH" if n % 3 else "OTHER")  # fmt: skip
+        ledger.transition("WEB-0007", ClaimState.BATCHED, source="test")
+    web = client(home)
+    csrf = log_in(web, "sam")  # a viewer may search
+
+    def found(**asked: str) -> list[str]:
+        answer = web.post("/claims", data={"csrf": csrf, **asked})
+        assert answer.status_code == 200 and str(answer.url).endswith("/claims")
+        return sorted({part.split('"')[0] for part in answer.text.split('href="/claims/')[1:]})
+
+    assert found(patient="doer") == [f"WEB-{n:04d}" for n in range(1, 120, 6)]  # DOERING
+    doe = found(patient="doe, j")  # DOE, DOERING and DOE_X (not DOF): 60, a page of 50
+    assert len(doe) == 50 and not {f"WEB-{n:04d}" for n in range(2, 120, 6)} & set(doe)
+    assert found(patient="doe_") == [f"WEB-{n:04d}" for n in range(4, 120, 6)]  # _ is no wildcard
+    assert found(patient="DO%") == [f"WEB-{n:04d}" for n in range(5, 120, 6)]  # nor is %
+    assert found(patient="o'neil, ja") == [f"WEB-{n:04d}" for n in range(3, 120, 6)]
+    assert found(patient="o'neil, jo") == []
+    assert found(claim_id="WEB-000") == [f"WEB-{n:04d}" for n in range(10)]
+    assert found(claim_id="WEB-0007", state="batched") == ["WEB-0007"]
+    assert found(payer_id="OTHER", served_from="2025-03-01", served_to="2025-03-01") == [
+        f"WEB-{n:04d}" for n in range(0, 120, 3) if n % 28 == 0
+    ]
+    bad = web.post("/claims", data={"csrf": csrf, "served_from": "03/01/2025"})
+    assert "use YYYY-MM-DD" in bad.text
+    first = web.post("/claims", data={"csrf": csrf})
+    assert 'value="1">older' in first.text and first.text.count('href="/claims/') == 50
+    last = web.post("/claims", data={"csrf": csrf, "page_no": "2"})
+    assert last.text.count('href="/claims/') == 20 and "older →" not in last.text
+    assert web.post("/claims", data={"patient": "doe"}).status_code == 403  # no CSRF token
+    odd = web.post("/claims", data={"csrf": csrf, "page_no": "-1", "patient": "x" * 81})
+    assert odd.status_code == 400 and "page_no" in odd.text and "<html" in odd.text
+
+
+def test_held_payments_are_released_and_discarded_by_a_coordinator_only(
+    tmp_path: Path, make_database: MakeDatabase
+) -> None:
+    url = make_database()
+    home = _home_with_held_payments(tmp_path, url)
+    viewer, coordinator = client(home), client(home)
+    sam, maria = log_in(viewer, "sam"), log_in(coordinator, "maria")
+    page = viewer.get("/review")
+    assert "PCN-2025-0001" in page.text and "/review/release" not in page.text
+    form = {"file": "835-copy.x12", "claim_id": "PCN-2025-0001", "note": "ok"}
+    refused = viewer.post("/review/release", data={**form, "csrf": sam})
+    assert refused.status_code == 403 and "a viewer may not do this" in refused.text
+    assert coordinator.post("/review/release", data=form).status_code == 403  # no CSRF token
+    assert coordinator.post("/review/release", data={**form, "csrf": sam}).status_code == 403
+    no_note = coordinator.post("/review/release", data={**form, "note": " ", "csrf": maria})
+    assert no_note.status_code == 400 and "say why" in no_note.text
+    with structlog.testing.capture_logs() as logs:
+        released = coordinator.post("/review/release", data={**form, "csrf": maria,
+                                    "note": "the payer confirmed it"})  # fmt: skip
+    assert released.status_code == 303
+    done = coordinator.get(released.headers["location"])
+    assert "released 1 claim payment(s) (PCN-2025-0001)" in done.text
+    assert "PCN-2025-0001 now paid more than once by the same payer, as you chose" in done.text
+    discarded = coordinator.post("/review/discard", data={**form, "csrf": maria,
+                                 "claim_id": "PCN-2025-0002", "note": "a copy"})  # fmt: skip
+    assert discarded.status_code == 303
+    assert "Nothing is held for review" in coordinator.get("/review").text
+    again = coordinator.post("/review/discard", data={**form, "csrf": maria})
+    assert again.status_code == 404
+    claim = coordinator.get("/claims/PCN-2025-0001").text
+    for link in ("/files/inbound/acme/835-copy.x12", "/files/outbound/acme/"):
+        assert f'href="{link}' in claim
+    read = coordinator.get("/files/inbound/acme/835-copy.x12")
+    assert read.status_code == 200 and "COPY-0001" in read.text and "claim payment" in read.text
+    for bad in ("/files/inbound/acme/..", "/files/inbound/../835-copy.x12", "/files/spool/acme/x",
+                "/files/inbound/acme/.hidden", "/files/inbound/acme/%2e%2e%2fgateway.toml"):  # fmt: skip
+        assert coordinator.get(bad).status_code == 404, bad
+    assert "released" in claim and "the payer confirmed it" in claim
+    assert "payment_discarded" in coordinator.get("/claims/PCN-2025-0002").text
+    assert any(e["event"] == "payments_released" for e in logs)
+    daemon = Daemon(home)  # the daemon's next cycle writes the records, as after gateway review
+    try:
+        daemon.run(once=True)
+    finally:
+        daemon.ledger.close()
+    posted = [p for p in read_jsonl(home / "spool" / "postings") if p.get("released_after_review")]
+    assert [(p["claim_id"], p["review_note"]) for p in posted] == [
+        ("PCN-2025-0001", "the payer confirmed it")
+    ]
+    with open_ledger(url) as ledger:
+        trail = [(e.username, e.action, e.claim_id) for e in ledger.audit_trail(limit=1000)]
+        in_force = [p for p in ledger.claim_payments() if p.state in IN_FORCE]
+        billed = sum((Decimal(c.billed or 0) for c in ledger.list_claims()), Decimal(0))
+    paid = sum((Decimal(p.paid) for p in in_force), Decimal(0))
+    left = sum((Decimal(p.patient_responsibility) for p in in_force), Decimal(0))
+    money = coordinator.get("/").text.split('id="money"')[1].split("</table>")[0]
+    assert len(in_force) == 3 and paid > 0  # two paid, one released
+    row = f'<td class="num">{billed:,.2f}</td><td class="num">{paid:,.2f}</td><td class="num">{left:,.2f}</td>'
+    assert money.count(row) == 2, money  # this week and this month
+    assert ("maria", "payment_released", "PCN-2025-0001") in trail
+    assert ("maria", "view_file", None) in trail
+    assert ("maria", "payment_discarded", "PCN-2025-0002") in trail
+    assert ("sam", "refused", None) in trail and ("maria", "csrf_refused", None) in trail
+
+
+def test_no_patient_data_in_urls_or_logs(tmp_path: Path, make_database: MakeDatabase) -> None:
+    url = make_database()
+    home = _home_with_held_payments(tmp_path, url)
+    web = client(home)
+    with structlog.testing.capture_logs() as logs:
+        csrf = log_in(web, "ada")
+        answer = web.post("/claims", data={"csrf": csrf, "patient": "doe, jane"})
+        visited = [str(answer.url)]
+        for path in ("/", "/review", "/claims/PCN-2025-0001", "/eligibility", "/audit"):
+            visited.append(str(web.get(path).url))
+    assert "DOE" in answer.text  # shown on the page, behind the login
+    said = json.dumps(logs, default=str).upper()
+    for secret in ("DOE", "JANE", "XYZ123456789", "1980-05-14"):
+        assert secret not in said and all(secret not in u.upper() for u in visited)
+
+
+def test_five_wrong_passwords_make_a_user_names_logins_wait(
+    tmp_path: Path, make_database: MakeDatabase
+) -> None:
+    url = make_database()
+    home = make_home(tmp_path, database=url)
+    add_users(url)
+    web = client(home)
+    log_in(web, "sam")  # a good login earlier does not count
+    for _ in range(5):
+        token = csrf_of(web.get("/login").text)
+        wrong = web.post("/login", data={"username": "sam", "password": "x" * 12, "csrf": token})
+        assert wrong.status_code == 401
+    token = csrf_of(web.get("/login").text)
+    right = web.post("/login", data={"username": "sam", "password": "sam's long password!",
+                                     "csrf": token})  # fmt: skip
+    assert right.status_code == 429 and "try again in 15 minutes" in right.text
+    log_in(client(home), "maria")  # another user name is not held up
+    with open_ledger(url) as ledger:
+        assert [e.action for e in ledger.audit_trail(username="sam", limit=2)] == [
+            "login_locked", "login_failed",
+        ]  # fmt: skip
+
+
+def test_the_partners_page_shows_health_traffic_and_settings_but_no_secret(
+    tmp_path: Path, make_database: MakeDatabase, monkeypatch: Any
+) -> None:
+    url = make_database()
+    home = _home_with_held_payments(tmp_path, url)
+    monkeypatch.setenv("CLEARING_KEY_PASSPHRASE", "hunter2-the-passphrase")
+    (home / "partners" / "clearing.toml").write_text(
+        SFTP_PARTNER.format(port=2222, user="practice", key="id_ed25519").replace(
+            'known_hosts = "known_hosts"',
+            'known_hosts = "known_hosts"\npassphrase_env = "CLEARING_KEY_PASSPHRASE"',
+        )
+    )
+    web = client(home)
+    log_in(web, "sam")
+    text = web.get("/partners").text
+    acme = text.split('id="partner-acme"')[1].split("</section>")[0]
+    assert "ok" in acme and "sent</dt><dd>1 of 1 interchange(s) built" in acme
+    assert "received</dt><dd>" in acme and "exchange/in" in acme
+    assert 'id="message"' not in text  # every partner file was read
+    clearing = text.split('id="partner-clearinghouse"')[1].split("</section>")[0]
+    assert "practice@127.0.0.1:2222" in clearing and "keys/id_ed25519" in clearing
+    assert "$CLEARING_KEY_PASSPHRASE" in clearing and "not polled yet" in clearing
+    assert "hunter2" not in text
