@@ -164,10 +164,9 @@ def take_claim_files(
         routed: list[tuple[Claim, NewClaim]] = []
         for claim in result.claims:
             said: dict[str, Any] = {}
-            if claim.frequency in WHAT:  # a replacement or void: checked, F8 filled
-                if any(c.claim_id == claim.claim_id for c, _ in routed):  # its original (or
-                    _settle(ledger, routed, path.name, problems, taken, skipped)  # another
-                    routed = []  # correction) in this file is queued first, as one at a time
+            # a replacement or void: checked, F8 filled (before the file's claims are queued:
+            # the reader refuses a claim id twice in one file, so none of them is its original)
+            if claim.frequency in WHAT:
                 try:
                     correction = prepare(ledger, claim)
                 except CorrectionRefused as exc:
