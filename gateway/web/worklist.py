@@ -58,7 +58,7 @@ def chart(report: Aging) -> list[dict[str, Any]]:
     bars = []
     for n, name in enumerate(BUCKETS):
         cell = report.buckets[name]
-        height = int(cell.amount / top * (CHART_H - 30))
+        height = int(cell.amount / top * (CHART_H - 40))  # room for the label above
         bars.append({"name": name, "x": n * width + 10, "w": width - 20, "h": height,
                      "y": CHART_H - 20 - height, "cell": cell})  # fmt: skip
     return bars
