@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,7 @@ class Web:
     templates: Jinja2Templates
     session_hours: float = 8.0
     clock: Callable[[], datetime] = utc_now  # "now" of the pages (UTC); tests fix it
+    cache: dict[str, Any] = field(default_factory=dict)  # (monotonic time, value) by name
 
 
 class SafeHeaders:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
+import structlog
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -24,7 +25,18 @@ from gateway.web.app import web_of
 from gateway.web.auth import Posted, allowed
 
 router = APIRouter()
+log = structlog.get_logger("gateway.web")
 KINDS = {"dispute_opened": "dispute opened", "dispute_closed": "dispute closed", "note": "note"}
+
+
+def _explained(ledger: Ledger, claim_id: str) -> dict[str, Any] | None:
+    """``gateway explain``'s answer; None (the page says so) when a stored posting lacks what
+    an explanation needs, so the rest of the claim's page still shows."""
+    try:
+        return explanation_of(ledger, claim_id)
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        log.warning("web_explanation_failed", claim_id=claim_id, error=type(exc).__name__)
+        return None
 
 
 def claim_story_extras(ledger: Ledger, story: ClaimStory) -> dict[str, Any]:
@@ -38,7 +50,7 @@ def claim_story_extras(ledger: Ledger, story: ClaimStory) -> dict[str, Any]:
     return {
         "notes": notes,
         "payers": [line.strip() for line in leg_lines(legs, story.events, story.payments)],
-        "explained": explanation_of(ledger, claim_id),
+        "explained": _explained(ledger, claim_id),
         "max_note": MAX_NOTE,
     }
 
