@@ -15,13 +15,14 @@ from typing import Any
 import structlog
 from fastapi.testclient import TestClient
 from markupsafe import escape
+from sqlalchemy import update
 
 from gateway.daemon.explanations import explanation_of
 from gateway.daemon.runner import Daemon
 from gateway.ledger.corrections import NoteKind
 from gateway.ledger.db import open_ledger
 from gateway.ledger.records import utc_now
-from gateway.ledger.schema import IN_FORCE, ClaimState
+from gateway.ledger.schema import IN_FORCE, ClaimState, claim_payments
 from gateway.simulator import Simulator, SimulatorConfig
 from gateway.simulator.config import AdjudicationConfig
 from tests.cli.test_followup_cli import ACCEPTED, SENT, claim, run
@@ -397,3 +398,8 @@ def test_a_claim_page_shows_notes_payers_and_the_explanation_and_a_coordinator_a
     assert ("maria", "note_added", "PCN-2025-0001") in trail
     assert ("sam", "refused", None) in trail and ("maria", "csrf_refused", None) in trail
     assert ('id="payers"' in shown) == bool(legs)
+    with open_ledger(url) as ledger, ledger.engine.begin() as connection:  # a posting cut short
+        connection.execute(update(claim_payments).where(
+            claim_payments.c.claim_id == "PCN-2025-0002").values(posting="{}"))  # fmt: skip
+    cut = viewer.get("/claims/PCN-2025-0002")
+    assert cut.status_code == 200 and 'id="unexplained"' in cut.text and 'id="notes"' in cut.text
