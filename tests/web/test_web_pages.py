@@ -18,6 +18,7 @@ from markupsafe import escape
 from sqlalchemy import update
 
 from gateway.daemon.explanations import explanation_of
+from gateway.daemon.legs_view import leg_lines
 from gateway.daemon.runner import Daemon
 from gateway.ledger.corrections import NoteKind
 from gateway.ledger.db import open_ledger
@@ -30,6 +31,8 @@ from tests.conftest import SAMPLES
 from tests.daemon.homes import drop_claims, drop_reply, make_home, read_jsonl
 from tests.demo.test_demo import SFTP_PARTNER
 from tests.ledger.conftest import MakeDatabase
+from tests.ledger.test_ledger_legs import hand_on, open_secondary
+from tests.ledger.test_ledger_payments import remit, sent_claim
 from tests.web.conftest import add_users, client, csrf_of, log_in
 
 PAGES = ["/", "/worklist", "/aging", "/claims", "/claims/PCN-2025-0001", "/review", "/eligibility",
@@ -403,3 +406,26 @@ def test_a_claim_page_shows_notes_payers_and_the_explanation_and_a_coordinator_a
             claim_payments.c.claim_id == "PCN-2025-0002").values(posting="{}"))  # fmt: skip
     cut = viewer.get("/claims/PCN-2025-0002")
     assert cut.status_code == 200 and 'id="unexplained"' in cut.text and 'id="notes"' in cut.text
+
+
+def test_a_claim_billed_to_a_second_payer_lists_its_payers_as_gateway_claim_does(
+    tmp_path: Path, make_database: MakeDatabase
+) -> None:
+    url = make_database()
+    home = make_home(tmp_path, database=url)
+    with open_ledger(url) as ledger:
+        sent_claim(ledger)
+        remit(ledger, "T1", hand_on("p1"))
+        assert open_secondary(ledger)
+        story = ledger.claim_story("PCN-1")
+        assert story is not None
+        lines = leg_lines(ledger.legs("PCN-1"), story.events, story.payments)
+    add_users(url)
+    web = client(home)
+    log_in(web, "sam")
+    page = web.get("/claims/PCN-1")
+    assert page.status_code == 200
+    payers = page.text.split('<ul id="payers">')[1].split("</ul>")[0]
+    assert len(lines) == 2 and payers.count("<li>") == 2
+    for line in lines:
+        assert f"<li>{escape(line.strip())}</li>" in payers
