@@ -149,7 +149,11 @@ def fill(url: str, n: int, seed: int) -> dict[str, str]:
                             "state": "held" if held else "posted",
                             "detail": dumps({"reasons": [{"reason": "unbalanced",
                                                           "text": "bench"}]} if held else {}),
-                            "posting": "{}", "recorded_at": at, "updated_at": at})  # fmt: skip
+                            "posting": dumps({"paid": "80.00", "status": "1", "payment": {
+                                "payer_id": record["payer"]["id"], "payer_name": "BENCH PAYER"},
+                                "adjustments": [{"group": "PR", "reason": "2",
+                                                 "amount": "20.00"}]}),
+                            "recorded_at": at, "updated_at": at})  # fmt: skip
                 c.execute(insert(claims), rows)
                 c.execute(insert(claim_events), events)
                 c.execute(insert(interchange_claims), links)
@@ -233,7 +237,8 @@ def time_pages(base: str, pid: int, ids: dict[str, str], requests: int) -> list[
             "search: state": {"state": "rejected"},
         }
         pages: list[tuple[str, str, dict[str, str] | None]] = [
-            ("needs attention", "/", None), ("claims (newest)", "/claims", None),
+            ("needs attention", "/", None), ("worklist", "/worklist", None),
+            ("aging", "/aging", None), ("claims (newest)", "/claims", None),
             *((name, "/claims", {"csrf": csrf[1], **fields}) for name, fields in searches.items()),
             ("claim timeline", f"/claims/{ids['claim']}", None),
             ("held payments", "/review", None), ("eligibility", "/eligibility", None),

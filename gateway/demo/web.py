@@ -19,13 +19,15 @@ COPY_TRACE = "DEMO-COPY-0001"
 
 
 def resend_a_payment(home: Path, partner: str = "clearinghouse") -> str:
-    """Drop a copy of the partner's smallest 835 without reversals (a copy of a reversal and its
-    corrected payment nets to nothing) with a new trace number and take it in (one daemon
+    """Drop a copy of the partner's smallest 835 of two claims or more without reversals (a copy
+    of a reversal and its corrected payment nets to nothing; one claim released still leaves one
+    held to look at) with a new trace number and take it in (one daemon
     cycle); the copy's name."""
     processed = home / "exchange" / partner / "out" / "processed"
     plain = [p for p in sorted(processed.glob("835-*.x12"))
              if not re.search(r"CLP\*[^*~]*\*22\*", p.read_text())]  # fmt: skip
-    paid = min(plain, key=lambda p: p.read_text().count("CLP*"))
+    several = [p for p in plain if p.read_text().count("CLP*") >= 2]  # a release leaves one
+    paid = min(several or plain, key=lambda p: p.read_text().count("CLP*"))
     text = re.sub(r"TRN\*1\*[^*~]+\*", f"TRN*1*{COPY_TRACE}*", paid.read_text(), count=1)
     name = "835-resent.x12"
     target = home / "exchange" / partner / "out" / name

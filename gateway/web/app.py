@@ -1,16 +1,18 @@
 """The web view's application: one ``Web`` (home, ledger, templates) shared by every page.
 
 Every page is behind a login (``auth``); every answer carries headers that keep it out of
-caches, frames and other sites' scripts. The worklist and aging pages of the follow-up work
-will be one more router here (``gateway/web/worklist.py``) and one more line in ``NAV``.
+caches, frames and other sites' scripts. Every page that depends on the day (the money of
+this week, the worklist's deadlines, aging) reads the time from ``Web.clock``, so a test can
+fix it.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.config import database_url, load_settings
 from gateway.ledger.ledger import Ledger
+from gateway.ledger.records import utc_now
 from gateway.ledger.users import Role
 
 HERE = Path(__file__).resolve().parent
@@ -32,6 +35,8 @@ HERE = Path(__file__).resolve().parent
 # The menu: path, label, the least role that sees it.
 NAV: list[tuple[str, str, Role]] = [
     ("/", "Needs attention", Role.VIEWER),
+    ("/worklist", "Worklist", Role.VIEWER),
+    ("/aging", "Aging", Role.VIEWER),
     ("/claims", "Claims", Role.VIEWER),
     ("/review", "Held payments", Role.VIEWER),
     ("/eligibility", "Eligibility", Role.VIEWER),
@@ -56,6 +61,8 @@ class Web:
     ledger: Ledger
     templates: Jinja2Templates
     session_hours: float = 8.0
+    clock: Callable[[], datetime] = utc_now  # "now" of the pages (UTC); tests fix it
+    cache: dict[str, Any] = field(default_factory=dict)  # (monotonic time, value) by name
 
 
 class SafeHeaders:
@@ -86,9 +93,26 @@ class LoginRequired(Exception):
     """No live session: the page answers with the login form."""
 
 
-def create_app(home: Path, ledger: Ledger | None = None, *, session_hours: float = 8.0) -> FastAPI:
+def create_app(
+    home: Path,
+    ledger: Ledger | None = None,
+    *,
+    session_hours: float = 8.0,
+    clock: Callable[[], datetime] = utc_now,
+) -> FastAPI:
     """The web view of ``home``; it opens (and closes) the home's ledger unless given one."""
-    from gateway.web import attention, audit, auth, claims, eligibility, files, partners, review
+    from gateway.web import (
+        attention,
+        audit,
+        auth,
+        claims,
+        eligibility,
+        files,
+        notes,
+        partners,
+        review,
+        worklist,
+    )
 
     settings = load_settings(home)
     owned = ledger is None
@@ -97,7 +121,7 @@ def create_app(home: Path, ledger: Ledger | None = None, *, session_hours: float
 
         ledger = open_ledger(database_url(home, settings))
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    web = Web(home, home / settings.spool.root, ledger, templates, session_hours)
+    web = Web(home, home / settings.spool.root, ledger, templates, session_hours, clock)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -108,7 +132,8 @@ def create_app(home: Path, ledger: Ledger | None = None, *, session_hours: float
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.web = web
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (auth, attention, claims, review, eligibility, partners, audit, files):
+    for module in (auth, attention, worklist, claims, notes, review, eligibility, partners, audit,
+                   files):  # fmt: skip
         app.include_router(module.router)
 
     app.add_middleware(SafeHeaders)

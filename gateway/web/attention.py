@@ -2,16 +2,17 @@
 
 Payments held for review, claim files refused at intake (``spool/rejected/``), replies set
 aside (``spool/quarantine/``), partners the daemon sees down (``state/partners.json``), claims
-the payer rejected or denied, the money billed and paid this week and this month (UTC days),
-and a count of claims per state. The worklist of the follow-up
-work (claims waiting too long for an answer) will be one more section here.
+the payer rejected or denied, the money billed and paid this week and this month (UTC days of
+the web's clock), a count of claims per state, and the most urgent items of the follow-up's
+worklist (the whole list on its own page; this summary is at most a minute old).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -19,13 +20,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from gateway.config import ConfigError, load_partners
-from gateway.ledger.records import utc_now
+from gateway.followup.worklist import WorkItem
 from gateway.ledger.schema import ClaimState
 from gateway.web.app import Web, page, web_of
 from gateway.web.auth import Viewer
+from gateway.web.worklist import item_rows, work_items
 
 router = APIRouter()
 SHOWN = 50  # newest files of each folder
+URGENT = 10  # worklist items shown here
+FRESH = 60.0  # seconds the worklist summary of this page is reused
 
 
 def _notes(folder: Path, pattern: str) -> list[dict[str, Any]]:
@@ -62,18 +66,37 @@ def partner_health(web: Web) -> list[dict[str, Any]]:
     return rows
 
 
+def recent_work(web: Web) -> list[WorkItem]:
+    """The worklist, computed at most once a minute for this page: it reads every open claim
+    (``build_worklist``), far more than the rest of the page; the Worklist page is always
+    computed afresh."""
+    kept = web.cache.get("worklist")
+    if kept is not None and time.monotonic() - kept[0] < FRESH:
+        items: list[WorkItem] = kept[1]
+        return items
+    items = work_items(web)
+    web.cache["worklist"] = (time.monotonic(), items)
+    return items
+
+
+def week_and_month(now: datetime) -> tuple[datetime, datetime]:
+    """The first moments (UTC) of ``now``'s week (Monday) and month."""
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return today - timedelta(days=today.weekday()), today.replace(day=1)
+
+
 def needs_attention(web: Web) -> dict[str, Any]:
     held = web.ledger.held_payments()
     files = Counter(PurePosixPath(p.archived_as or p.file_name).name for p in held)
     counts = web.ledger.claim_state_counts()
     partners = partner_health(web)
-    now = utc_now()
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    week, month = web.ledger.money_since(
-        today - timedelta(days=today.weekday()), today.replace(day=1)
-    )
+    week, month = web.ledger.money_since(*week_and_month(web.clock()))
+    work = recent_work(web)
     return {
         "money": [("this week (since Monday)", week), ("this month", month)],
+        "work_count": len(work),
+        "work_reasons": sorted(Counter(i.reason for i in work).items()),
+        "urgent": item_rows(web, work[:URGENT]),
         "held_files": sorted(files.items()),
         "held_count": len(held),
         "rejected_files": _notes(web.spool / "rejected", "*.errors.json"),

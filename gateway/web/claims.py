@@ -17,9 +17,11 @@ from fastapi.responses import HTMLResponse
 from gateway.ledger.claim_search import ClaimSearch
 from gateway.ledger.ledger import ClaimEvent
 from gateway.ledger.schema import ClaimState
+from gateway.ledger.users import Role
 from gateway.web.app import page, web_of
 from gateway.web.auth import Posted, Viewer
 from gateway.web.files import file_link
+from gateway.web.notes import claim_story_extras
 
 router = APIRouter()
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -95,7 +97,7 @@ def search(
 
 
 @router.get("/claims/{claim_id}", response_class=HTMLResponse)
-def claim_page(request: Request, claim_id: str, session: Viewer) -> HTMLResponse:
+def claim_page(request: Request, claim_id: str, session: Viewer, done: str = "") -> HTMLResponse:
     """One claim's whole story: versions, files, replies, payments, lines."""
     ledger = web_of(request).ledger
     story = ledger.claim_story(claim_id)
@@ -112,4 +114,6 @@ def claim_page(request: Request, claim_id: str, session: Viewer) -> HTMLResponse
     ]  # fmt: skip
     return page(request, "claim.html", claim=stored, lines=lines,
                 events=[event_facts(e, stored.partner) for e in story.events], file_link=file_link,
-                interchanges=story.interchanges, payments=story.payments)  # fmt: skip
+                interchanges=story.interchanges, payments=story.payments,
+                may_note=session.may(Role.COORDINATOR), done=done[:200],
+                **claim_story_extras(ledger, story))  # fmt: skip

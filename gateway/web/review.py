@@ -75,6 +75,7 @@ def _settle(request: Request, session: Any, verdict: PaymentState, file: str, no
     if not left and (web.home / "spool" / "review" / file).exists():
         archive_review(web.home, file, verdict.value, note.strip())
     claims = sorted({p.claim_id for p, _ in settled})
+    web.cache.pop("worklist", None)  # the first page's worklist summary: its held items moved
     web.ledger.audit(session.username, f"payment_{verdict.value}",
                      detail={"file": file, "note": note.strip(), "payments": len(settled)},
                      claim_ids=claims)  # fmt: skip

@@ -8,9 +8,10 @@ import io
 import re
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -78,10 +79,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield Site(url, home)
 
 
-def client(home: Path, *, https: bool = False) -> TestClient:
-    """An in-process client of the home's web view (no server, no redirects followed)."""
+def client(
+    home: Path, *, https: bool = False, clock: Callable[[], datetime] | None = None
+) -> TestClient:
+    """An in-process client of the home's web view (no server, no redirects followed); its
+    pages' "now" is ``clock`` when given (else the wall clock)."""
     base = "https://gateway.test" if https else "http://gateway.test"
-    return TestClient(create_app(home), base_url=base, follow_redirects=False)
+    app = create_app(home, clock=clock) if clock is not None else create_app(home)
+    return TestClient(app, base_url=base, follow_redirects=False)
 
 
 def csrf_of(html: str) -> str:

@@ -1,7 +1,8 @@
 """The web view in a real browser: Debian's headless Chromium driven through chromedriver
 (scripts/ensure-chromium.sh installs both; `make test` runs it first).
 
-One coordinator's morning on the demo home, then what a viewer, a forged form and a wrong
+One coordinator's morning on the demo home (a held payment released, a note kept on the claim,
+the worklist and aging read), then what a viewer, a forged form and a wrong
 password get, then the admin's audit trail naming each step. Screenshots of every page go to
 the test's tmp folder (or $GATEWAY_WEB_SCREENSHOTS), to be looked at.
 """
@@ -30,6 +31,7 @@ from tests.web.conftest import PASSWORDS, Site
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 NOTE = "payer confirmed a second payment by phone, ref 4471"
+CALL = "called the payer: the second payment stands"
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +153,21 @@ def test_a_coordinator_finds_a_claim_and_releases_its_held_payment(
     payments = browser.find_element(By.ID, "payments").text
     assert "released" in payments and NOTE in payments
     shoot(browser, shots, "07-posted")
+    # a note on the claim: kept, signed, shown with the claim's explanation
+    assert browser.find_element(By.ID, "explanation").text
+    browser.find_element(By.CSS_SELECTOR, "#add-note textarea[name=text]").send_keys(CALL)
+    go(browser, browser.find_element(By.CSS_SELECTOR, "#add-note button"))
+    assert "note kept (" in browser.find_element(By.ID, "done").text
+    assert f"maria note {CALL}" in browser.find_element(By.ID, "notes-table").text
+    shoot(browser, shots, "07b-note")
+    # the follow-up: the worklist, then aging, from the menu
+    go(browser, browser.find_element(By.LINK_TEXT, "Worklist"))
+    work = browser.find_elements(By.CSS_SELECTOR, "#worklist tr.item")
+    assert work or browser.find_elements(By.ID, "worklist-empty")
+    shoot(browser, shots, "07c-worklist")
+    go(browser, browser.find_element(By.LINK_TEXT, "Aging"))
+    assert browser.find_element(By.ID, "aging-chart") and browser.find_element(By.ID, "aging-total")
+    shoot(browser, shots, "07d-aging")
     daemon = Daemon(site.home)  # and the daemon's next cycle writes its posting for the practice
     try:
         daemon.cycle(once=True)
@@ -213,7 +230,7 @@ def test_the_admin_reads_each_step_in_the_audit_trail(
         ("maria", "login_failed"), ("maria", "login"),
         ("maria", "search_claims"), ("maria", "search_claims"),  # the newest claims, then hers
         ("maria", "view_claim"), ("maria", "view_file"), ("maria", "payment_released"),
-        ("maria", "view_claim"),
+        ("maria", "view_claim"), ("maria", "note_added"), ("maria", "view_claim"),
         ("maria", "logout"),
         ("sam", "login"), ("sam", "refused"), ("sam", "csrf_refused"), ("sam", "refused"), ("sam", "logout"),
         ("-", "csrf_refused"), ("ada", "login"),

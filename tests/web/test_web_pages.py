@@ -1,29 +1,42 @@
 """The web view's pages in process (FastAPI's TestClient), on SQLite and PostgreSQL: the login,
 its cookie and headers, the claim search, settling held payments through the ledger's door,
-roles, CSRF, the audit trail, and no patient data in URLs or logs."""
+roles, CSRF, the audit trail, and no patient data in URLs or logs; the worklist and aging pages
+(what the CLI shows, at the web's fixed clock) and a claim's notes, payers and explanation."""
 
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import structlog
 from fastapi.testclient import TestClient
+from markupsafe import escape
+from sqlalchemy import update
 
+from gateway.daemon.explanations import explanation_of
+from gateway.daemon.legs_view import leg_lines
 from gateway.daemon.runner import Daemon
+from gateway.ledger.corrections import NoteKind
 from gateway.ledger.db import open_ledger
-from gateway.ledger.schema import IN_FORCE, ClaimState
+from gateway.ledger.records import utc_now
+from gateway.ledger.schema import IN_FORCE, ClaimState, claim_payments
 from gateway.simulator import Simulator, SimulatorConfig
 from gateway.simulator.config import AdjudicationConfig
+from tests.cli.test_followup_cli import ACCEPTED, SENT, claim, run
 from tests.conftest import SAMPLES
 from tests.daemon.homes import drop_claims, drop_reply, make_home, read_jsonl
 from tests.demo.test_demo import SFTP_PARTNER
 from tests.ledger.conftest import MakeDatabase
+from tests.ledger.test_ledger_legs import hand_on, open_secondary
+from tests.ledger.test_ledger_payments import remit, sent_claim
 from tests.web.conftest import add_users, client, csrf_of, log_in
 
-PAGES = ["/", "/claims", "/claims/PCN-2025-0001", "/review", "/eligibility", "/partners", "/audit"]
+PAGES = ["/", "/worklist", "/aging", "/claims", "/claims/PCN-2025-0001", "/review", "/eligibility",
+         "/partners", "/audit"]  # fmt: skip
 
 
 def _professional() -> list[dict[str, Any]]:
@@ -157,8 +170,11 @@ def test_held_payments_are_released_and_discarded_by_a_coordinator_only(
     tmp_path: Path, make_database: MakeDatabase
 ) -> None:
     url = make_database()
+    started = utc_now()  # every claim and payment below is recorded at or after it
     home = _home_with_held_payments(tmp_path, url)
-    viewer, coordinator = client(home), client(home)
+    # The pages' "now" is fixed at the start: the money of "this week" and "this month" counts
+    # everything recorded here even when the test runs across midnight into a Monday (UTC).
+    viewer, coordinator = client(home, clock=lambda: started), client(home, clock=lambda: started)
     sam, maria = log_in(viewer, "sam"), log_in(coordinator, "maria")
     page = viewer.get("/review")
     assert "PCN-2025-0001" in page.text and "/review/release" not in page.text
@@ -280,3 +296,136 @@ def test_the_partners_page_shows_health_traffic_and_settings_but_no_secret(
     assert "practice@127.0.0.1:2222" in clearing and "keys/id_ed25519" in clearing
     assert "$CLEARING_KEY_PASSPHRASE" in clearing and "not polled yet" in clearing
     assert "hunter2" not in text
+
+
+def test_worklist_and_aging_pages_show_what_the_cli_shows(
+    tmp_path: Path, make_database: MakeDatabase
+) -> None:
+    url = make_database()
+    home = make_home(tmp_path, database=url)
+    today = utc_now().date()
+    with open_ledger(url) as ledger:
+        claim(ledger, "ACC-1", *ACCEPTED, charge="1100.10", payer="P1", served=today)
+        claim(ledger, "ACC-2", *ACCEPTED, charge="0.25", payer="P2", served=today)
+        claim(ledger, "ACC-3", *ACCEPTED, charge="33.33", payer="P1", served=today)
+        claim(ledger, "REJ-1", *SENT, (ClaimState.REJECTED, "999"), charge="40.00", payer="P1",
+              served=today - timedelta(days=80))  # fmt: skip
+    add_users(url)
+    later = datetime.combine(today + timedelta(days=45), datetime.min.time(), UTC)
+    as_of = later.strftime("%Y-%m-%dT%H:%M:%S")
+    web = client(home, clock=lambda: later)
+    log_in(web, "sam")  # a viewer reads both pages
+    code, out = run("--home", str(home), "worklist", "--json", "--as-of", as_of)
+    items = json.loads(out)
+    assert code == 0 and len(items) >= 4
+
+    def rows(html: str) -> list[tuple[str, str, str]]:
+        table = html.split('id="worklist"')[1].split("</table>")[0]
+        return re.findall(r'<tr class="item (\w+)[^"]*">.*?href="/claims/([^"]+)".*?'
+                          r'class="num days-left">(-?\d*)</td>', table)  # fmt: skip
+
+    page = web.get("/worklist")
+    assert page.status_code == 200 and page.text.count('method="post"') == 1  # just: log out
+    left = [str((date.fromisoformat(i["due"]) - later.date()).days) if i["due"] else ""
+            for i in items]  # fmt: skip
+    assert rows(page.text) == [
+        (i["reason"], i["claim_id"], d) for i, d in zip(items, left, strict=True)
+    ]
+    assert any(d for d in left)  # the timely filing deadline of REJ-1
+    total = sum((Decimal(i["amount"]) for i in items), Decimal(0))
+    assert f'id="worklist-total">{total:,.2f}<' in page.text
+    no_payment = web.get("/worklist?reason=no_payment")
+    assert [c for _, c, _ in rows(no_payment.text)] == ["ACC-1", "ACC-3", "ACC-2"]  # most money
+    assert web.get("/worklist?reason=nonsense").status_code == 400
+    assert "Nothing needs you for appeal due" in web.get("/worklist?reason=appeal_due").text
+    code, out = run("--home", str(home), "aging", "--json", "--as-of", as_of)
+    report = json.loads(out)
+    aging = web.get("/aging")
+    assert aging.status_code == 200 and "<svg" in aging.text
+    assert aging.text.count('method="post"') == 1
+    grand = Decimal(report["totals"]["total"]["amount"])
+    assert grand == Decimal("1133.68") and report["totals"]["31-60"]["count"] == 3
+    assert f'id="aging-total">{grand:,.2f} <small>(3)</small>' in aging.text
+    for row in report["rows"]:
+        amount = Decimal(row["total"]["amount"])
+        assert f"<td>{row['payer']}</td>" in aging.text and f"{amount:,.2f}" in aging.text
+    by_partner = web.get("/aging?by=partner").text
+    assert "<td>acme</td>" in by_partner and f"{grand:,.2f}" in by_partner
+    assert web.get("/aging?by=nobody").status_code == 400
+    first = web.get("/").text
+    assert 'href="/worklist"' in first and 'href="/aging"' in first
+    assert f"<b>{len(items)}</b> item(s) on the worklist" in first
+    assert 'href="/worklist?reason=no_payment">no payment: 3<' in first
+    menu = first.split("<nav>")[1].split("</nav>")[0]
+    assert ">Worklist</a>" in menu and ">Aging</a>" in menu
+
+
+def test_a_claim_page_shows_notes_payers_and_the_explanation_and_a_coordinator_adds_a_note(
+    tmp_path: Path, make_database: MakeDatabase
+) -> None:
+    url = make_database()
+    home = _home_with_held_payments(tmp_path, url)
+    with open_ledger(url) as ledger:
+        ledger.add_note("PCN-2025-0001", "the patient called about the bill", author="front desk")
+        ledger.add_note("PCN-2025-0001", "patient says the copay was paid at the desk",
+                        author="front desk", kind=NoteKind.DISPUTE_OPENED)  # fmt: skip
+        explained = explanation_of(ledger, "PCN-2025-0001")
+    assert explained is not None
+    viewer, coordinator = client(home), client(home)
+    sam, maria = log_in(viewer, "sam"), log_in(coordinator, "maria")
+    seen = viewer.get("/claims/PCN-2025-0001").text
+    for sentence in explained["explanation"]:
+        assert str(escape(sentence)) in seen
+    assert "the patient called about the bill" in seen and 'id="dispute"' in seen
+    assert "dispute opened" in seen and 'id="add-note"' not in seen
+    assert 'id="add-note"' in coordinator.get("/claims/PCN-2025-0001").text
+    form = {"text": "appeal sent by fax"}
+    target = "/claims/PCN-2025-0001/notes"
+    refused = viewer.post(target, data={**form, "csrf": sam})
+    assert refused.status_code == 403 and "a viewer may not do this" in refused.text
+    assert coordinator.post(target, data=form).status_code == 403  # no CSRF token
+    assert coordinator.post(target, data={**form, "csrf": sam}).status_code == 403  # not hers
+    empty = coordinator.post(target, data={"text": "  ", "csrf": maria})
+    assert empty.status_code == 400 and "a note needs some text" in empty.text
+    unknown = coordinator.post("/claims/NOPE-1/notes", data={**form, "csrf": maria})
+    assert unknown.status_code == 404
+    kept = coordinator.post(target, data={**form, "csrf": maria})
+    assert kept.status_code == 303 and kept.headers["location"].startswith("/claims/PCN-2025-0001?")
+    shown = coordinator.get(kept.headers["location"]).text
+    assert "note kept (" in shown and "appeal sent by fax" in shown
+    with open_ledger(url) as ledger:
+        notes = [(n.author, n.kind, n.text) for n in ledger.notes("PCN-2025-0001")]
+        trail = [(e.username, e.action, e.claim_id) for e in ledger.audit_trail(limit=1000)]
+        legs = ledger.legs("PCN-2025-0001")
+    assert notes[-1] == ("maria", "note", "appeal sent by fax") and len(notes) == 3
+    assert ("maria", "note_added", "PCN-2025-0001") in trail
+    assert ("sam", "refused", None) in trail and ("maria", "csrf_refused", None) in trail
+    assert ('id="payers"' in shown) == bool(legs)
+    with open_ledger(url) as ledger, ledger.engine.begin() as connection:  # a posting cut short
+        connection.execute(update(claim_payments).where(
+            claim_payments.c.claim_id == "PCN-2025-0002").values(posting="{}"))  # fmt: skip
+    cut = viewer.get("/claims/PCN-2025-0002")
+    assert cut.status_code == 200 and 'id="unexplained"' in cut.text and 'id="notes"' in cut.text
+
+
+def test_a_claim_billed_to_a_second_payer_lists_its_payers_as_gateway_claim_does(
+    tmp_path: Path, make_database: MakeDatabase
+) -> None:
+    url = make_database()
+    home = make_home(tmp_path, database=url)
+    with open_ledger(url) as ledger:
+        sent_claim(ledger)
+        remit(ledger, "T1", hand_on("p1"))
+        assert open_secondary(ledger)
+        story = ledger.claim_story("PCN-1")
+        assert story is not None
+        lines = leg_lines(ledger.legs("PCN-1"), story.events, story.payments)
+    add_users(url)
+    web = client(home)
+    log_in(web, "sam")
+    page = web.get("/claims/PCN-1")
+    assert page.status_code == 200
+    payers = page.text.split('<ul id="payers">')[1].split("</ul>")[0]
+    assert len(lines) == 2 and payers.count("<li>") == 2
+    for line in lines:
+        assert f"<li>{escape(line.strip())}</li>" in payers
