@@ -83,7 +83,7 @@ def _drop_pg(name: str) -> None:
 
 
 def _claims(n: int, seed: int) -> Path:
-    folder = DATA / f"daemon-claims-{n}-s{seed}"
+    folder = DATA / f"daemon-originals-{n}-s{seed}"  # every claim frequency 1
     done = folder / ".complete"
     if not done.exists():
         shutil.rmtree(folder, ignore_errors=True)

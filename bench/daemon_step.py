@@ -50,7 +50,15 @@ def write_claims(args: dict[str, Any]) -> dict[str, Any]:
     n, per_file = int(args["n"]), int(args.get("per_file", 1000))
     folder = Path(args["folder"])
     folder.mkdir(parents=True, exist_ok=True)
-    claims = make_claims(n, int(args.get("seed", 837)))
+    # Every claim an original (frequency 1): the generator's few replacements (7) name originals
+    # the ledger never had, which intake refuses since corrections came (the original must be
+    # in the ledger, acknowledged): the suite measures new claims through the whole cycle.
+    claims = [
+        c.model_copy(update={"frequency": "1", "payer_claim_number": None})
+        if c.frequency != "1"
+        else c
+        for c in make_claims(n, int(args.get("seed", 837)))
+    ]
     files = 0
     for start in range(0, n, per_file):
         chunk = [
