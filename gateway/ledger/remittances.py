@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.engine import Row
 
 from gateway.ledger.payments import Effects, PaymentBook
@@ -25,7 +26,16 @@ from gateway.ledger.records import (
     dumps,
     utc_now,
 )
-from gateway.ledger.schema import RemittanceState, remittances
+from gateway.ledger.schema import PaymentState, RemittanceState, claim_payments, remittances
+
+
+@dataclass(frozen=True)
+class RemittanceRow:
+    """A remittance as a list shows it: how many claim payments it has, how many wait."""
+
+    remittance: StoredRemittance
+    claims: int
+    held: int
 
 
 class RemittanceBook(PaymentBook):
@@ -117,6 +127,31 @@ class RemittanceBook(PaymentBook):
             ).scalar()
         detail: dict[str, Any] = json.loads(raw or "{}")
         return detail
+
+    def remittance_rows(self, *, page: int = 0, size: int = 50) -> tuple[list[RemittanceRow], bool]:
+        """One page of remittances, the last recorded first, with their claim payment counts;
+        and whether another page follows (the counts read only the page's remittances)."""
+        with self.engine.begin() as connection:
+            rows = connection.execute(
+                select(remittances).order_by(remittances.c.id.desc())
+                .limit(size + 1).offset(max(page, 0) * size)
+            ).all()  # fmt: skip
+            ids = [int(r.id) for r in rows[:size]]
+            counts: dict[tuple[int, str], int] = {}
+            if ids:
+                for rid, state, n in connection.execute(
+                    select(claim_payments.c.remittance_id, claim_payments.c.state, func.count())
+                    .where(claim_payments.c.remittance_id.in_(ids))
+                    .group_by(claim_payments.c.remittance_id, claim_payments.c.state)
+                ).all():  # fmt: skip
+                    counts[(int(rid), state)] = int(n)
+        out = [
+            RemittanceRow(_stored(r),
+                          sum(n for (rid, _s), n in counts.items() if rid == r.id),
+                          counts.get((int(r.id), PaymentState.HELD.value), 0))
+            for r in rows[:size]
+        ]  # fmt: skip
+        return out, len(rows) > size
 
     def discarded_remittances(self) -> list[StoredRemittance]:
         """Remittances a review kept unposted, oldest first."""
