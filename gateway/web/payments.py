@@ -8,6 +8,7 @@ numbers travel in the URL; opening a page is audited.
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
@@ -40,10 +41,19 @@ def verdict(row: RemittanceRow) -> dict[str, Any]:
             "why": why}  # fmt: skip
 
 
+def money(amount: str) -> str:
+    """``192`` as ``192.00``; text that is no amount as it is."""
+    try:
+        return f"{Decimal(amount):.2f}"
+    except InvalidOperation:
+        return amount
+
+
 def _row(row: RemittanceRow) -> dict[str, Any]:
     r = row.remittance
     name = PurePosixPath(r.archived_as).name if r.archived_as else r.file_name
-    return {"r": r, "claims": row.claims, "held": row.held, **verdict(row),
+    return {"r": r, "amount": money(r.amount), "claims": row.claims, "held": row.held,
+            **verdict(row),
             "file": file_link(r.archived_as or r.file_name, r.partner or ""),
             "review": f"/review#file-{name}" if row.held else None}  # fmt: skip
 

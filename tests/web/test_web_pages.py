@@ -456,6 +456,7 @@ def test_the_payments_page_lists_the_ledgers_remittances_newest_first_read_only(
     assert shown == [(r.id, r.trace_number, r.payer_id, r.payment_date, Decimal(r.amount),
                       counts[r.id]) for r in stored]  # fmt: skip
     assert len(shown) == 2 and shown[0][1] == "COPY-0001" and shown[0][4] > 0
+    assert all(re.fullmatch(r"\d+\.\d\d", a) for *_, a, _n in PAYMENT_ROW.findall(page.text))
     copy, first = page.text.split('id="payment-')[1:3]
     assert 'href="/files/inbound/acme/835-copy.x12"' in copy and "balanced" in copy
     assert 'href="/review#file-835-copy.x12"' in copy and "2 held: review" in copy, copy
