@@ -33,15 +33,19 @@ def _loop_of(node: Any) -> SegmentLoop:
     return SegmentLoop(str(node.id), loop_id, str(getattr(parent, "name", "") or ""))
 
 
-def segment_loops(text: str) -> list[SegmentLoop]:
-    """The loop of each segment pyx12 reads in ``text``, in order."""
+# pyx12 walks a few thousand segments a second: past this many, the rest of a file is blank.
+LIMIT = 3000
+
+
+def segment_loops(text: str, limit: int = LIMIT) -> list[SegmentLoop]:
+    """The loop of each segment pyx12 reads in ``text``, in order (the first ``limit``)."""
     out: list[SegmentLoop] = []
     with contextlib.suppress(Exception):  # a file pyx12 cannot walk further: the rest is blank
-        _walk(text, out)
+        _walk(text, out, limit)
     return out
 
 
-def _walk(text: str, out: list[SegmentLoop]) -> None:
+def _walk(text: str, out: list[SegmentLoop], limit: int) -> None:
     engine = _engine()
     src = pyx12.x12file.X12Reader(io.StringIO(text))
     control = engine.load("x12.control.00501.xml" if src.icvn == "00501" else
@@ -51,6 +55,8 @@ def _walk(text: str, out: list[SegmentLoop]) -> None:
     icvn = fic = vriic = None
     cur_map: Any = None
     for seg in src:
+        if len(out) >= limit:
+            return
         seg_id = seg.get_seg_id()
         if seg_id == "ISA":
             node = control.getnodebypath("/ISA_LOOP/ISA")
@@ -77,10 +83,10 @@ def _walk(text: str, out: list[SegmentLoop]) -> None:
         out.append(_loop_of(node))
 
 
-def loop_column(segment_ids: list[str], text: str) -> list[SegmentLoop]:
+def loop_column(segment_ids: list[str], text: str, limit: int = LIMIT) -> list[SegmentLoop]:
     """One loop per segment of ``segment_ids`` (as another reader split the file): pyx12's
-    answer where its segments line up, blank where they do not."""
-    walked = segment_loops(text)
+    answer where its segments line up, blank where they do not (and past ``limit``)."""
+    walked = segment_loops(text, limit)
     blank = SegmentLoop("", "", "")
     column: list[SegmentLoop] = []
     k = 0

@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from gateway.transactions.x12_loops import loop_column
+from gateway.transactions.x12_loops import LIMIT, loop_column
 from gateway.web.app import page, web_of
 from gateway.web.auth import Viewer
 from gateway.x12.errors import X12SyntaxError
@@ -90,5 +90,9 @@ def x12_file(request: Request, area: str, partner: str, name: str, session: View
     for number, (elements, loop) in enumerate(zip(segments, loops, strict=True), 1):
         what = SEGMENTS.get(elements[0], "")
         rows.append((number, elements[0], loop.loop, loop.name, what, "*".join(elements[1:])))
+    if len(rows) > LIMIT:
+        problem = (f"{problem} " if problem else "") + (
+            f"loops are named for the first {LIMIT:,} segments only"
+        )
     return page(request, "x12.html", name=name, partner=partner, area=area, rows=rows,
                 problem=problem)  # fmt: skip

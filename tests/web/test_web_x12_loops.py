@@ -47,6 +47,8 @@ def test_unknown_loops_are_blank_never_an_error() -> None:
     assert [s.loop for s in loop_column(ids, unmapped)] == [""] * len(ids)
     assert [s.loop for s in loop_column(ids, "not X12 at all")] == [""] * len(ids)
     assert loop_column([], "") == []
+    first = loop_column(ids, text, limit=15)  # a long file: only its first segments are walked
+    assert first[14].segment == "CLP" and first[14].loop == "2100" and first[15].loop == ""
 
 
 def test_the_file_page_shows_the_loop_of_each_segment(
