@@ -38,7 +38,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from gateway.ledger.base import LedgerBase
-from gateway.ledger.followup_query import CENT, facts_query, unpaid_lines
+from gateway.ledger.followup_query import CENT, facts_query, instant, unpaid_lines
 from gateway.ledger.leases import lease_rows, min_time
 from gateway.ledger.records import (
     CHUNK,
@@ -421,22 +421,21 @@ class FollowupBook(LedgerBase):
         out = []
         for r in rows:
             key = (r.claim_id, int(r.version))
-            adjudicated = [r.paid_835, r.partially_paid_835, r.denied_835]
-            # the payer has the claim: its 277CA, or a 277 answering one of our inquiries
-            proofs = [r.accepted_277ca, r.accepted_277]
-            accepted = min((p for p in proofs if p), default=None)
+            accepted = instant(r.accepted_at)  # the payer has the claim: a 277CA, or a 277
+            created_at = instant(r.created_at)
+            assert created_at is not None
             paid = Decimal("0.00") if r.paid is None else (Decimal(r.paid) * scale).quantize(CENT)
             out.append(
                 ClaimFacts(
                     claim_id=r.claim_id, version=key[1], partner=r.partner,
                     payer_id=r.payer_id, payer_name=names.get(r.payer_id) or r.payer_id,
                     state=r.state, billed=_money(r.billed), paid=paid,
-                    service_from=r.service_from, created_at=r.created_at,
-                    submitted_at=r.submitted_837, acked_at=r.accepted_999 or accepted,
-                    accepted_at=accepted,
+                    service_from=r.service_from, created_at=created_at,
+                    submitted_at=instant(r.submitted_at),
+                    acked_at=instant(r.acked_999) or accepted, accepted_at=accepted,
                     rejected=why.get(int(r.rejected_id)) if r.rejected_id is not None else None,
-                    adjudicated_at=min((a for a in adjudicated if a), default=None),
-                    last_event_at=r.last_event_at or r.updated_at,
+                    adjudicated_at=instant(r.adjudicated_at),
+                    last_event_at=instant(r.last_event_at or r.updated_at) or created_at,
                     held_payments=int(r.held or 0),
                     unpaid_lines=tuple(unpaid.get(key, ())),
                 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,28 +22,20 @@ from sqlalchemy import (
     Integer,
     Numeric,
     Select,
+    String,
     and_,
     case,
     cast,
     func,
     or_,
     select,
+    type_coerce,
 )
 from sqlalchemy.engine import Connection
 
 from gateway.ledger.records import CURRENT_VERSION
 from gateway.ledger.schema import IN_FORCE, claim_events, claim_payments, claims
 
-# The firsts follow-up asks about: (column label, event, source).
-FIRSTS = (
-    ("submitted_837", "submitted", "837"),
-    ("accepted_999", "accepted", "999"),
-    ("accepted_277ca", "accepted", "277CA"),
-    ("accepted_277", "accepted", "277"),
-    ("paid_835", "paid", "835"),
-    ("partially_paid_835", "partially_paid", "835"),
-    ("denied_835", "denied", "835"),
-)
 ZERO_PAID = '"paid": "0.00"'  # how a line paid nothing reads in a posting record (dumps)
 CENT = Decimal("0.01")
 _IN_FORCE = sorted(s.value for s in IN_FORCE)
@@ -62,8 +55,10 @@ def _in_force_payment() -> Any:
 
 
 def facts_query(dialect: str) -> Select[Any]:
-    """One row per current claim version: its columns (not the record), a column per FIRSTS
-    label, ``last_event_at``, ``rejected_id``, ``paid`` (cents on SQLite) and ``held``."""
+    """One row per current claim version: the columns follow-up reads, its firsts since its
+    latest upload (``submitted_at``, ``acked_999``, ``accepted_at``: by a 277CA or a 277,
+    ``adjudicated_at``: an 835 decision), ``last_event_at``, ``rejected_id``, ``paid`` (cents
+    on SQLite) and ``held``. Times come back as the driver gives them (see ``instant``)."""
     ce = claim_events.c
     uploads = (
         select(ce.claim_id, ce.version, func.max(ce.id).label("upload_id"))
@@ -71,45 +66,31 @@ def facts_query(dialect: str) -> Select[Any]:
         .group_by(ce.claim_id, ce.version)
         .subquery("uploads")
     )
-    asked = or_(*(and_(ce.event == event, ce.source == source) for _, event, source in FIRSTS))
     since = or_(uploads.c.upload_id.is_(None), ce.id >= uploads.c.upload_id)
-    first_ids = (
-        select(ce.claim_id, ce.version, ce.event, ce.source, func.min(ce.id).label("first_id"))
+
+    def first(label: str, events: tuple[str, ...], sources: tuple[str, ...]) -> Any:
+        """When the first of these (event, source) happened since the latest upload."""
+        asked = and_(since, ce.event.in_(events), ce.source.in_(sources))
+        return type_coerce(func.min(case((asked, ce.at))), String).label(label)
+
+    happened = (
+        select(
+            ce.claim_id,
+            ce.version,
+            first("submitted_at", ("submitted",), ("837",)),
+            first("acked_999", ("accepted",), ("999",)),
+            first("accepted_at", ("accepted",), ("277CA", "277")),
+            first("adjudicated_at", ("paid", "partially_paid", "denied"), ("835",)),
+            type_coerce(func.max(ce.at), String).label("last_event_at"),
+            func.max(case((ce.event == "rejected", ce.id))).label("rejected_id"),
+        )
         .select_from(
             claim_events.outerjoin(
                 uploads, and_(uploads.c.claim_id == ce.claim_id, uploads.c.version == ce.version)
             )
         )
-        .where(asked, since)
-        .group_by(ce.claim_id, ce.version, ce.event, ce.source)
-        .subquery("first_ids")
-    )
-    first = claim_events.alias("first_event")
-    f = first_ids.c
-    firsts = (
-        select(
-            f.claim_id,
-            f.version,
-            *(
-                func.min(case((and_(f.event == event, f.source == source), first.c.at))).label(
-                    label
-                )
-                for label, event, source in FIRSTS
-            ),
-        )
-        .select_from(first_ids.join(first, first.c.id == f.first_id))
-        .group_by(f.claim_id, f.version)
-        .subquery("firsts")
-    )
-    whole = (
-        select(
-            ce.claim_id,
-            ce.version,
-            func.max(ce.at).label("last_event_at"),
-            func.max(case((ce.event == "rejected", ce.id))).label("rejected_id"),
-        )
         .group_by(ce.claim_id, ce.version)
-        .subquery("whole")
+        .subquery("happened")
     )
     cp = claim_payments.c
     pays = (
@@ -123,32 +104,30 @@ def facts_query(dialect: str) -> Select[Any]:
         .group_by(cp.claim_id, cp.version)
         .subquery("pays")
     )
-    columns = [c for c in claims.c if c.name != "record"]  # the record: once per payer
-    joined = (
-        claims.outerjoin(
-            firsts,
-            and_(firsts.c.claim_id == claims.c.claim_id, firsts.c.version == claims.c.version),
-        )
-        .outerjoin(
-            whole, and_(whole.c.claim_id == claims.c.claim_id, whole.c.version == claims.c.version)
-        )
-        .outerjoin(
-            pays, and_(pays.c.claim_id == claims.c.claim_id, pays.c.version == claims.c.version)
-        )
-    )
-    return (
-        select(
-            *columns,
-            *(firsts.c[label] for label, _, _ in FIRSTS),
-            whole.c.last_event_at,
-            whole.c.rejected_id,
-            pays.c.paid,
-            pays.c.held,
-        )
-        .select_from(joined)
-        .where(CURRENT_VERSION)
-        .order_by(claims.c.claim_id, claims.c.version)
-    )
+    c = claims.c
+    h = happened.c
+    joined = claims.outerjoin(
+        happened, and_(h.claim_id == c.claim_id, h.version == c.version)
+    ).outerjoin(pays, and_(pays.c.claim_id == c.claim_id, pays.c.version == c.version))
+    columns = (
+        c.claim_id, c.version, c.partner, c.payer_id, c.state, c.billed, c.service_from,
+        type_coerce(c.created_at, String).label("created_at"),
+        type_coerce(c.updated_at, String).label("updated_at"),
+        h.submitted_at, h.acked_999, h.accepted_at, h.adjudicated_at, h.last_event_at,
+        h.rejected_id, pays.c.paid, pays.c.held,
+    )  # fmt: skip
+    query = select(*columns).select_from(joined).where(CURRENT_VERSION)
+    return query.order_by(c.claim_id, c.version)
+
+
+def instant(value: Any) -> datetime | None:
+    """A time of ``facts_query`` as the ledger reads it (UTC, aware). Read raw: SQLite's text
+    parsed by ``fromisoformat`` costs a tenth of SQLAlchemy's processing, 10,000 rows a time."""
+    if value is None:
+        return None
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(when, datetime)
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def unpaid_lines(connection: Connection) -> dict[tuple[str, int], list[Mapping[str, Any]]]:
