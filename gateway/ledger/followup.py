@@ -419,25 +419,27 @@ class FollowupBook(LedgerBase):
         unpaid = unpaid_lines(connection)
         scale = Decimal("0.01") if dialect == "sqlite" else Decimal(1)
         out = []
-        for r in rows:
-            key = (r.claim_id, int(r.version))
-            accepted = instant(r.accepted_at)  # the payer has the claim: a 277CA, or a 277
-            created_at = instant(r.created_at)
+        zero = Decimal("0.00")
+        for (claim_id, version, partner, payer_id, state, billed, service_from, created,
+             updated, submitted_at, acked_999, accepted_at, adjudicated_at, last_event_at,
+             rejected_id, paid, held) in rows:  # fmt: skip
+            accepted = instant(accepted_at)  # the payer has the claim: a 277CA, or a 277
+            created_at = instant(created)
             assert created_at is not None
-            paid = Decimal("0.00") if r.paid is None else (Decimal(r.paid) * scale).quantize(CENT)
             out.append(
                 ClaimFacts(
-                    claim_id=r.claim_id, version=key[1], partner=r.partner,
-                    payer_id=r.payer_id, payer_name=names.get(r.payer_id) or r.payer_id,
-                    state=r.state, billed=_money(r.billed), paid=paid,
-                    service_from=r.service_from, created_at=created_at,
-                    submitted_at=instant(r.submitted_at),
-                    acked_at=instant(r.acked_999) or accepted, accepted_at=accepted,
-                    rejected=why.get(int(r.rejected_id)) if r.rejected_id is not None else None,
-                    adjudicated_at=instant(r.adjudicated_at),
-                    last_event_at=instant(r.last_event_at or r.updated_at) or created_at,
-                    held_payments=int(r.held or 0),
-                    unpaid_lines=tuple(unpaid.get(key, ())),
+                    claim_id=claim_id, version=int(version), partner=partner,
+                    payer_id=payer_id, payer_name=names.get(payer_id) or payer_id,
+                    state=state, billed=_money(billed),
+                    paid=zero if paid is None else (Decimal(paid) * scale).quantize(CENT),
+                    service_from=service_from, created_at=created_at,
+                    submitted_at=instant(submitted_at),
+                    acked_at=instant(acked_999) or accepted, accepted_at=accepted,
+                    rejected=why.get(int(rejected_id)) if rejected_id is not None else None,
+                    adjudicated_at=instant(adjudicated_at),
+                    last_event_at=instant(last_event_at or updated) or created_at,
+                    held_payments=int(held or 0),
+                    unpaid_lines=tuple(unpaid.get((claim_id, int(version)), ())),
                 )
             )  # fmt: skip
         return out
