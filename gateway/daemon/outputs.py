@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -37,17 +38,21 @@ def _line(entry: OutboxEntry) -> bytes:
     return (json.dumps(entry.payload, ensure_ascii=False, default=str) + "\n").encode("utf-8")
 
 
-def _publish(spool: Path, kind: str, name: str, entries: list[OutboxEntry]) -> None:
+def _publish(spool: Path, kind: str, name: str, entries: Iterable[OutboxEntry]) -> int:
+    """Write and publish the batch ``name``; how many records its file holds."""
     out_dir = private_dir(spool / kind)
     archive_dir = private_dir(spool / "archive" / "outputs" / kind)
     final, staged = out_dir / name, out_dir / f".{name}.tmp"
     kept, kept_tmp = archive_dir / name, archive_dir / f".{name}.tmp"
+    count = -1
     if not kept.exists():
+        count = 0
         staged.unlink(missing_ok=True)
         fd = os.open(kept_tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as f:
             for entry in entries:
                 f.write(_line(entry))
+                count += 1
             f.flush()
             os.fsync(f.fileno())
         try:
@@ -57,6 +62,10 @@ def _publish(spool: Path, kind: str, name: str, entries: list[OutboxEntry]) -> N
         os.replace(kept_tmp, kept)
     if staged.exists():
         os.replace(staged, final)
+    if count < 0:  # written before a crash: as many as its file holds
+        with kept.open("rb") as f:
+            count = sum(1 for _ in f)
+    return count
 
 
 def emit_outputs(
@@ -67,16 +76,15 @@ def emit_outputs(
     written: dict[str, int] = {}
     for kind in OutboxKind:
         while True:
-            batch = ledger.open_batch(
+            name = ledger.open_batch_name(
                 kind, partial(_batch_name, kind.value), owner=owner, limit=batch_size
             )
-            if batch is None:
+            if name is None:
                 break
-            name, entries = batch
-            _publish(spool, kind.value, name, entries)
+            count = _publish(spool, kind.value, name, ledger.batch_entries(name))
             ledger.mark_batch_emitted(name)
-            written[kind.value] = written.get(kind.value, 0) + len(entries)
-            log.info("outputs_written", kind=kind.value, file=name, records=len(entries))
+            written[kind.value] = written.get(kind.value, 0) + count
+            log.info("outputs_written", kind=kind.value, file=name, records=count)
     return written
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -54,11 +54,24 @@ class OutboxBook(LedgerBase):
         owner: str,
         limit: int = 10_000,
     ) -> tuple[str, list[OutboxEntry]] | None:
-        """The next output file of ``kind`` that ``owner`` writes: a batch it assigned before a
-        crash and has not marked emitted (same name, same records), else up to ``limit``
-        pending records assigned now to a new batch called ``name()``; None when nothing is
-        pending. Another worker's open batch is never taken: it may be half written in its home.
-        """
+        """The next output file of ``kind`` that ``owner`` writes (see ``open_batch_name``)
+        with its records; None when nothing is pending."""
+        batch = self.open_batch_name(kind, name, owner=owner, limit=limit)
+        return None if batch is None else (batch, list(self.batch_entries(batch)))
+
+    def open_batch_name(
+        self,
+        kind: OutboxKind | str,
+        name: Callable[[], str],
+        *,
+        owner: str,
+        limit: int = 10_000,
+    ) -> str | None:
+        """The name of the next output file of ``kind`` that ``owner`` writes: a batch it
+        assigned before a crash and has not marked emitted (same name, same records), else up
+        to ``limit`` pending records assigned now to a new batch called ``name()``; None when
+        nothing is pending. Another worker's open batch is never taken: it may be half written
+        in its home. Its records: ``batch_entries``."""
         kind = OutboxKind(kind)
         with self.engine.begin() as connection:
             batch = self._own_open_batch(connection, kind, owner)
@@ -67,14 +80,26 @@ class OutboxBook(LedgerBase):
                 batch = name()
                 if not self._assign(connection, ids, batch, owner):
                     return None
-            rows = connection.execute(
-                select(outbox).where(outbox.c.batch == batch).order_by(outbox.c.id)
-            ).all()
-        entries = [
-            OutboxEntry(row.record_id, kind, json.loads(row.payload), row.created_at)
-            for row in rows
-        ]
-        return batch, entries
+        return batch
+
+    def batch_entries(self, batch: str) -> Iterator[OutboxEntry]:
+        """A batch's records in the order they were added, read ``CHUNK`` at a time (its file is
+        written as they come: memory does not grow with the batch)."""
+        after = 0
+        while True:
+            with self.engine.begin() as connection:
+                rows = connection.execute(
+                    select(outbox)
+                    .where(outbox.c.batch == batch, outbox.c.id > after)
+                    .order_by(outbox.c.id)
+                    .limit(CHUNK)
+                ).all()
+            for row in rows:
+                yield OutboxEntry(row.record_id, OutboxKind(row.kind), json.loads(row.payload),
+                                  row.created_at)  # fmt: skip
+            if len(rows) < CHUNK:
+                return
+            after = int(rows[-1].id)
 
     def _own_open_batch(self, connection: Connection, kind: OutboxKind, owner: str) -> str | None:
         """``owner``'s batch of ``kind`` not yet emitted; one assigned before batches had owners
