@@ -131,7 +131,7 @@ def payment_effects(
 
 
 def _lookup(ledger: Ledger) -> Callable[[str], Claim | None]:
-    @lru_cache(maxsize=4096)
+    @lru_cache(maxsize=256)  # looked up twice in a row (read, then posted); ~10 KB each
     def lookup(claim_id: str) -> Claim | None:
         stored = ledger.claim(claim_id)
         return None if stored is None else Claim.model_validate(stored.record)
