@@ -54,11 +54,21 @@ class PaymentWork:
     """The claims of one transaction: their payments, sent versions and states, kept current
     in memory as decisions are taken, and the writes those decisions make."""
 
-    def __init__(self, connection: Connection, claim_ids: Iterable[str], now: datetime) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        claim_ids: Iterable[str],
+        now: datetime,
+        *,
+        alone: bool = False,
+    ) -> None:
+        """``alone``: the transaction holds the payments lock alone (``lock_payments_alone``),
+        so no claim lock is needed (nor taken: PostgreSQL's lock table holds a few thousand)."""
         self.connection = connection
         self.now = now
         ids = sorted(set(claim_ids))
-        _lock_claims(connection, ids)
+        if not alone:
+            _lock_claims(connection, ids)
         self.payments: dict[str, list[StoredPayment]] = {c: [] for c in ids}
         self.versions: dict[str, int] = {}
         self.states: dict[tuple[str, int], ClaimState] = {}
@@ -274,7 +284,9 @@ class PaymentWork:
 def lock_payments_alone(connection: Connection) -> None:
     """PostgreSQL: this transaction takes its claims chunk by chunk (a very large payment), so
     not in one fixed order: it waits until no other payment transaction runs, and keeps them
-    waiting until it ends, so no two lock claims in crossed orders (no deadlock)."""
+    waiting until it ends, so no two lock claims in crossed orders (no deadlock). It then
+    needs no claim lock, and takes none: one per claim of a 20,000-claim payment would
+    overflow PostgreSQL's lock table ("out of shared memory", max_locks_per_transaction)."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
                            dict(zip(("ns", "key"), _PAYMENTS_LOCK, strict=True)))  # fmt: skip

@@ -151,7 +151,8 @@ class PaymentBook(LedgerBase):
             payments = list(payments)
         head = list(islice(payments, CHUNK + 1))
         batches: Iterable[list[ClaimPaymentIn]]
-        if len(head) <= CHUNK:  # all in one: the claims locked together, in their order
+        alone = len(head) > CHUNK
+        if not alone:  # all in one: the claims locked together, in their order
             batches = [sorted(head, key=lambda p: not p.reversal)]
         else:
             lock_payments_alone(connection)
@@ -160,7 +161,7 @@ class PaymentBook(LedgerBase):
         outcome = RemittanceOutcome(int(remittance["id"]), "", [], [])
         verdicts: Counter[PaymentState] = Counter()
         for batch in batches:
-            work = PaymentWork(connection, [p.claim_id for p in batch], now)
+            work = PaymentWork(connection, [p.claim_id for p in batch], now, alone=alone)
             for payment in batch:
                 decision = work.decide(payment, held_reasons)
                 work.add(payment, decision, remittance)
@@ -206,7 +207,10 @@ class PaymentBook(LedgerBase):
                 ).all())
                 if file in (p.file_name, _base(p.archived_as)) and claim_id in (None, p.claim_id)
             ]  # fmt: skip
-            work = PaymentWork(connection, [p.claim_id for p in held], now)
+            alone = len(held) > CHUNK  # a whole large payment: no lock per claim
+            if alone:
+                lock_payments_alone(connection)
+            work = PaymentWork(connection, [p.claim_id for p in held], now, alone=alone)
             review = {"verdict": verdict.value, "note": note, "at": now.isoformat()}
             for stored in sorted(held, key=lambda p: not p.reversal):
                 payment = stored.incoming()

@@ -146,3 +146,18 @@ def test_two_large_remittances_at_once_in_crossed_orders_both_complete(
     assert len(ids(ledger, OutboxKind.POSTINGS)) == 6
     for claim_id in claims:
         assert len(ledger.payments_in_force(claim_id)) == 1
+
+
+def test_a_payment_of_more_claims_than_the_lock_table_holds_posts(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL's lock table holds about max_locks_per_transaction (64) x connections (100)
+    locks: a payment of 20,000 claims, which took one per claim and failed with "out of shared
+    memory", posts without (it holds the payments lock alone)."""
+    monkeypatch.setattr(gateway.ledger.payments, "CHUNK", 500)
+    payments = [pay(f"p-{n}", f"U{n}", owes="0.00") for n in range(20_000)]
+    outcome = _remit(
+        ledger, "T-1", payments, "1800000.00", effects=effects, decided=lambda p, d: None
+    )
+    assert outcome is not None and outcome.verdicts == {P.POSTED: 20_000}
+    assert len(ledger.pending_outbox(OutboxKind.POSTINGS, limit=30_000)) == 20_000
