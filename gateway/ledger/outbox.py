@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import datetime
 
 from sqlalchemy import or_, select, update
@@ -55,13 +55,27 @@ class OutboxBook(LedgerBase):
         limit: int = 10_000,
         places: Collection[str] | None = None,
     ) -> tuple[str, list[OutboxEntry]] | None:
-        """The next output file of ``kind`` that ``owner`` writes: a batch it assigned before a
-        crash and has not marked emitted (same name, same records), else up to ``limit``
-        pending records of one place (the oldest pending record's) assigned now to a new batch
-        called ``name()``; None when nothing is pending. Another worker's open batch is never
-        taken: it may be half written, and only its owner knows how far. ``places``: only
-        records of these places (or of none) are assigned (None: any place).
-        """
+        """The next output file of ``kind`` that ``owner`` writes (see ``open_batch_name``)
+        with its records; None when nothing is pending."""
+        batch = self.open_batch_name(kind, name, owner=owner, limit=limit, places=places)
+        return None if batch is None else (batch, list(self.batch_entries(batch)))
+
+    def open_batch_name(
+        self,
+        kind: OutboxKind | str,
+        name: Callable[[], str],
+        *,
+        owner: str,
+        limit: int = 10_000,
+        places: Collection[str] | None = None,
+    ) -> str | None:
+        """The name of the next output file of ``kind`` that ``owner`` writes: a batch it
+        assigned before a crash and has not marked emitted (same name, same records), else up
+        to ``limit`` pending records of one place (the oldest pending record's) assigned now to
+        a new batch called ``name()``; None when nothing is pending. Another worker's open batch
+        is never taken: it may be half written, and only its owner knows how far. ``places``:
+        only records of these places (or of none) are assigned (None: any place). Its records:
+        ``batch_entries``."""
         kind = OutboxKind(kind)
         with self.engine.begin() as connection:
             batch = self._own_open_batch(connection, kind, owner)
@@ -70,14 +84,26 @@ class OutboxBook(LedgerBase):
                 batch = name()
                 if not self._assign(connection, ids, batch, owner):
                     return None
-            rows = connection.execute(
-                select(outbox).where(outbox.c.batch == batch).order_by(outbox.c.id)
-            ).all()
-        entries = [
-            OutboxEntry(row.record_id, kind, json.loads(row.payload), row.created_at, row.place)
-            for row in rows
-        ]
-        return batch, entries
+        return batch
+
+    def batch_entries(self, batch: str) -> Iterator[OutboxEntry]:
+        """A batch's records in the order they were added, read ``CHUNK`` at a time (its file is
+        written as they come: memory does not grow with the batch)."""
+        after = 0
+        while True:
+            with self.engine.begin() as connection:
+                rows = connection.execute(
+                    select(outbox)
+                    .where(outbox.c.batch == batch, outbox.c.id > after)
+                    .order_by(outbox.c.id)
+                    .limit(CHUNK)
+                ).all()
+            for row in rows:
+                yield OutboxEntry(row.record_id, OutboxKind(row.kind), json.loads(row.payload),
+                                  row.created_at, row.place)  # fmt: skip
+            if len(rows) < CHUNK:
+                return
+            after = int(rows[-1].id)
 
     def _own_open_batch(self, connection: Connection, kind: OutboxKind, owner: str) -> str | None:
         """``owner``'s batch of ``kind`` not yet emitted; one assigned before batches had owners

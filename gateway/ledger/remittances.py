@@ -10,7 +10,7 @@ as a whole and naming the earlier one, as is one whose money does not add up.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy.engine import Row
 from gateway.ledger.payments import Effects, PaymentBook
 from gateway.ledger.records import (
     ClaimPaymentIn,
+    Decided,
     RemittanceIdentity,
     RemittanceOutcome,
     StoredRemittance,
@@ -48,16 +49,20 @@ class RemittanceBook(PaymentBook):
         *,
         file_name: str,
         control_number: str,
-        payments: Sequence[ClaimPaymentIn],
+        payments: Iterable[ClaimPaymentIn],
         effects: Effects,
         problems: Sequence[Mapping[str, Any]] = (),
         archived_as: str | None = None,
         partner: str | None = None,
+        decided: Decided | None = None,
     ) -> RemittanceOutcome | None:
         """Record one payment with every claim payment in it, their records and claim events,
         in one transaction; None when this content was recorded before.
 
         ``problems``: why its money does not add up (it is then held as a whole).
+        ``payments`` may be read more than once (a list, or a file read again from its start)
+        and is taken a chunk at a time; ``decided`` is told each decision as it is taken, and
+        the outcome then keeps only how many got each verdict (flat memory).
         """
         trace_number, payer_id, amount, payment_date = identity
         now = utc_now()
@@ -102,10 +107,11 @@ class RemittanceBook(PaymentBook):
                 "payment_date": payment_date, "file_name": file_name,
                 "archived_as": archived_as, "partner": partner,
             }  # fmt: skip
-            decisions, events = self._record_claim_payments(
-                connection, remittance, payments, reasons, effects, now
+            outcome = self._record_claim_payments(
+                connection, remittance, payments, reasons, effects, now, decided
             )
-        return RemittanceOutcome(int(remittance_id), state.value, decisions, events)
+        outcome.state = state.value
+        return outcome
 
     def remittance(
         self, identity: RemittanceIdentity, content_sha256: str
