@@ -4,9 +4,9 @@ and the claim search's query plan on each database, which must walk the search i
 
 The ledger is filled in bulk (not timed): N claims of a few hundred patients, each with its
 events (queued, batched, submitted, then paid, denied or rejected), an interchange, a payment
-for most, 20 payments held for review, 200 eligibility answers and 20,000 audit events. Every
-timed request is a whole page: the session check, the queries, the audit event it writes, the
-template.
+for most (in 200 received 835 payments), 20 payments held for review, 200 eligibility answers
+and 20,000 audit events. Every timed request is a whole page: the session check, the queries,
+the audit event it writes, the template.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def fill(url: str, n: int, seed: int) -> dict[str, str]:
                 "state": "held" if k == 0 else "posted", "recorded_at": now, "updated_at": now,
                 "content_sha256": f"{k:064d}", "partner": "acme",
                 "archived_as": f"archive/inbound/acme/835-{k}.x12", "detail": "{}"}
-                for k in range(2)])  # fmt: skip
+                for k in range(200)])  # fmt: skip
             for start in range(0, n, 1000):
                 rows, events, links, pays = [], [], [], []
                 for i in range(start, min(n, start + 1000)):
@@ -241,7 +241,8 @@ def time_pages(base: str, pid: int, ids: dict[str, str], requests: int) -> list[
             ("aging", "/aging", None), ("claims (newest)", "/claims", None),
             *((name, "/claims", {"csrf": csrf[1], **fields}) for name, fields in searches.items()),
             ("claim timeline", f"/claims/{ids['claim']}", None),
-            ("held payments", "/review", None), ("eligibility", "/eligibility", None),
+            ("payments", "/payments", None), ("held payments", "/review", None),
+            ("eligibility", "/eligibility", None),
             ("eligibility answer", "/eligibility/ELIG-00100", None),
             ("partners", "/partners", None),
             ("audit trail", "/audit", None),

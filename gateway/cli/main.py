@@ -56,7 +56,8 @@ class _LazyGroup(click.Group):
         },
         "worklist": "gateway.cli.followup_commands:worklist",
         "aging": "gateway.cli.followup_commands:aging_report",
-        "user": "gateway.cli.user_commands:user",
+        "users": "gateway.cli.user_commands:users",
+        "user": "gateway.cli.user_commands:user",  # the older name of users
         "web": "gateway.cli.web_commands:web",
     }
 

@@ -1,4 +1,5 @@
-"""``gateway user add|list|disable|enable``: the people who may open the web view.
+"""``gateway users add|list|disable|enable``: the people who may open the web view.
+(``gateway user ...`` is the same group under its older name, kept for scripts.)
 
 Passwords are asked twice on the terminal (never an argument, which would stay in the shell's
 history and in ``ps``); ``--password-stdin`` reads one line instead, for scripts.
@@ -27,11 +28,11 @@ def _ledger(ctx: click.Context) -> Ledger:
 
 
 @click.group()
-def user() -> None:
+def users() -> None:
     """Users of the web view (gateway web): viewer, coordinator or admin."""
 
 
-@user.command("add")
+@users.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(["viewer", "coordinator", "admin"]), required=True,
               help="viewer: looks; coordinator: also releases or discards held payments; "
@@ -55,14 +56,14 @@ def user_add(ctx: click.Context, name: str, role: str, password_stdin: bool) -> 
     click.echo(f"user {name} added ({role})")
 
 
-@user.command("list")
+@users.command("list")
 @click.pass_context
 def user_list(ctx: click.Context) -> None:
     """Each user, its role, and whether it may log in."""
     with _ledger(ctx) as ledger:
         found = ledger.list_users()
     if not found:
-        click.echo("no users yet: gateway user add NAME --role admin")
+        click.echo("no users yet: gateway users add NAME --role admin")
     for u in found:
         state = "active" if u.active else "disabled"
         click.echo(f"{u.username:<24} {u.role.value:<12} {state:<9} since {u.created_at:%Y-%m-%d}")
@@ -71,13 +72,13 @@ def user_list(ctx: click.Context) -> None:
 def _set_active(ctx: click.Context, name: str, active: bool) -> None:
     with _ledger(ctx) as ledger:
         if not ledger.set_user_active(name, active):
-            raise click.UsageError(f"user {name}: not there (gateway user list)")
+            raise click.UsageError(f"user {name}: not there (gateway users list)")
         action = "user_enabled" if active else "user_disabled"
         ledger.audit("cli", action, detail={"user": name})
     click.echo(f"user {name} " + ("enabled" if active else "disabled: its sessions are ended"))
 
 
-@user.command("disable")
+@users.command("disable")
 @click.argument("name")
 @click.pass_context
 def user_disable(ctx: click.Context, name: str) -> None:
@@ -85,9 +86,14 @@ def user_disable(ctx: click.Context, name: str) -> None:
     _set_active(ctx, name, False)
 
 
-@user.command("enable")
+@users.command("enable")
 @click.argument("name")
 @click.pass_context
 def user_enable(ctx: click.Context, name: str) -> None:
     """Let a disabled user log in again."""
     _set_active(ctx, name, True)
+
+
+# The older name, the very same commands; not in ``gateway --help``.
+user = click.Group("user", commands=users.commands, hidden=True,
+                   help="The same as gateway users (its older name).")  # fmt: skip

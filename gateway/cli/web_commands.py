@@ -19,7 +19,7 @@ from gateway.config import ConfigError, load_settings
 @click.pass_context
 def web(ctx: click.Context, host: str, port: int, certfile: str | None,
         keyfile: str | None) -> None:  # fmt: skip
-    """Serve the web view (every page behind a login: gateway user add NAME --role ...)."""
+    """Serve the web view (every page behind a login: gateway users add NAME --role ...)."""
     from gateway.cli.main import home_dir
 
     home = home_dir(ctx)

@@ -23,10 +23,12 @@ So a record is neither lost nor written twice, whatever the consumer does with t
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import shutil
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -63,36 +65,49 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _write_synced(path: Path, data: bytes) -> None:
+def _copy_synced(source: Path, path: Path) -> None:
+    """A copy of ``source`` (read a block at a time), on disk before it returns."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
+    with os.fdopen(fd, "wb") as f, source.open("rb") as src:
+        shutil.copyfileobj(src, f)
         f.flush()
         os.fsync(f.fileno())
 
 
 def _publish(
-    spool: Path, kind: str, name: str, entries: list[OutboxEntry], place: Path | None = None
-) -> None:
-    """Write ``entries`` as ``PLACE/KIND/NAME`` (``place`` None: the spool), the steps above."""
+    spool: Path, kind: str, name: str, entries: Iterable[OutboxEntry], place: Path | None = None
+) -> int:
+    """Write ``entries`` as ``PLACE/KIND/NAME`` (``place`` None: the spool), the steps above;
+    how many records its file holds."""
     out_dir = private_dir((place or spool) / kind)
     archive_dir = private_dir(spool / "archive" / "outputs" / kind)
     final, staged = out_dir / name, out_dir / f".{name}.tmp"
     kept, kept_tmp = archive_dir / name, archive_dir / f".{name}.tmp"
+    count = -1
     if not kept.exists():
+        count = 0
         staged.unlink(missing_ok=True)
-        data = b"".join(_line(entry) for entry in entries)
-        _write_synced(kept_tmp, data)
+        fd = os.open(kept_tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            for entry in entries:
+                f.write(_line(entry))
+                count += 1
+            f.flush()
+            os.fsync(f.fileno())
         try:
             os.link(kept_tmp, staged)
         except OSError:  # another file system (a shared outputs folder): a copy does as well
-            _write_synced(staged, data)
+            _copy_synced(kept_tmp, staged)
         _fsync_dir(out_dir)
         os.replace(kept_tmp, kept)
         _fsync_dir(archive_dir)
     if staged.exists():
         os.replace(staged, final)
         _fsync_dir(out_dir)
+    if count < 0:  # written before a crash: as many as its file holds
+        with kept.open("rb") as f:
+            count = sum(1 for _ in f)
+    return count
 
 
 def emit_outputs(
@@ -112,23 +127,24 @@ def emit_outputs(
     written: dict[str, int] = {}
     for kind in OutboxKind:
         while True:
-            batch = ledger.open_batch(
+            name = ledger.open_batch_name(
                 kind,
                 partial(_batch_name, kind.value),
                 owner=owner,
                 limit=batch_size,
                 places=partners,
-                raw=True,
             )
-            if batch is None:
+            if name is None:
                 break
-            name, entries = batch
-            place = entries[0].place if entries else None
+            entries = ledger.batch_entries(name, raw=True)
+            first = next(entries, None)  # one place per batch: the first record's
+            place = first.place if first else None
             folder = (places or {}).get(place, spool) if place else spool
-            _publish(spool, kind.value, name, entries, folder)
+            records = itertools.chain([first] if first else [], entries)
+            count = _publish(spool, kind.value, name, records, folder)
             ledger.mark_batch_emitted(name, owner=owner)
-            written[kind.value] = written.get(kind.value, 0) + len(entries)
-            log.info("outputs_written", kind=kind.value, file=name, records=len(entries),
+            written[kind.value] = written.get(kind.value, 0) + count
+            log.info("outputs_written", kind=kind.value, file=name, records=count,
                      place=str(folder))  # fmt: skip
     return written
 

@@ -12,7 +12,7 @@ another name, posts nothing. Held payments wait in ``spool/review/`` beside
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -22,9 +22,11 @@ from typing import Any
 
 import structlog
 
+from gateway.daemon.spilled import HeldClaims, Spilled
 from gateway.daemon.status import status_record
 from gateway.domain.claim import Claim
 from gateway.domain.posting import payer_sequence, payment_sentence, with_content_id
+from gateway.files import private_dir
 from gateway.ledger.ledger import (
     ClaimPaymentIn,
     Ledger,
@@ -148,9 +150,10 @@ class _Lookup:
 
     The current versions an 835 names are fetched from the ledger 500 at a time ahead of the
     reader (``element_values`` looks ahead in the file for the CLP01s to come), not one query
-    per claim; a claim id the look ahead did not see is fetched alone. Holds a few batches. A
-    claim with no next payer and one version has no legs: no query beyond that batch (the hot
-    path); a leg is fetched once per claim and sequence."""
+    per claim; a claim id the look ahead did not see is fetched alone. Holds two or three
+    batches (about 10 KB a claim: bounded, whatever the size of the payment). A claim with no
+    next payer and one version has no legs: no query beyond that batch (the hot path); a leg
+    is fetched once per claim and sequence."""
 
     def __init__(self, ledger: Ledger, path: Path) -> None:
         self.ledger = ledger
@@ -178,8 +181,8 @@ class _Lookup:
             if seen == claim_id:
                 wanted += [c for c in islice(self.ahead, LOOK_AHEAD) if c not in self.known]
                 break
-        if len(self.known) > 4 * LOOK_AHEAD:  # the oldest batches: the reader is past them
-            for old in list(self.known)[: 2 * LOOK_AHEAD]:
+        if len(self.known) > 2 * LOOK_AHEAD:  # the oldest batch: the reader is past it
+            for old in list(self.known)[:LOOK_AHEAD]:
                 del self.known[old]
             self.legs = {key: leg for key, leg in self.legs.items() if key[0] in self.known}
         found = self.ledger.current_record_versions(list(dict.fromkeys(wanted)))
@@ -206,17 +209,37 @@ def _unbilled_leg(
     return ({"reason": "no_leg", "sequence": sequence, "status_code": event.claim.status_code},)
 
 
-def _incoming(
-    event: ClaimPosted, content: str, sequence_hint: str, hold: tuple[dict[str, Any], ...] = ()
-) -> ClaimPaymentIn:
-    posting = with_content_id(event.posting, content)
-    balance = with_content_id(event.balance, content) if event.balance else None
+# A claim payment as it waits on disk for its payment's end: the posting, the balance, CLP02,
+# CLP07, the claim's own sequence (P by default) and why the caller holds it.
+Waiting = tuple[dict[str, Any], dict[str, Any] | None, str, str, str, list[dict[str, Any]]]
+
+
+def _waiting(event: ClaimPosted, sequence_hint: str, hold: tuple[dict[str, Any], ...]) -> Waiting:
+    claim = event.claim
+    return (event.posting, event.balance, claim.status_code, claim.payer_claim_number,
+            sequence_hint, list(hold))  # fmt: skip
+
+
+def _incoming(waiting: Waiting, content: str) -> ClaimPaymentIn:
+    posting, balance, status_code, payer_claim_number, sequence_hint, hold = waiting
+    posting = with_content_id(posting, content)
+    balance = with_content_id(balance, content) if balance else None
     return ClaimPaymentIn(
-        posting["claim_id"], posting["payment"]["payer_id"], event.claim.status_code,
-        event.claim.payer_claim_number, posting["charge"], posting["paid"],
-        posting["patient_responsibility"], posting, balance,
-        payer_sequence(event.claim.status_code), sequence_hint, hold,
+        posting["claim_id"], posting["payment"]["payer_id"], status_code, payer_claim_number,
+        posting["charge"], posting["paid"], posting["patient_responsibility"], posting, balance,
+        payer_sequence(status_code), sequence_hint, tuple(hold),
     )  # fmt: skip
+
+
+@dataclass
+class _Incoming:
+    """A payment's claim payments read back from disk, as often as the ledger reads them."""
+
+    waiting: Spilled[Waiting]
+    content: str
+
+    def __iter__(self) -> Iterator[ClaimPaymentIn]:
+        return (_incoming(w, self.content) for w in self.waiting)
 
 
 def post_remittance_file(
@@ -233,40 +256,53 @@ def post_remittance_file(
     ``archived_as``: the file's unique name in the archive, which the claims' timelines name.
     ``report`` fills in as each payment is posted or held, so a caller whose file broke half way
     knows exactly which payments were applied; those held so far wait in review all the same.
+    A payment's claim payments, and the held ones the review file lists, wait in temporary
+    files (``spilled``): memory does not grow with the size of the payment.
     """
     lookup = _Lookup(ledger, path)
     file = archived_as or path.name
     report = RemittanceReport() if report is None else report
     review: list[dict[str, Any]] = []
-    # each with the claim's own sequence (P by default) and why the caller holds it
-    claims: list[tuple[ClaimPosted, str, tuple[dict[str, Any], ...]]] = []
+    folder = private_dir(spool / "work")
+    held = HeldClaims(folder)
+    claims: Spilled[Waiting] | None = None
     try:
-        for event in post_835(path, source_file=path.name, content_hash=True, leg_lookup=lookup):
-            if isinstance(event, PaymentStarted):
-                claims = []
-            elif isinstance(event, ClaimPosted):
-                submitted = lookup(event.claim.claim_id, None)
-                claims.append((event, submitted.subscriber.sequence if submitted else "P",
-                               _unbilled_leg(event, lookup, ledger)))  # fmt: skip
-            elif isinstance(event, PaymentFinished):
-                _finish(event, claims, ledger, partner, path.name, file, report, review)
-                claims = []
+        try:
+            for event in post_835(path, source_file=path.name, content_hash=True,
+                                  leg_lookup=lookup):  # fmt: skip
+                if isinstance(event, PaymentStarted):
+                    if claims is not None:
+                        claims.close()
+                    claims = Spilled(folder, list, tuple)
+                elif isinstance(event, ClaimPosted) and claims is not None:
+                    submitted = lookup(event.claim.claim_id, None)  # just looked up: cached
+                    hint = submitted.subscriber.sequence if submitted else "P"
+                    claims.append(_waiting(event, hint, _unbilled_leg(event, lookup, ledger)))
+                elif isinstance(event, PaymentFinished) and claims is not None:
+                    _finish(event, claims, ledger, partner, path.name, file, report, review, held)
+                    claims.close()
+                    claims = None
+        finally:  # those held so far wait in review, whatever broke after them
+            if review:
+                now = datetime.now(UTC).isoformat(timespec="seconds")
+                hold_for_review(spool, path, review, now, name=PurePosixPath(file).name)
     finally:
-        if review:
-            now = datetime.now(UTC).isoformat(timespec="seconds")
-            hold_for_review(spool, path, review, now, name=PurePosixPath(file).name)
+        if claims is not None:
+            claims.close()
+        held.close()
     return report
 
 
 def _finish(
     event: PaymentFinished,
-    claims: list[tuple[ClaimPosted, str, tuple[dict[str, Any], ...]]],
+    claims: Spilled[Waiting],
     ledger: Ledger,
     partner: str,
     name: str,
     file: str,
     report: RemittanceReport,
     review: list[dict[str, Any]],
+    held: HeldClaims,
 ) -> None:
     """Record one payment in the ledger and report what became of it."""
     payment, control = event.payment, event.payment.control_number
@@ -274,55 +310,76 @@ def _finish(
     problems = [e.as_dict() for e in event.balance_errors]
     said = {"partner": partner, "file": file, "transaction": control,
             "trace_number": payment.trace_number}  # fmt: skip
+    start, logged = held.count, list[dict[str, Any]]()
+
+    def decided(p: ClaimPaymentIn, d: PaymentDecision) -> None:
+        if d.verdict == PaymentState.HELD:
+            texts = hold_texts(d.reasons)
+            held.add({"claim_id": p.claim_id, "paid": p.paid, "reasons": texts})
+            if len(logged) < LOGGED_HOLDS:
+                logged.append({"claim_id": p.claim_id, "paid": p.paid, "reasons": texts})
+
     outcome = ledger.record_remittance(
         payment.identity, content, file_name=name, control_number=control,
-        payments=[_incoming(c, content, hint, hold) for c, hint, hold in claims],
-        effects=partial(payment_effects, partner, file), problems=problems,
-        archived_as=file, partner=partner,
+        payments=_Incoming(claims, content), effects=partial(payment_effects, partner, file),
+        problems=problems, archived_as=file, partner=partner, decided=decided,
     )  # fmt: skip
     if outcome is None:  # this very content was recorded before
-        earlier = ledger.remittance(payment.identity, content)
-        assert earlier is not None
-        held = ledger.claim_payments(states=[PaymentState.HELD], remittance_id=earlier.id)
-        discarded = ledger.claim_payments(states=[PaymentState.DISCARDED],
-                                          remittance_id=earlier.id)  # fmt: skip
-        if earlier.state == RemittanceState.DISCARDED or (discarded and not held):
-            report.declined.append(control)
-            ledger.note_seen_again(earlier.id, file)
-            log.warning("remittance_discarded_before", **said, earlier=earlier.named(),
-                        claims=[p.claim_id for p in discarded],
-                        why="a review kept this very payment unposted: not posted")  # fmt: skip
-        elif held:  # held before a crash, or received again while it waits
-            report.held.append(control)
-            review.append(_review_entry(event, [(p.claim_id, p.paid, p.detail.get("reasons", []))
-                                                for p in held]))  # fmt: skip
-        else:
-            report.already.append(control)
-            log.info("remittance_already_posted", **said)
+        _recorded_before(event, ledger, said, report, review, held)
         return
-    posted = [p for p, d in outcome.decisions if d.verdict == PaymentState.POSTED]
-    if posted or not outcome.decisions:  # a payment without claims (PLB only) posts too
+    posted = outcome.count(PaymentState.POSTED)
+    if posted or not sum(outcome.verdicts.values()):  # one without claims (PLB only) posts too
         report.posted.append(control)
-        report.claims += len(posted)
-        log.info("remittance_posted", **said, claims=len(posted), state=outcome.state)
-    if outcome.held:
+        report.claims += posted
+        log.info("remittance_posted", **said, claims=posted, state=outcome.state)
+    count = outcome.count(PaymentState.HELD)
+    if count:
         report.held.append(control)
-        report.claims_held += len(outcome.held)
-        review.append(_review_entry(
-            event, [(p.claim_id, p.paid, list(d.reasons)) for p, d in outcome.held]
-        ))  # fmt: skip
-        for p, d in outcome.held[:LOGGED_HOLDS]:
-            log.warning("payment_held_for_review", **said, claim_id=p.claim_id, paid=p.paid,
-                        reasons=hold_texts(d.reasons))  # fmt: skip
-        if len(outcome.held) > LOGGED_HOLDS:  # a whole 835 held: its review file lists them
-            log.warning("payments_held_for_review", **said, claims=len(outcome.held),
-                        not_logged=len(outcome.held) - LOGGED_HOLDS)  # fmt: skip
+        report.claims_held += count
+        review.append(_review_entry(event, held.run(start, held.count)))
+        for one in logged:
+            log.warning("payment_held_for_review", **said, **one)
+        if count > LOGGED_HOLDS:  # a whole 835 held: its review file lists them
+            log.warning("payments_held_for_review", **said, claims=count,
+                        not_logged=count - LOGGED_HOLDS)  # fmt: skip
 
 
-def _review_entry(
-    event: PaymentFinished, held: list[tuple[str, str, list[dict[str, Any]]]]
-) -> dict[str, Any]:
-    """What ``NAME.review.json`` says of one payment with held claim payments."""
+def _recorded_before(
+    event: PaymentFinished,
+    ledger: Ledger,
+    said: dict[str, Any],
+    report: RemittanceReport,
+    review: list[dict[str, Any]],
+    held: HeldClaims,
+) -> None:
+    """A payment whose very content the ledger has: declined, waiting in review, or posted."""
+    control = event.payment.control_number
+    earlier = ledger.remittance(event.payment.identity, event.end.content_sha256)
+    assert earlier is not None
+    start = held.count
+    for p in ledger.remittance_payments(earlier.id, [PaymentState.HELD]):
+        held.add({"claim_id": p.claim_id, "paid": p.paid,
+                  "reasons": hold_texts(p.detail.get("reasons", []))})  # fmt: skip
+    discarded = [p.claim_id for p in islice(
+        ledger.remittance_payments(earlier.id, [PaymentState.DISCARDED]), LOGGED_HOLDS + 1
+    )]  # fmt: skip
+    if earlier.state == RemittanceState.DISCARDED or (discarded and held.count == start):
+        report.declined.append(control)
+        ledger.note_seen_again(earlier.id, file=said["file"])
+        log.warning("remittance_discarded_before", **said, earlier=earlier.named(),
+                    claims=discarded[:LOGGED_HOLDS],
+                    why="a review kept this very payment unposted: not posted")  # fmt: skip
+    elif held.count > start:  # held before a crash, or received again while it waits
+        report.held.append(control)
+        review.append(_review_entry(event, held.run(start, held.count)))
+    else:
+        report.already.append(control)
+        log.info("remittance_already_posted", **said)
+
+
+def _review_entry(event: PaymentFinished, held: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """What ``NAME.review.json`` says of one payment with held claim payments (``held`` read
+    back from disk as the file is written)."""
     payment = event.payment
     return {
         "control_number": payment.control_number, "trace_number": payment.trace_number,
@@ -330,8 +387,7 @@ def _review_entry(
         "payment_date": payment.payment_date.isoformat() if payment.payment_date else None,
         "claim_count": event.end.claim_count,
         "balance_errors": [e.as_dict() for e in event.balance_errors],
-        "held": [{"claim_id": claim_id, "paid": paid, "reasons": hold_texts(reasons)}
-                 for claim_id, paid, reasons in held],
+        "held": held,
     }  # fmt: skip
 
 

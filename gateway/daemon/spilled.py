@@ -1,10 +1,11 @@
-"""A payment's effects kept on disk until its end says whether it posts.
+"""What one 835 file's posting keeps on disk instead of in memory.
 
-An 835 transaction set may pay a million claims, and its postings, balances, status records and
-claim changes must reach the ledger in one transaction, only once the whole set is known to
-balance. Held in lists they grew with the file (3.3 GB for a million claims); here each is a
-JSON line in an anonymous temporary file in the spool (0600, gone when closed), read back as
-the ledger writes them in chunks, so memory stays flat whatever the size of the payment.
+An 835 transaction set may pay a million claims, and all of them must reach the ledger in one
+transaction, only once its end says whether its money adds up. Held in lists they grew with the
+file (3.3 GB for a million claims); here each claim payment is a JSON line in an anonymous
+temporary file in the spool (0600 in a 0700 folder, gone when closed or when the process dies),
+read back a chunk at a time as the ledger records them, so memory stays flat whatever the size
+of the payment. The held claim payments the review file lists wait the same way.
 """
 
 from __future__ import annotations
@@ -15,22 +16,22 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
-from gateway.ledger.ledger import ClaimChange, OutboxItem
-from gateway.ledger.schema import ClaimState, OutboxKind
-
 T = TypeVar("T")
 
 
 class Spilled(Generic[T]):
-    """An append-only sequence of ``T`` in a temporary file, read back in order."""
+    """An append-only sequence of ``T`` in a temporary file, read back in order (as often as
+    wanted, though not while appending)."""
 
     def __init__(self, folder: Path, dump: Callable[[T], Any], load: Callable[[Any], T]) -> None:
         # closed by close(): it lives as long as its payment is read
         self._file: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8", dir=folder)  # noqa: SIM115
         self._dump, self._load = dump, load
+        self.count = 0
 
     def append(self, item: T) -> None:
         self._file.write(json.dumps(self._dump(item), default=str) + "\n")
+        self.count += 1
 
     def __iter__(self) -> Iterator[T]:
         self._file.flush()
@@ -43,30 +44,35 @@ class Spilled(Generic[T]):
         self._file.close()
 
 
-def spilled_records(folder: Path) -> Spilled[OutboxItem]:
-    return Spilled(folder, lambda item: [OutboxKind(item[0]).value, item[1]],
-                   lambda value: (OutboxKind(value[0]), value[1]))  # fmt: skip
+class HeldClaims:
+    """The held claim payments of one file (``claim_id``, ``paid``, ``reasons`` in words), in
+    the order decided; each payment's review entry names its run of them (``start``, ``end``),
+    and the review file reads the runs back in order."""
 
+    def __init__(self, folder: Path) -> None:
+        self._spilled: Spilled[dict[str, Any]] = Spilled(folder, dict, dict)
+        self._reading: Iterator[dict[str, Any]] | None = None
+        self._at = 0
 
-def spilled_changes(folder: Path) -> Spilled[ClaimChange]:
-    return Spilled(folder, _dump_change, _load_change)
+    @property
+    def count(self) -> int:
+        return self._spilled.count
 
+    def add(self, held: dict[str, Any]) -> None:
+        self._reading = None
+        self._spilled.append(held)
 
-def _dump_change(change: ClaimChange) -> dict[str, Any]:
-    return {
-        "claim_id": change.claim_id, "state": change.state.value, "source": change.source,
-        "detail": dict(change.detail),
-        "records": [[OutboxKind(k).value, r] for k, r in change.outbox_records],
-        "only_from": None if change.only_from is None else sorted(change.only_from),
-        "version": change.version,
-    }  # fmt: skip
+    def run(self, start: int, end: int) -> Iterator[dict[str, Any]]:
+        """Items ``start`` to ``end`` (excluded): read on from the last run when it is behind."""
+        if self._reading is None or self._at > start:
+            self._reading, self._at = iter(self._spilled), 0
+        while self._at < end:
+            item = next(self._reading, None)
+            if item is None:
+                return
+            self._at += 1
+            if self._at > start:
+                yield item
 
-
-def _load_change(value: dict[str, Any]) -> ClaimChange:
-    only_from = value["only_from"]
-    return ClaimChange(
-        value["claim_id"], ClaimState(value["state"]), value["source"], value["detail"],
-        [(OutboxKind(k), r) for k, r in value["records"]],
-        None if only_from is None else frozenset(ClaimState(s) for s in only_from),
-        value["version"],
-    )  # fmt: skip
+    def close(self) -> None:
+        self._spilled.close()

@@ -38,10 +38,10 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from gateway.ledger.base import LedgerBase
+from gateway.ledger.followup_query import CENT, facts_query, instant, unpaid_lines
 from gateway.ledger.leases import lease_rows, min_time
 from gateway.ledger.records import (
     CHUNK,
-    CURRENT_VERSION,
     ChangesApplied,
     ClaimChange,
     LedgerError,
@@ -49,7 +49,6 @@ from gateway.ledger.records import (
     utc_now,
 )
 from gateway.ledger.schema import (
-    IN_FORCE,
     UTCDateTime,
     claim_events,
     claim_payments,
@@ -176,9 +175,6 @@ def _stored(row: Row[Any]) -> StoredInquiry:
         answer=None if row.answer is None else json.loads(row.answer),
         answer_file=row.answer_file, asked_at=row.asked_at, updated_at=row.updated_at,
     )  # fmt: skip
-
-
-_ZERO_PAID = '"paid": "0.00"'  # how a line paid nothing reads in a posting record (dumps)
 
 
 def _rejections(connection: Connection, event_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -409,78 +405,41 @@ class FollowupBook(LedgerBase):
     # -- facts -----------------------------------------------------------------------------
 
     def followup_facts(self, connection: Connection | None = None) -> list[ClaimFacts]:
-        """Every claim's current version with the times follow-up reasons about."""
+        """Every claim's current version with the times follow-up reasons about. The database
+        does the per-claim work (one grouped query, see followup_query); only the postings
+        with a line that paid nothing are read in Python."""
         if connection is None:
             with self.engine.begin() as own:
                 return self.followup_facts(own)
-        columns = [c for c in claims.c if c.name != "record"]  # the record: once per payer
-        rows = connection.execute(select(*columns).where(CURRENT_VERSION)).all()
-        # per claim version: when each (event, source) first happened since its latest upload
-        firsts: dict[tuple[str, int], dict[tuple[str, str], datetime]] = {}
-        last: dict[tuple[str, int], datetime] = {}
-        rejected: dict[tuple[str, int], int] = {}  # the rejecting event's id
-        events = connection.execute(
-            select(claim_events.c.id, claim_events.c.claim_id, claim_events.c.version,
-                   claim_events.c.event, claim_events.c.source, claim_events.c.at)
-            .order_by(claim_events.c.id)
-        )  # fmt: skip
-        for e in events:
-            key = (e.claim_id, e.version)
-            if e.event == "submitted" and e.source == "837":  # sent again: a new first
-                firsts[key] = {}
-            firsts.setdefault(key, {}).setdefault((e.event, e.source), e.at)
-            last[key] = max(last.get(key, e.at), e.at)
-            if e.event == "rejected":
-                rejected[key] = int(e.id)
-        why = _rejections(connection, [rejected[(r.claim_id, r.version)] for r in rows
-                                       if r.state == "rejected" and (r.claim_id, r.version)
-                                       in rejected])  # fmt: skip
+        dialect = connection.dialect.name
+        rows = connection.execute(facts_query(dialect)).all()
+        rejecting = [r.rejected_id for r in rows if r.state == "rejected" and r.rejected_id]
+        why = _rejections(connection, [int(i) for i in rejecting])
         names = _payer_names(connection, {r.payer_id for r in rows})
-        paid: dict[tuple[str, int], Decimal] = {}
-        held: dict[tuple[str, int], int] = {}
-        unpaid: dict[tuple[str, int], list[Mapping[str, Any]]] = {}
-        in_force = {s.value for s in IN_FORCE}
-        for p in connection.execute(
-            select(claim_payments.c.claim_id, claim_payments.c.version, claim_payments.c.paid,
-                   claim_payments.c.state, claim_payments.c.status_code,
-                   claim_payments.c.posting)
-            .where(claim_payments.c.version.is_not(None))
-        ):  # fmt: skip
-            key = (p.claim_id, int(p.version))
-            if p.state in in_force and p.status_code != "22":
-                paid[key] = paid.get(key, Decimal("0.00")) + Decimal(p.paid)
-                if _ZERO_PAID not in p.posting:  # no line paid nothing: nothing to read
-                    continue
-                lines = json.loads(p.posting).get("lines") or []
-                unpaid.setdefault(key, []).extend(
-                    line for line in lines if Decimal(str(line.get("paid") or "0")) == 0
-                )
-            elif p.state == "held":
-                held[key] = held.get(key, 0) + 1
+        unpaid = unpaid_lines(connection)
+        scale = Decimal("0.01") if dialect == "sqlite" else Decimal(1)
         out = []
-        for r in rows:
-            key = (r.claim_id, int(r.version))
-            first = firsts.get(key, {})
-            adjudicated = [first.get((state, "835")) for state in ("paid", "partially_paid",
-                                                                    "denied")]  # fmt: skip
-            # the payer has the claim: its 277CA, or a 277 answering one of our inquiries
-            proofs = [first.get(("accepted", source)) for source in ("277CA", "277")]
-            accepted = min((p for p in proofs if p), default=None)
-            event_id = rejected.get(key)
+        zero = Decimal("0.00")
+        for (claim_id, version, partner, payer_id, state, billed, service_from, created,
+             updated, submitted_at, acked_999, accepted_at, adjudicated_at, last_event_at,
+             rejected_id, paid, held) in rows:  # fmt: skip
+            accepted = instant(accepted_at)  # the payer has the claim: a 277CA, or a 277
+            created_at = instant(created)
+            assert created_at is not None
             out.append(
                 ClaimFacts(
-                    claim_id=r.claim_id, version=key[1], partner=r.partner,
-                    payer_id=r.payer_id, payer_name=names.get(r.payer_id) or r.payer_id,
-                    state=r.state, billed=_money(r.billed), paid=paid.get(key, Decimal("0.00")),
-                    service_from=r.service_from, created_at=r.created_at,
-                    submitted_at=first.get(("submitted", "837")),
-                    acked_at=first.get(("accepted", "999")) or accepted,
-                    accepted_at=accepted,
-                    rejected=why.get(event_id) if event_id is not None else None,
-                    adjudicated_at=min((a for a in adjudicated if a), default=None),
-                    last_event_at=last.get(key, r.updated_at),
-                    held_payments=held.get(key, 0),
-                    unpaid_lines=tuple(unpaid.get(key, ())),
+                    claim_id=claim_id, version=int(version), partner=partner,
+                    payer_id=payer_id, payer_name=names.get(payer_id) or payer_id,
+                    state=state, billed=_money(billed),
+                    paid=zero if paid is None else (Decimal(paid) * scale).quantize(CENT),
+                    service_from=service_from, created_at=created_at,
+                    submitted_at=instant(submitted_at),
+                    acked_at=instant(acked_999) or accepted, accepted_at=accepted,
+                    rejected=why.get(int(rejected_id)) if rejected_id is not None else None,
+                    adjudicated_at=instant(adjudicated_at),
+                    last_event_at=instant(last_event_at or updated) or created_at,
+                    held_payments=int(held or 0),
+                    unpaid_lines=tuple(unpaid.get((claim_id, int(version)), ())),
                 )
             )  # fmt: skip
         return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import datetime
 
 from sqlalchemy import or_, select, update
@@ -56,15 +56,27 @@ class OutboxBook(LedgerBase):
         places: Collection[str] | None = None,
         raw: bool = False,
     ) -> tuple[str, list[OutboxEntry]] | None:
-        """The next output file of ``kind`` that ``owner`` writes: a batch it assigned before a
-        crash and has not marked emitted (same name, same records), else up to ``limit``
-        pending records of one place (the oldest pending record's) assigned now to a new batch
-        called ``name()``; None when nothing is pending. Another worker's open batch is never
-        taken: it may be half written, and only its owner knows how far. ``places``: only
-        records of these places (or of none) are assigned (None: any place).
-        ``raw``: each entry's ``text`` is the record as stored, its ``payload`` left empty (for
-        a writer that copies records out as they are, with no JSON parsed and written again).
-        """
+        """The next output file of ``kind`` that ``owner`` writes (see ``open_batch_name``)
+        with its records (``raw``: see ``batch_entries``); None when nothing is pending."""
+        batch = self.open_batch_name(kind, name, owner=owner, limit=limit, places=places)
+        return None if batch is None else (batch, list(self.batch_entries(batch, raw=raw)))
+
+    def open_batch_name(
+        self,
+        kind: OutboxKind | str,
+        name: Callable[[], str],
+        *,
+        owner: str,
+        limit: int = 10_000,
+        places: Collection[str] | None = None,
+    ) -> str | None:
+        """The name of the next output file of ``kind`` that ``owner`` writes: a batch it
+        assigned before a crash and has not marked emitted (same name, same records), else up
+        to ``limit`` pending records of one place (the oldest pending record's) assigned now to
+        a new batch called ``name()``; None when nothing is pending. Another worker's open batch
+        is never taken: it may be half written, and only its owner knows how far. ``places``:
+        only records of these places (or of none) are assigned (None: any place). Its records:
+        ``batch_entries``."""
         kind = OutboxKind(kind)
         with self.engine.begin() as connection:
             batch = self._own_open_batch(connection, kind, owner)
@@ -73,19 +85,33 @@ class OutboxBook(LedgerBase):
                 batch = name()
                 if not self._assign(connection, ids, batch, owner):
                     return None
-            rows = connection.execute(
-                select(outbox).where(outbox.c.batch == batch).order_by(outbox.c.id)
-            ).all()
-        if raw:
-            return batch, [
-                OutboxEntry(row.record_id, kind, {}, row.created_at, row.place, row.payload)
-                for row in rows
-            ]
-        entries = [
-            OutboxEntry(row.record_id, kind, json.loads(row.payload), row.created_at, row.place)
-            for row in rows
-        ]
-        return batch, entries
+        return batch
+
+    def batch_entries(self, batch: str, *, raw: bool = False) -> Iterator[OutboxEntry]:
+        """A batch's records in the order they were added, read ``CHUNK`` at a time (its file is
+        written as they come: memory does not grow with the batch). ``raw``: each entry's
+        ``text`` is the record as stored, its ``payload`` left empty (for a writer that copies
+        records out as they are, with no JSON parsed and written again)."""
+        after = 0
+        while True:
+            with self.engine.begin() as connection:
+                rows = connection.execute(
+                    select(outbox)
+                    .where(outbox.c.batch == batch, outbox.c.id > after)
+                    .order_by(outbox.c.id)
+                    .limit(CHUNK)
+                ).all()
+            for row in rows:
+                kind = OutboxKind(row.kind)
+                if raw:
+                    yield OutboxEntry(row.record_id, kind, {}, row.created_at, row.place,
+                                      row.payload)  # fmt: skip
+                else:
+                    yield OutboxEntry(row.record_id, kind, json.loads(row.payload),
+                                      row.created_at, row.place)  # fmt: skip
+            if len(rows) < CHUNK:
+                return
+            after = int(rows[-1].id)
 
     def _own_open_batch(self, connection: Connection, kind: OutboxKind, owner: str) -> str | None:
         """``owner``'s batch of ``kind`` not yet emitted; one assigned before batches had owners

@@ -48,17 +48,28 @@ from gateway.ledger.schema import (
 
 _P = PaymentState
 _LOCK_NAMESPACE = 0x636C6169  # pg_advisory_xact_lock(namespace, hashtext(claim id)): "clai"
+_PAYMENTS_LOCK = (0x7061796D, 0)  # every payment transaction's ("paym"): shared, or alone
 
 
 class PaymentWork:
     """The claims of one transaction: their payments, sent versions and states, kept current
     in memory as decisions are taken, and the writes those decisions make."""
 
-    def __init__(self, connection: Connection, claim_ids: Iterable[str], now: datetime) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        claim_ids: Iterable[str],
+        now: datetime,
+        *,
+        alone: bool = False,
+    ) -> None:
+        """``alone``: the transaction holds the payments lock alone (``lock_payments_alone``),
+        so no claim lock is needed (nor taken: PostgreSQL's lock table holds a few thousand)."""
         self.connection = connection
         self.now = now
         ids = sorted(set(claim_ids))
-        _lock_claims(connection, ids)
+        if not alone:
+            _lock_claims(connection, ids)
         self.payments: dict[str, list[StoredPayment]] = {c: [] for c in ids}
         self.versions: dict[str, int] = {}
         self.states: dict[tuple[str, int], ClaimState] = {}
@@ -327,12 +338,26 @@ class PaymentWork:
         add_outbox(c, self.records, self.now)
 
 
+def lock_payments_alone(connection: Connection) -> None:
+    """PostgreSQL: this transaction takes its claims chunk by chunk (a very large payment), so
+    not in one fixed order: it waits until no other payment transaction runs, and keeps them
+    waiting until it ends, so no two lock claims in crossed orders (no deadlock). It then
+    needs no claim lock, and takes none: one per claim of a 20,000-claim payment would
+    overflow PostgreSQL's lock table ("out of shared memory", max_locks_per_transaction)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
+                           dict(zip(("ns", "key"), _PAYMENTS_LOCK, strict=True)))  # fmt: skip
+
+
 def _lock_claims(connection: Connection, claim_ids: list[str]) -> None:
     """PostgreSQL: one advisory lock per claim, in a fixed order (also for claims the ledger
-    does not know), so two daemons never both post a claim's first payment. SQLite: the
-    transaction's write lock already is the only one."""
+    does not know), so two daemons never both post a claim's first payment; first the payment
+    transactions' shared lock (see ``lock_payments_alone``). SQLite: the transaction's write
+    lock already is the only one."""
     if connection.dialect.name != "postgresql":
         return
+    connection.execute(text("SELECT pg_advisory_xact_lock_shared(:ns, :key)"),
+                       dict(zip(("ns", "key"), _PAYMENTS_LOCK, strict=True)))  # fmt: skip
     for start in range(0, len(claim_ids), CHUNK):
         connection.execute(
             text(

@@ -20,8 +20,10 @@ transaction's reads and writes are in ``payment_work``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from itertools import islice
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -29,14 +31,22 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from gateway.ledger.base import LedgerBase
-from gateway.ledger.payment_work import PaymentWork, joined_payments, stored_payment
+from gateway.ledger.payment_work import (
+    PaymentWork,
+    joined_payments,
+    lock_payments_alone,
+    stored_payment,
+)
 from gateway.ledger.records import (
-    ClaimEvent,
+    CHUNK,
     ClaimPaymentIn,
+    Decided,
     LedgerError,
     PaymentDecision,
     PaymentEffects,
+    RemittanceOutcome,
     StoredPayment,
+    chunks,
     dumps,
     utc_now,
 )
@@ -79,6 +89,30 @@ class PaymentBook(LedgerBase):
             rows = connection.execute(query.order_by(claim_payments.c.id)).all()
         return [stored_payment(r) for r in rows]
 
+    def remittance_payments(
+        self, remittance_id: int, states: Iterable[PaymentState]
+    ) -> Iterator[StoredPayment]:
+        """A remittance's claim payments of ``states`` in the order recorded, read ``CHUNK`` at
+        a time (a remittance may pay a million claims; each read its own short transaction)."""
+        wanted, after = [_P(s).value for s in states], 0
+        while True:
+            query = (
+                joined_payments()
+                .where(
+                    claim_payments.c.remittance_id == remittance_id,
+                    claim_payments.c.state.in_(wanted),
+                    claim_payments.c.id > after,
+                )
+                .order_by(claim_payments.c.id)
+                .limit(CHUNK)
+            )
+            with self.engine.begin() as connection:
+                page = [stored_payment(r) for r in connection.execute(query).all()]
+            yield from page
+            if len(page) < CHUNK:
+                return
+            after = page[-1].id
+
     def payments_in_force(
         self, claim_id: str, payer_id: str | None = None, sequence: str | None = None
     ) -> list[StoredPayment]:
@@ -100,25 +134,48 @@ class PaymentBook(LedgerBase):
         self,
         connection: Connection,
         remittance: Mapping[str, Any],
-        payments: Sequence[ClaimPaymentIn],
+        payments: Iterable[ClaimPaymentIn],
         held_reasons: Sequence[dict[str, Any]],
         effects: Effects,
         now: datetime,
-    ) -> tuple[list[tuple[ClaimPaymentIn, PaymentDecision]], list[ClaimEvent]]:
+        decided: Decided | None = None,
+    ) -> RemittanceOutcome:
         """Decide, record and word each claim payment of one remittance (reversals first, so a
-        reversal and its corrected payment in one 835 net in any order)."""
-        work = PaymentWork(connection, [p.claim_id for p in payments], now)
-        decisions: list[tuple[ClaimPaymentIn, PaymentDecision]] = []
-        events: list[ClaimEvent] = []
-        for payment in sorted(payments, key=lambda p: not p.reversal):
-            decision = work.decide(payment, held_reasons)
-            work.add(payment, decision, remittance)
-            event = work.event(payment.claim_id, decision, effects(payment, decision), "835")
-            if event is not None:
-                events.append(event)
-            decisions.append((payment, decision))
-        work.flush(self._add_outbox)
-        return decisions, events
+        reversal and its corrected payment in one 835 net in any order).
+
+        A remittance of more than ``CHUNK`` claim payments is taken ``CHUNK`` at a time (read
+        twice: its reversals, then the rest), each chunk's claims read and its writes flushed
+        before the next, all in the one transaction: memory stays flat however many claims
+        it pays. ``decided`` is told each decision instead of the outcome keeping them."""
+        if iter(payments) is payments:  # read once only: kept, to be read twice
+            payments = list(payments)
+        head = list(islice(payments, CHUNK + 1))
+        batches: Iterable[list[ClaimPaymentIn]]
+        alone = len(head) > CHUNK
+        if not alone:  # all in one: the claims locked together, in their order
+            batches = [sorted(head, key=lambda p: not p.reversal)]
+        else:
+            lock_payments_alone(connection)
+            batches = _reversals_first(payments)
+        del head
+        outcome = RemittanceOutcome(int(remittance["id"]), "", [], [])
+        verdicts: Counter[PaymentState] = Counter()
+        for batch in batches:
+            work = PaymentWork(connection, [p.claim_id for p in batch], now, alone=alone)
+            for payment in batch:
+                decision = work.decide(payment, held_reasons)
+                work.add(payment, decision, remittance)
+                event = work.event(payment.claim_id, decision, effects(payment, decision), "835")
+                verdicts[decision.verdict] += 1
+                if decided is not None:
+                    decided(payment, decision)
+                    continue
+                if event is not None:
+                    outcome.events.append(event)
+                outcome.decisions.append((payment, decision))
+            work.flush(self._add_outbox)
+        outcome.verdicts = dict(verdicts)
+        return outcome
 
     # -- review ----------------------------------------------------------------------------
 
@@ -150,7 +207,10 @@ class PaymentBook(LedgerBase):
                 ).all())
                 if file in (p.file_name, _base(p.archived_as)) and claim_id in (None, p.claim_id)
             ]  # fmt: skip
-            work = PaymentWork(connection, [p.claim_id for p in held], now)
+            alone = len(held) > CHUNK  # a whole large payment: no lock per claim
+            if alone:
+                lock_payments_alone(connection)
+            work = PaymentWork(connection, [p.claim_id for p in held], now, alone=alone)
             review = {"verdict": verdict.value, "note": note, "at": now.isoformat()}
             for stored in sorted(held, key=lambda p: not p.reversal):
                 payment = stored.incoming()
@@ -206,6 +266,12 @@ class PaymentBook(LedgerBase):
                 .where(remittances.c.id == remittance_id)
                 .values(state=verdict.value, detail=dumps(detail), updated_at=now)
             )
+
+
+def _reversals_first(payments: Iterable[ClaimPaymentIn]) -> Iterator[list[ClaimPaymentIn]]:
+    """The reversals, then the other payments, ``CHUNK`` at a time (two reads)."""
+    yield from chunks((p for p in payments if p.reversal), CHUNK)
+    yield from chunks((p for p in payments if not p.reversal), CHUNK)
 
 
 def _base(path: str | None) -> str | None:

@@ -4,7 +4,7 @@ item type, and the small helpers every subject of the ledger shares."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -258,14 +258,24 @@ class StoredRemittance:
         }  # fmt: skip
 
 
+# Told each claim payment's decision as it is taken, inside the remittance's transaction.
+Decided = Callable[[ClaimPaymentIn, PaymentDecision], None]
+
+
 @dataclass
 class RemittanceOutcome:
-    """What one remittance did: its state and each claim payment's decision."""
+    """What one remittance did: its state, how many claim payments got each verdict, and each
+    one's decision and claim event (none kept when the caller was told them one by one: a
+    payment may pay a million claims)."""
 
     remittance_id: int
     state: str
     decisions: list[tuple[ClaimPaymentIn, PaymentDecision]]
     events: list[ClaimEvent]
+    verdicts: dict[PaymentState, int] = field(default_factory=dict)
+
+    def count(self, verdict: PaymentState) -> int:
+        return self.verdicts.get(verdict, 0)
 
     @property
     def held(self) -> list[tuple[ClaimPaymentIn, PaymentDecision]]:

@@ -10,22 +10,33 @@ as a whole and naming the earlier one, as is one whose money does not add up.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.engine import Row
 
 from gateway.ledger.payments import Effects, PaymentBook
 from gateway.ledger.records import (
     ClaimPaymentIn,
+    Decided,
     RemittanceIdentity,
     RemittanceOutcome,
     StoredRemittance,
     dumps,
     utc_now,
 )
-from gateway.ledger.schema import RemittanceState, remittances
+from gateway.ledger.schema import PaymentState, RemittanceState, claim_payments, remittances
+
+
+@dataclass(frozen=True)
+class RemittanceRow:
+    """A remittance as a list shows it: how many claim payments it has, how many wait."""
+
+    remittance: StoredRemittance
+    claims: int
+    held: int
 
 
 class RemittanceBook(PaymentBook):
@@ -38,16 +49,20 @@ class RemittanceBook(PaymentBook):
         *,
         file_name: str,
         control_number: str,
-        payments: Sequence[ClaimPaymentIn],
+        payments: Iterable[ClaimPaymentIn],
         effects: Effects,
         problems: Sequence[Mapping[str, Any]] = (),
         archived_as: str | None = None,
         partner: str | None = None,
+        decided: Decided | None = None,
     ) -> RemittanceOutcome | None:
         """Record one payment with every claim payment in it, their records and claim events,
         in one transaction; None when this content was recorded before.
 
         ``problems``: why its money does not add up (it is then held as a whole).
+        ``payments`` may be read more than once (a list, or a file read again from its start)
+        and is taken a chunk at a time; ``decided`` is told each decision as it is taken, and
+        the outcome then keeps only how many got each verdict (flat memory).
         """
         trace_number, payer_id, amount, payment_date = identity
         now = utc_now()
@@ -92,10 +107,11 @@ class RemittanceBook(PaymentBook):
                 "payment_date": payment_date, "file_name": file_name,
                 "archived_as": archived_as, "partner": partner,
             }  # fmt: skip
-            decisions, events = self._record_claim_payments(
-                connection, remittance, payments, reasons, effects, now
+            outcome = self._record_claim_payments(
+                connection, remittance, payments, reasons, effects, now, decided
             )
-        return RemittanceOutcome(int(remittance_id), state.value, decisions, events)
+        outcome.state = state.value
+        return outcome
 
     def remittance(
         self, identity: RemittanceIdentity, content_sha256: str
@@ -117,6 +133,31 @@ class RemittanceBook(PaymentBook):
             ).scalar()
         detail: dict[str, Any] = json.loads(raw or "{}")
         return detail
+
+    def remittance_rows(self, *, page: int = 0, size: int = 50) -> tuple[list[RemittanceRow], bool]:
+        """One page of remittances, the last recorded first, with their claim payment counts;
+        and whether another page follows (the counts read only the page's remittances)."""
+        with self.engine.begin() as connection:
+            rows = connection.execute(
+                select(remittances).order_by(remittances.c.id.desc())
+                .limit(size + 1).offset(max(page, 0) * size)
+            ).all()  # fmt: skip
+            ids = [int(r.id) for r in rows[:size]]
+            counts: dict[tuple[int, str], int] = {}
+            if ids:
+                for rid, state, n in connection.execute(
+                    select(claim_payments.c.remittance_id, claim_payments.c.state, func.count())
+                    .where(claim_payments.c.remittance_id.in_(ids))
+                    .group_by(claim_payments.c.remittance_id, claim_payments.c.state)
+                ).all():  # fmt: skip
+                    counts[(int(rid), state)] = int(n)
+        out = [
+            RemittanceRow(_stored(r),
+                          sum(n for (rid, _s), n in counts.items() if rid == r.id),
+                          counts.get((int(r.id), PaymentState.HELD.value), 0))
+            for r in rows[:size]
+        ]  # fmt: skip
+        return out, len(rows) > size
 
     def discarded_remittances(self) -> list[StoredRemittance]:
         """Remittances a review kept unposted, oldest first."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -173,8 +173,29 @@ def hold_for_review(
               "what_next": WHAT_NEXT.format(name=name)}  # fmt: skip
     tmp = review / f".{name}.review.json.tmp"
     with open_private(tmp) as f:
-        json.dump(report, f, indent=2, default=str)
+        dump_json(report, f)
     os.replace(tmp, review / f"{name}.review.json")
+
+
+def dump_json(value: Any, f: IO[str], indent: str = "") -> None:
+    """``json.dump(value, f, indent=2, default=str)``, except that an iterable other than a list
+    (the held claim payments of a whole 835, read back from disk) is written item by item and
+    never held whole."""
+    inner = indent + "  "
+    if isinstance(value, Mapping):
+        for n, (key, item) in enumerate(value.items()):
+            f.write(("{" if n == 0 else ",") + "\n" + inner + json.dumps(str(key)) + ": ")
+            dump_json(item, f, inner)
+        f.write("\n" + indent + "}" if value else "{}")
+    elif isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        f.write(json.dumps(value, default=str))
+    else:
+        empty = True
+        for item in value:
+            f.write(("[" if empty else ",") + "\n" + inner)
+            dump_json(item, f, inner)
+            empty = False
+        f.write("[]" if empty else "\n" + indent + "]")
 
 
 def held(home: Path) -> list[dict[str, Any]]:

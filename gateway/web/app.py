@@ -38,6 +38,7 @@ NAV: list[tuple[str, str, Role]] = [
     ("/worklist", "Worklist", Role.VIEWER),
     ("/aging", "Aging", Role.VIEWER),
     ("/claims", "Claims", Role.VIEWER),
+    ("/payments", "Payments", Role.VIEWER),
     ("/review", "Held payments", Role.VIEWER),
     ("/eligibility", "Eligibility", Role.VIEWER),
     ("/partners", "Partners", Role.VIEWER),
@@ -110,6 +111,7 @@ def create_app(
         files,
         notes,
         partners,
+        payments,
         review,
         worklist,
     )
@@ -132,8 +134,8 @@ def create_app(
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.web = web
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (auth, attention, worklist, claims, notes, review, eligibility, partners, audit,
-                   files):  # fmt: skip
+    for module in (auth, attention, worklist, claims, notes, payments, review, eligibility,
+                   partners, audit, files):  # fmt: skip
         app.include_router(module.router)
 
     app.add_middleware(SafeHeaders)

@@ -1,6 +1,7 @@
 """An X12 file of the archive shown readably: one segment a line, numbered, with what the
-segment is. Only files under ``spool/archive/inbound|outbound/PARTNER/`` (gzipped ones too);
-opening one is audited (837s and 835s name patients)."""
+segment is and the loop of the implementation guide it is in (read off the guide's map by
+pyx12's walker; blank where unknown). Only files under ``spool/archive/inbound|outbound/
+PARTNER/`` (gzipped ones too); opening one is audited (837s and 835s name patients)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
+from gateway.transactions.x12_loops import LIMIT, loop_column
 from gateway.web.app import page, web_of
 from gateway.web.auth import Viewer
 from gateway.x12.errors import X12SyntaxError
@@ -76,12 +78,21 @@ def x12_file(request: Request, area: str, partner: str, name: str, session: View
     if path.suffix == ".gz":
         data = gzip.decompress(data)
     web.ledger.audit(session.username, "view_file", detail={"file": f"{area}/{partner}/{name}"})
-    rows, problem = [], ""
+    segments: list[list[str]] = []
+    problem = ""
     try:
-        for number, elements in enumerate(X12Reader(data, strict=False).element_lists(), 1):
-            rows.append((number, elements[0], SEGMENTS.get(elements[0], ""),
-                         "*".join(elements[1:])))  # fmt: skip
+        segments.extend(X12Reader(data, strict=False).element_lists())
     except X12SyntaxError as exc:
         problem = str(exc)
+    text = data.decode("utf-8", errors="replace").lstrip("\ufeff").lstrip()
+    loops = loop_column([e[0] for e in segments], text)
+    rows = []
+    for number, (elements, loop) in enumerate(zip(segments, loops, strict=True), 1):
+        what = SEGMENTS.get(elements[0], "")
+        rows.append((number, elements[0], loop.loop, loop.name, what, "*".join(elements[1:])))
+    if len(rows) > LIMIT:
+        problem = (f"{problem} " if problem else "") + (
+            f"loops are named for the first {LIMIT:,} segments only"
+        )
     return page(request, "x12.html", name=name, partner=partner, area=area, rows=rows,
                 problem=problem)  # fmt: skip

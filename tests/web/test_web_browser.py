@@ -185,6 +185,18 @@ def test_a_viewer_cannot_release_and_a_form_without_its_token_is_refused(
 ) -> None:
     claim_id, _ = _held_claim(site)
     log_in(browser, site, "sam")
+    # the payments received: read-only, each opening its 835 (with its loops) and what waits
+    go(browser, browser.find_element(By.LINK_TEXT, "Payments"))
+    assert browser.find_elements(By.CSS_SELECTOR, "#payments tr.payment")
+    assert browser.find_elements(By.CSS_SELECTOR, "main form") == []
+    shoot(browser, shots, "08a-viewer-payments")
+    go(browser, browser.find_element(By.CSS_SELECTOR, "#payments tr.payment td a[href^='/files/']"))
+    loops = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#segments td.loop")]
+    assert {"1000A", "2100", "2110"} <= set(loops)
+    shoot(browser, shots, "08b-viewer-835-loops")
+    go(browser, browser.find_element(By.LINK_TEXT, "Payments"))
+    go(browser, browser.find_element(By.CSS_SELECTOR, "#payments a.held-link"))
+    assert browser.current_url.startswith(f"{site.url}/review#file-")
     go(browser, browser.find_element(By.LINK_TEXT, "Held payments"))
     assert claim_id in browser.page_source
     assert browser.find_elements(By.CSS_SELECTOR, "button.release") == []  # nothing offered
@@ -232,7 +244,8 @@ def test_the_admin_reads_each_step_in_the_audit_trail(
         ("maria", "view_claim"), ("maria", "view_file"), ("maria", "payment_released"),
         ("maria", "view_claim"), ("maria", "note_added"), ("maria", "view_claim"),
         ("maria", "logout"),
-        ("sam", "login"), ("sam", "refused"), ("sam", "csrf_refused"), ("sam", "refused"), ("sam", "logout"),
+        ("sam", "login"), ("sam", "view_payments"), ("sam", "view_file"), ("sam", "view_payments"),
+        ("sam", "refused"), ("sam", "csrf_refused"), ("sam", "refused"), ("sam", "logout"),
         ("-", "csrf_refused"), ("ada", "login"),
     ]  # fmt: skip
     assert steps == expected

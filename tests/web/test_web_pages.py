@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 from fastapi.testclient import TestClient
 from markupsafe import escape
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from gateway.daemon.explanations import explanation_of
 from gateway.daemon.legs_view import leg_lines
@@ -23,7 +23,7 @@ from gateway.daemon.runner import Daemon
 from gateway.ledger.corrections import NoteKind
 from gateway.ledger.db import open_ledger
 from gateway.ledger.records import utc_now
-from gateway.ledger.schema import IN_FORCE, ClaimState, claim_payments
+from gateway.ledger.schema import IN_FORCE, ClaimState, claim_payments, remittances
 from gateway.simulator import Simulator, SimulatorConfig
 from gateway.simulator.config import AdjudicationConfig
 from tests.cli.test_followup_cli import ACCEPTED, SENT, claim, run
@@ -35,8 +35,8 @@ from tests.ledger.test_ledger_legs import hand_on, open_secondary
 from tests.ledger.test_ledger_payments import remit, sent_claim
 from tests.web.conftest import add_users, client, csrf_of, log_in
 
-PAGES = ["/", "/worklist", "/aging", "/claims", "/claims/PCN-2025-0001", "/review", "/eligibility",
-         "/partners", "/audit"]  # fmt: skip
+PAGES = ["/", "/worklist", "/aging", "/claims", "/claims/PCN-2025-0001", "/payments", "/review",
+         "/eligibility", "/partners", "/audit"]  # fmt: skip
 
 
 def _professional() -> list[dict[str, Any]]:
@@ -429,3 +429,66 @@ def test_a_claim_billed_to_a_second_payer_lists_its_payers_as_gateway_claim_does
     assert len(lines) == 2 and payers.count("<li>") == 2
     for line in lines:
         assert f"<li>{escape(line.strip())}</li>" in payers
+
+
+PAYMENT_ROW = re.compile(
+    r'<tr class="payment" id="payment-(\d+)"><td>([^<]*)</td><td>([^<]*)</td><td class="nw">'
+    r'([^<]*)</td>\s*<td class="num amount">([^<]*)</td><td class="num claims">(\d+)</td>'
+)
+
+
+def test_the_payments_page_lists_the_ledgers_remittances_newest_first_read_only(
+    tmp_path: Path, make_database: MakeDatabase
+) -> None:
+    url = make_database()
+    home = _home_with_held_payments(tmp_path, url)
+    viewer, coordinator = client(home), client(home)
+    log_in(viewer, "sam")
+    maria = log_in(coordinator, "maria")
+    page = viewer.get("/payments")
+    assert page.status_code == 200
+    with open_ledger(url) as ledger, ledger.engine.begin() as c:
+        stored = c.execute(select(remittances).order_by(remittances.c.id.desc())).all()
+        counts = dict(c.execute(select(claim_payments.c.remittance_id, func.count())
+                                .group_by(claim_payments.c.remittance_id)).all())  # fmt: skip
+    shown = [(int(i), trace, payer, day, Decimal(amount), int(n))
+             for i, trace, payer, day, amount, n in PAYMENT_ROW.findall(page.text)]  # fmt: skip
+    assert shown == [(r.id, r.trace_number, r.payer_id, r.payment_date, Decimal(r.amount),
+                      counts[r.id]) for r in stored]  # fmt: skip
+    assert len(shown) == 2 and shown[0][1] == "COPY-0001" and shown[0][4] > 0
+    assert all(re.fullmatch(r"\d+\.\d\d", a) for *_, a, _n in PAYMENT_ROW.findall(page.text))
+    copy, first = page.text.split('id="payment-')[1:3]
+    assert 'href="/files/inbound/acme/835-copy.x12"' in copy and "balanced" in copy
+    assert 'href="/review#file-835-copy.x12"' in copy and "2 held: review" in copy, copy
+    assert "2 claim payment(s) of it wait for review" in copy
+    assert "/review#" not in first and "held" not in first and "posted" in first
+    assert 'id="file-835-copy.x12"' in viewer.get("/review").text  # where the link lands
+    # read-only for everyone: no form but the logout, no action a viewer could take
+    assert page.text.count("<form") == 1 and "/review/release" not in page.text
+    assert '<a href="/payments" class="here">Payments</a>' in page.text
+    # settled, it waits no more
+    for claim_id, verdict in (("PCN-2025-0001", "release"), ("PCN-2025-0002", "discard")):
+        answer = coordinator.post(f"/review/{verdict}", data={"file": "835-copy.x12",
+                                  "claim_id": claim_id, "note": "checked", "csrf": maria})  # fmt: skip
+        assert answer.status_code == 303
+    after = coordinator.get("/payments").text.split('id="payment-')[1]
+    assert "/review#" not in after and "wait for review" not in after
+    # a payment whose money does not add up is held as a whole, and says why
+    with open_ledger(url) as ledger, ledger.engine.begin() as c:
+        c.execute(update(remittances).where(remittances.c.id == shown[1][0]).values(
+            state="held", detail=json.dumps({"hold": [{"reason": "unbalanced", "problems": [
+                {"message": "BPR02 is not the sum of the claim payments"}]}]})))  # fmt: skip
+    unbalanced = coordinator.get("/payments").text.split('id="payment-')[2]
+    assert "does not add up" in unbalanced and "BPR02 is not the sum" in unbalanced
+    assert ">held<" in unbalanced
+    # pages: the newest first, then the older
+    with open_ledger(url) as ledger:
+        newest, more = ledger.remittance_rows(page=0, size=1)
+        oldest, last = ledger.remittance_rows(page=1, size=1)
+    assert [r.remittance.id for r in newest + oldest] == [r.id for r in stored]
+    assert (more, last) == (True, False)
+    assert viewer.get("/payments?page_no=1").status_code == 200
+    assert viewer.get("/payments?page_no=-1").status_code == 400
+    with open_ledger(url) as ledger:
+        trail = [(e.username, e.action) for e in ledger.audit_trail(limit=1000)]
+    assert ("sam", "view_payments") in trail
