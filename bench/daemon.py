@@ -83,7 +83,7 @@ def _drop_pg(name: str) -> None:
 
 
 def _claims(n: int, seed: int) -> Path:
-    folder = DATA / f"daemon-claims-{n}-s{seed}"
+    folder = DATA / f"daemon-originals-{n}-s{seed}"  # every claim frequency 1
     done = folder / ".complete"
     if not done.exists():
         shutil.rmtree(folder, ignore_errors=True)
@@ -171,6 +171,10 @@ def bench_size(
     return rows, floor, profiles
 
 
+def _cpu(r: dict[str, Any]) -> float:
+    return float(sum(p["cpu_seconds"] for p in r["phases"].values()))
+
+
 def summarize(rows: list[dict[str, Any]], floor: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     floor_total = sum(p["seconds"] for p in floor["phases"].values())
@@ -191,6 +195,13 @@ def summarize(rows: list[dict[str, Any]], floor: dict[str, Any]) -> list[dict[st
                 "floor_seconds": floor_total,
                 "floor_claims_per_s": n / floor_total,
                 "x_floor": total / floor_total,
+                # On the gateway's own CPU time: what a busy machine inflates least (the
+                # database server's CPU is not in it: PostgreSQL's work is left out).
+                "cpu_claims_per_s": n / cpu if (cpu := _cpu(r)) else None,
+                "floor_cpu_seconds": (
+                    floor_cpu := sum(p["cpu_seconds"] for p in floor["phases"].values())
+                ),
+                "x_floor_cpu": cpu / floor_cpu if floor_cpu else None,
                 "other_cpus": r.get("other_cpus"),
                 "phases": {
                     name: {
@@ -209,6 +220,7 @@ def summarize(rows: list[dict[str, Any]], floor: dict[str, Any]) -> list[dict[st
                 "replies": r["replies"],
                 "interchanges": r["interchanges"],
                 "remittance_files": r["remittance_files"],
+                "statements_by_phase": r.get("statements_by_phase", {}),
             }
         )
     return out
@@ -253,7 +265,7 @@ def render(rows: list[dict[str, Any]], profiles: dict[str, Any]) -> None:
             p = r["phases"].get(name)
             cells.append(
                 f"{p['claims_per_s']:,.0f} ({p['seconds']:.2f} s, "
-                f"{p['statements_per_claim']:.1f} SQL)"
+                f"{p['statements_per_claim']:.2f} SQL)"
                 if p
                 else "-"
             )
@@ -262,11 +274,12 @@ def render(rows: list[dict[str, Any]], profiles: dict[str, Any]) -> None:
         "[bold]whole cycle[/]",
         *[
             f"[bold]{r['claims_per_s']:,.0f}[/] ({r['seconds']:.1f} s, "
-            f"{r['statements_per_claim']:.1f} SQL)"
+            f"{r['statements_per_claim']:.2f} SQL)"
             for r in rows
         ],
     )
     table.add_row("CPU s, gateway process", *[f"{r['cpu_seconds']:.1f}" for r in rows])
+    table.add_row("claims/s on its CPU", *[f"{r.get('cpu_claims_per_s') or 0:,.0f}" for r in rows])
     table.add_row("peak MiB", *[f"{r['peak_mib']:.0f}" for r in rows])
     for name in FLOOR:
         table.add_row(
@@ -282,6 +295,10 @@ def render(rows: list[dict[str, Any]], profiles: dict[str, Any]) -> None:
         *[f"{r['floor_claims_per_s']:,.0f} ({r['floor_seconds']:.1f} s)" for r in rows],
     )
     table.add_row("whole cycle / floor", *[f"{r['x_floor']:.1f}x" for r in rows])
+    table.add_row(
+        "the same on CPU time",
+        *[f"{r['x_floor_cpu']:.1f}x ({r['floor_cpu_seconds']:.1f} s)" for r in rows],
+    )
     console.print(table)
     console.print(
         "cells: claims/s (seconds, SQL statements per claim). peak MiB: resident "
@@ -313,7 +330,7 @@ def render(rows: list[dict[str, Any]], profiles: dict[str, Any]) -> None:
 
 
 def targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The issue's bars, PASS/FAIL (information: this suite measures, another branch optimises)."""
+    """The issue's bars, PASS/FAIL, and the load-robust figures beside them (information)."""
     out = []
     bar = {"sqlite": 1000, "postgresql": 700}
     for r in rows:
@@ -332,6 +349,14 @@ def targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "ok": r["x_floor"] <= 3,
             }
         )
+        if r.get("cpu_claims_per_s"):  # what a busy machine inflates least: information
+            out.append(
+                {
+                    "target": f"{r['backend']} on the gateway's CPU time: claims/s, x floor",
+                    "value": f"{r['cpu_claims_per_s']:,.0f}, {r['x_floor_cpu']:.1f}x",
+                    "ok": None,
+                }
+            )
     for backend in {r["backend"] for r in rows}:
         mine = sorted((r for r in rows if r["backend"] == backend), key=lambda r: r["n"])
         if len(mine) > 1:
@@ -381,11 +406,12 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"  done in {time.perf_counter() - t0:.0f} s")
     render(rows, profiles)
     results = targets(rows)
-    verdicts = Table(title="targets of the issue (information: this harness measures)")
+    verdicts = Table(title="targets of the issue (info: the load-robust figures beside them)")
     for col in ("target", "figure", "result"):
         verdicts.add_column(col)
     for c in results:
-        verdicts.add_row(c["target"], c["value"], "PASS" if c["ok"] else "FAIL")
+        mark = "info" if c["ok"] is None else ("PASS" if c["ok"] else "FAIL")
+        verdicts.add_row(c["target"], c["value"], mark)
     console.print(verdicts)
     write_report(
         opts.json,
@@ -400,4 +426,4 @@ def main(argv: list[str] | None = None) -> int:
         },
         console,
     )
-    return 1 if opts.strict and any(not c["ok"] for c in results) else 0
+    return 1 if opts.strict and any(c["ok"] is False for c in results) else 0

@@ -35,7 +35,7 @@ from gateway.files import private_dir, write_atomic
 from gateway.intake.claim_files import CLAIM_SUFFIXES, ClaimFile, read_claim_file
 from gateway.intake.mappings import Mapping
 from gateway.ledger.faults import is_unreachable, plain_text
-from gateway.ledger.ledger import DuplicateClaim, Ledger, OutboxItem, StoredClaim
+from gateway.ledger.ledger import DuplicateClaim, Ledger, NewClaim, OutboxItem, StoredClaim
 from gateway.ledger.schema import ClaimState, LegState
 
 log = structlog.get_logger("gateway.intake")
@@ -114,9 +114,14 @@ def _queued_status(claim: Claim, partner: str, file: str) -> Callable[[int], lis
     return records
 
 
-def _record(claim: Claim) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(claim.model_dump_json())
-    return data
+def _new_claim(claim: Claim, partner: str, file: str, said: dict[str, Any]) -> NewClaim:
+    """What ``add_claims`` queues; ``said``: what a correction's timeline says of it."""
+    text = claim.model_dump_json()  # stored as it is: the ledger need not write it again
+    return NewClaim(
+        json.loads(text), kind=claim.kind, partner=partner, payer_id=claim.payer.id,
+        outbox_records=_queued_status(claim, partner, file), detail={"file": file, **said},
+        text=text,
+    )  # fmt: skip
 
 
 def take_claim_files(
@@ -156,9 +161,12 @@ def take_claim_files(
         problems = list(result.problems)
         taken: list[str] = []
         skipped: list[dict[str, str]] = []
+        routed: list[tuple[Claim, NewClaim]] = []
         for claim in result.claims:
             said: dict[str, Any] = {}
-            if claim.frequency in WHAT:  # a replacement or void: checked, F8 filled
+            # a replacement or void: checked, F8 filled (before the file's claims are queued:
+            # the reader refuses a claim id twice in one file, so none of them is its original)
+            if claim.frequency in WHAT:
                 try:
                     correction = prepare(ledger, claim)
                 except CorrectionRefused as exc:
@@ -177,32 +185,8 @@ def take_claim_files(
                     "or mark one partner with \"*\")", "payer.id", claim.claim_id, path.name,
                 ))  # fmt: skip
                 continue
-            try:
-                version = ledger.add_claim(
-                    _record(claim), kind=claim.kind, partner=partner, payer_id=claim.payer.id,
-                    outbox_records=_queued_status(claim, partner, path.name),
-                    detail={"file": path.name, **said},
-                )  # fmt: skip
-            except DuplicateClaim as exc:
-                stored = ledger.claim(claim.claim_id)
-                if stored is not None and stored.record != _record(claim):
-                    stored = _as_sent_by_the_practice(ledger, claim.claim_id, stored)
-                if stored is None or stored.record != _record(claim):
-                    problems.append(Problem(str(exc), "claim_id", claim.claim_id, path.name))
-                    skipped.append({"claim_id": claim.claim_id, "why": "needs_frequency_7",
-                                    "message": str(exc)})  # fmt: skip
-                else:
-                    _already(stored, taken, skipped)
-                continue
-            except SQLAlchemyError as exc:
-                if is_unreachable(exc) and not ledger.reachable():
-                    raise  # the ledger is down: the file stays for the next cycle
-                problems.append(Problem(f"the ledger cannot hold this claim ({plain_text(exc)})",
-                                        None, claim.claim_id, path.name))  # fmt: skip
-                continue
-            taken.append(claim.claim_id)
-            log.info("claim_queued", claim_id=claim.claim_id, version=version, file=path.name,
-                     partner=partner)  # fmt: skip
+            routed.append((claim, _new_claim(claim, partner, path.name, said)))
+        _settle(ledger, routed, path.name, problems, taken, skipped)
         report.taken.extend(taken)
         report.skipped.extend(skipped)
         for skip in skipped:
@@ -217,6 +201,68 @@ def take_claim_files(
             _move(path, spool / "archive" / "claims")
             report.archived_files.append(path.name)
     return report
+
+
+def _settle(
+    ledger: Ledger,
+    routed: list[tuple[Claim, NewClaim]],
+    file: str,
+    problems: list[Problem],
+    taken: list[str],
+    skipped: list[dict[str, str]],
+) -> None:
+    """Queue the routed claims of a file (one transaction) and note each one's outcome."""
+    for claim, new, outcome in _queue(ledger, routed, file):
+        if isinstance(outcome, DuplicateClaim):
+            stored = ledger.claim(claim.claim_id)
+            if stored is not None and stored.record != new.record:
+                stored = _as_sent_by_the_practice(ledger, claim.claim_id, stored)
+            if stored is None or stored.record != new.record:
+                problems.append(Problem(str(outcome), "claim_id", claim.claim_id, file))
+                skipped.append({"claim_id": claim.claim_id, "why": "needs_frequency_7",
+                                "message": str(outcome)})  # fmt: skip
+            else:
+                _already(stored, taken, skipped)
+            continue
+        if isinstance(outcome, Problem):
+            problems.append(outcome)
+            continue
+        taken.append(claim.claim_id)
+        log.info("claim_queued", claim_id=claim.claim_id, version=outcome, file=file,
+                 partner=new.partner)  # fmt: skip
+
+
+Outcome = int | DuplicateClaim | Problem  # the version queued, or why not
+
+
+def _queue(
+    ledger: Ledger, routed: list[tuple[Claim, NewClaim]], file: str
+) -> list[tuple[Claim, NewClaim, Outcome]]:
+    """Queue a file's claims in one ledger transaction; when the ledger refuses the batch for
+    another reason than a duplicate (a claim it cannot hold), one at a time, so that only the
+    claims at fault are left out. Raises when the ledger is down: the file stays."""
+    try:
+        outcomes: list[Outcome] = list(ledger.add_claims([new for _, new in routed]))
+    except SQLAlchemyError as exc:
+        if is_unreachable(exc) and not ledger.reachable():
+            raise
+        outcomes = [_queue_one(ledger, claim, new, file) for claim, new in routed]
+    return [(claim, new, outcome) for (claim, new), outcome in zip(routed, outcomes, strict=True)]
+
+
+def _queue_one(ledger: Ledger, claim: Claim, new: NewClaim, file: str) -> Outcome:
+    try:
+        return ledger.add_claim(
+            new.record, kind=new.kind, partner=new.partner, payer_id=new.payer_id,
+            outbox_records=new.outbox_records, detail=new.detail,
+        )  # fmt: skip
+    except DuplicateClaim as exc:
+        return exc
+    except SQLAlchemyError as exc:
+        if is_unreachable(exc) and not ledger.reachable():
+            raise  # the ledger is down: the file stays for the next cycle
+        return Problem(f"the ledger cannot hold this claim ({plain_text(exc)})", None,
+                       claim.claim_id, file)  # fmt: skip
 
 
 def _already(stored: StoredClaim, taken: list[str], skipped: list[dict[str, str]]) -> None:

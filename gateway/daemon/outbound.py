@@ -131,13 +131,13 @@ def _build_one(
     claim_ids: Leased,
     owner: str,
 ) -> str:
-    stored = ledger.current_claims(claim_ids)
+    stored = ledger.current_records(claim_ids)
     if len(stored) != len(claim_ids):  # leased claims exist; never submit one not in the file
         ledger.release_leases(claim_ids, owner)
         raise RuntimeError(
             f"{len(claim_ids) - len(stored)} leased claim(s) vanished from the ledger"
         )
-    claims = [Claim.model_validate(c.record) for c in stored]
+    claims = [Claim.model_validate_json(stored[c]) for c in claim_ids]  # in the leased order
     control, group = ledger.reserve_control_numbers(partner.name)
     name = interchange_name(partner.name, kind, control)
     path = private_dir(spool / "outbound" / partner.name) / name

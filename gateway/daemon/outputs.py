@@ -49,7 +49,12 @@ def output_places(home: Path, partners: Sequence[PartnerConfig]) -> dict[str, Pa
 
 
 def _line(entry: OutboxEntry) -> bytes:
-    return (json.dumps(entry.payload, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+    """One JSON line: the stored text as it is (the ledger keeps a record as one line of JSON,
+    keys sorted: the very line this writes from the parsed record), else the record written."""
+    text = entry.text
+    if text is None:
+        text = json.dumps(entry.payload, ensure_ascii=False, default=str)
+    return (text + "\n").encode("utf-8")
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -131,7 +136,7 @@ def emit_outputs(
             )
             if name is None:
                 break
-            entries = ledger.batch_entries(name)
+            entries = ledger.batch_entries(name, raw=True)
             first = next(entries, None)  # one place per batch: the first record's
             place = first.place if first else None
             folder = (places or {}).get(place, spool) if place else spool

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache, partial
+from functools import partial
 from itertools import islice
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -33,13 +33,13 @@ from gateway.ledger.ledger import (
     OutboxItem,
     PaymentDecision,
     PaymentEffects,
-    StoredClaim,
     StoredPayment,
 )
 from gateway.ledger.schema import ClaimState, OutboxKind, PaymentState, RemittanceState
 from gateway.replies.holds import hold_texts
 from gateway.replies.posting_files import hold_for_review
 from gateway.replies.remittances import ClaimPosted, PaymentFinished, PaymentStarted, post_835
+from gateway.x12.scan import element_values
 
 log = structlog.get_logger("gateway.posting")
 
@@ -51,6 +51,7 @@ OUTCOME_STATE = {
 }
 _EVENT = {PaymentState.HELD: "payment_held", PaymentState.DISCARDED: "payment_discarded"}
 LOGGED_HOLDS = 50  # claim payments held logged one by one per payment; then a count
+LOOK_AHEAD = 500  # claims fetched from the ledger at once while an 835 is read
 
 
 @dataclass
@@ -143,30 +144,53 @@ def payment_effects(
     return PaymentEffects(records, {k: v for k, v in detail.items() if v}, state)
 
 
-def _lookup(ledger: Ledger) -> Callable[[str, str | None], Claim | None]:
+class _Lookup:
     """The claim as the payer at a sequence got it: its leg's record when the claim has that
-    leg (billed to several payers in turn), else its current version. A claim with no next
-    payer and one version has no legs: no query beyond the claim's own (the hot path). Small
-    caches: a claim is looked up a few times in a row (read, then posted); ~10 KB each."""
+    leg (billed to several payers in turn), else its current version.
 
-    @lru_cache(maxsize=256)
-    def current(claim_id: str) -> StoredClaim | None:
-        return ledger.claim(claim_id)
+    The current versions an 835 names are fetched from the ledger 500 at a time ahead of the
+    reader (``element_values`` looks ahead in the file for the CLP01s to come), not one query
+    per claim; a claim id the look ahead did not see is fetched alone. Holds two or three
+    batches (about 10 KB a claim: bounded, whatever the size of the payment). A claim with no
+    next payer and one version has no legs: no query beyond that batch (the hot path); a leg
+    is fetched once per claim and sequence."""
 
-    @lru_cache(maxsize=256)
-    def lookup(claim_id: str, sequence: str | None = None) -> Claim | None:
-        stored = current(claim_id)
-        record = None if stored is None else stored.record
-        may_have_legs = stored is not None and (stored.version > 1 or record_has_next(record))
-        if sequence is not None and may_have_legs:
-            record = ledger.leg_record(claim_id, sequence) or record
-        return None if record is None else Claim.model_validate(record)
+    def __init__(self, ledger: Ledger, path: Path) -> None:
+        self.ledger = ledger
+        self.ahead = element_values(path, "CLP", 1)
+        self.known: dict[str, tuple[int, Claim] | None] = {}  # current version and claim
+        self.legs: dict[tuple[str, str], Claim | None] = {}
 
-    return lookup
+    def __call__(self, claim_id: str, sequence: str | None = None) -> Claim | None:
+        if claim_id not in self.known:
+            self._fetch(claim_id)
+        current = self.known.get(claim_id)
+        if current is None:
+            return None
+        version, claim = current
+        if sequence is None or not (version > 1 or claim.next_payers):
+            return claim
+        if (claim_id, sequence) not in self.legs:
+            record = self.ledger.leg_record(claim_id, sequence)
+            self.legs[claim_id, sequence] = None if record is None else Claim.model_validate(record)
+        return self.legs[claim_id, sequence] or claim
 
-
-def record_has_next(record: dict[str, Any] | None) -> bool:
-    return bool(record and record.get("next_payers"))
+    def _fetch(self, claim_id: str) -> None:
+        wanted = [claim_id]
+        for seen in islice(self.ahead, LOOK_AHEAD):  # up to the claim, then a batch after it
+            if seen == claim_id:
+                wanted += [c for c in islice(self.ahead, LOOK_AHEAD) if c not in self.known]
+                break
+        if len(self.known) > 2 * LOOK_AHEAD:  # the oldest batch: the reader is past it
+            for old in list(self.known)[:LOOK_AHEAD]:
+                del self.known[old]
+            self.legs = {key: leg for key, leg in self.legs.items() if key[0] in self.known}
+        found = self.ledger.current_record_versions(list(dict.fromkeys(wanted)))
+        for wanted_id in wanted:
+            got = found.get(wanted_id)
+            self.known[wanted_id] = (
+                None if got is None else (got[0], Claim.model_validate_json(got[1]))
+            )
 
 
 def _unbilled_leg(
@@ -235,7 +259,7 @@ def post_remittance_file(
     A payment's claim payments, and the held ones the review file lists, wait in temporary
     files (``spilled``): memory does not grow with the size of the payment.
     """
-    lookup = _lookup(ledger)
+    lookup = _Lookup(ledger, path)
     file = archived_as or path.name
     report = RemittanceReport() if report is None else report
     review: list[dict[str, Any]] = []

@@ -13,8 +13,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.dml import Insert
 
+from gateway.ledger.bulk import ClaimStates, ClaimWrites
 from gateway.ledger.records import (
-    CHUNK,
     ChangesApplied,
     ClaimChange,
     ClaimEvent,
@@ -150,10 +150,13 @@ class LedgerBase:
     def _apply_changes(
         self, connection: Connection, changes: Sequence[ClaimChange], now: datetime
     ) -> ChangesApplied:
+        """Each change checked as ``_transition`` checks it, in order; read and written in a
+        few statements for the whole batch (``bulk``), not a few per claim."""
         result = ChangesApplied([], [])
-        records: list[OutboxItem] = []
+        view = ClaimStates(connection, (change.claim_id for change in changes))
+        writes = ClaimWrites(now)
         for change in changes:
-            current = self._locked_state(connection, change.claim_id, change.version)
+            current = view.get(change.claim_id, change.version)
             if current is None:
                 result.skipped.append((change.claim_id, "not in the ledger"))
                 continue
@@ -165,13 +168,12 @@ class LedgerBase:
                 result.skipped.append((change.claim_id, f"{state} -> {change.state} not allowed"))
                 continue
             result.applied.append(
-                self._write_transition(
-                    connection, change.claim_id, version, change.state, change.source,
-                    change.detail, now,
-                )
+                writes.transition(view, change.claim_id, version, change.state, change.source,
+                                  change.detail)
             )  # fmt: skip
-            records.extend(change.outbox_records)
-        self._add_outbox(connection, records, now)  # one insert per 500 records, not per claim
+            writes.records.extend(change.outbox_records)
+        writes.flush(connection)
+        self._add_outbox(connection, writes.records, now)  # one insert per 500 records
         return result
 
     def _add_outbox(
@@ -180,10 +182,14 @@ class LedgerBase:
         records: Iterable[OutboxItem],
         now: datetime,
         place: str | None = None,
+        *,
+        count: bool = False,
     ) -> int:
-        """Queue output records, each with its place (its output stream): the partner it names,
-        else the partner of a record of the same claim in this call (a posting and its status
-        record), else ``place``; one place per stream whichever daemon writes it."""
+        """Queue output records (a record id already there is left alone), each with its place
+        (its output stream): the partner it names, else the partner of a record of the same
+        claim in this call (a posting and its status record), else ``place``; one place per
+        stream whichever daemon writes it. With ``count``, how many were new (RETURNING them
+        costs a row each: only ``add_outbox`` asks)."""
         records = list(records)
         by_claim = {
             str(r["claim_id"]): str(r["partner"])
@@ -208,12 +214,19 @@ class LedgerBase:
                     else by_claim.get(str(record.get("claim_id")), place),
                 },
             )
-        added = 0
-        values = list(rows.values())
-        for start in range(0, len(values), CHUNK):
-            stmt = self._insert(connection, outbox).values(values[start : start + CHUNK])
-            stmt = stmt.on_conflict_do_nothing(  # type: ignore[attr-defined]
-                index_elements=[outbox.c.record_id]
-            ).returning(outbox.c.id)
-            added += len(connection.execute(stmt).all())
-        return added
+        if not rows:
+            return 0
+        # One compiled statement for every batch: executemany, which SQLAlchemy sends as
+        # multi-row INSERTs ("insertmanyvalues"), RETURNING only the rows that were new.
+        stmt = _OUTBOX_INSERT[connection.dialect.name == "postgresql"]
+        if not count:
+            connection.execute(stmt, list(rows.values()))
+            return len(rows)
+        counted = stmt.returning(outbox.c.id)
+        return len(connection.execute(counted, list(rows.values())).all())
+
+
+_OUTBOX_INSERT = {  # built once: their compiled forms are cached
+    postgres: insert(outbox).on_conflict_do_nothing(index_elements=[outbox.c.record_id])
+    for postgres, insert in ((False, sqlite.insert), (True, postgresql.insert))
+}

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gateway.ledger.base import LedgerBase
+from gateway.ledger.bulk import ClaimStates, ClaimWrites, checked
 from gateway.ledger.leases import hold_leases
 from gateway.ledger.records import (
     CHUNK,
@@ -101,15 +102,15 @@ class InterchangeBook(LedgerBase):
                 ).scalar_one()  # fmt: skip
                 links = []
                 detail = {"file": file_name, "control_number": f"{control_number:09d}"}
+                view, writes = ClaimStates(connection, claim_ids), ClaimWrites(now)
                 for claim_id in claim_ids:
-                    event = self._transition(
-                        connection, claim_id, ClaimState.BATCHED, source="837",
-                        detail=detail, version=None, outbox_records=(), now=now,
-                    )  # fmt: skip
+                    version = checked(view, claim_id, None, ClaimState.BATCHED)
+                    writes.transition(view, claim_id, version, ClaimState.BATCHED, "837", detail)
                     links.append(
                         {"interchange_id": interchange_id, "claim_id": claim_id,
-                         "version": event.version}
+                         "version": version}
                     )  # fmt: skip
+                writes.flush(connection)
                 if links:
                     connection.execute(interchange_claims.insert(), links)
                 connection.execute(
@@ -152,25 +153,26 @@ class InterchangeBook(LedgerBase):
             )
             detail = {"file": row.file_name, "control_number": f"{row.control_number:09d}"}
             records: list[OutboxItem] = []
-            for claim_id, version in connection.execute(
+            sent = connection.execute(
                 select(interchange_claims.c.claim_id, interchange_claims.c.version)
                 .where(interchange_claims.c.interchange_id == interchange_id)
                 .order_by(interchange_claims.c.claim_id)
-            ).all():
-                current = self._locked_state(connection, claim_id, version)
+            ).all()
+            view, writes = ClaimStates(connection, (c for c, _ in sent)), ClaimWrites(now)
+            for claim_id, version in sent:
+                current = view.get(claim_id, version)
                 if current is None or current[1] == ClaimState.QUEUED:
                     continue  # set back to queued meanwhile: it goes out in another file
                 if current[1] == ClaimState.BATCHED:
-                    event = self._write_transition(
-                        connection, claim_id, version, ClaimState.SUBMITTED, "837", detail, now
+                    event = writes.transition(
+                        view, claim_id, version, ClaimState.SUBMITTED, "837", detail
                     )
                 else:
                     late = {**detail, "claim_state": current[1].value}
-                    self._event(connection, claim_id, version, ClaimState.SUBMITTED, now, "837",
-                                late)  # fmt: skip
-                    event = ClaimEvent(claim_id, version, ClaimState.SUBMITTED, now, "837", late)
+                    event = writes.event(claim_id, version, ClaimState.SUBMITTED, "837", late)
                 events.append(event)
                 records.extend(status_records(claim_id, version))
+            writes.flush(connection)
             self._add_outbox(connection, records, now)
         return events
 

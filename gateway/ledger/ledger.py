@@ -7,17 +7,20 @@ claim's money in them (``payments``), eligibility requests and their answers
 (``eligibility``), notes and disputes (``corrections``), claim status inquiries and follow-up
 facts (``followup``), the outbox (``outbox``), and for the web view its users, sessions and
 audit trail (``users``), its claim search (``claim_search``) and what went to and from each
-partner (``traffic``), on a shared core (``base``). Each method is one transaction. Claim
-states change only through ``transition`` (or a reply's changes), which checks
-``schema.TRANSITIONS`` and writes the new state and its event together. Work is shared between
-workers (threads or daemons on one PostgreSQL) through leases taken with
-``SELECT ... FOR UPDATE SKIP LOCKED``; on SQLite every transaction is ``BEGIN IMMEDIATE``.
+partner (``traffic``), on a shared core (``base``). Writes of many claims are batched
+(``claim_batches``: a claim file queued in one transaction; ``bulk``: many claims' state
+changes read and written in a few statements), with the same rules as one at a time. Each
+method is one transaction. Claim states change only through ``transition`` (or a reply's
+changes), which checks ``schema.TRANSITIONS`` and writes the new state and its event
+together. Work is shared between workers (threads or daemons on one PostgreSQL) through
+leases taken with ``SELECT ... FOR UPDATE SKIP LOCKED``; on SQLite every transaction is
+``BEGIN IMMEDIATE``.
 """
 
 from __future__ import annotations
 
+from gateway.ledger.claim_batches import ClaimBatchBook, NewClaim
 from gateway.ledger.claim_search import ClaimSearchBook
-from gateway.ledger.claims import ClaimBook
 from gateway.ledger.corrections import CorrectionBook, DisputeError, NoteKind
 from gateway.ledger.eligibility import DuplicateRequest, EligibilityBook
 from gateway.ledger.followup import FollowupBook
@@ -74,6 +77,7 @@ __all__ = [
     "Ledger",
     "LedgerError",
     "LegIn",
+    "NewClaim",
     "NoteKind",
     "OutboxEntry",
     "OutboxItem",
@@ -92,7 +96,7 @@ __all__ = [
 
 
 class Ledger(
-    ClaimBook,
+    ClaimBatchBook,  # and ClaimBook, which it extends
     LeaseBook,
     InterchangeBook,
     ReceivedFileBook,

@@ -29,7 +29,7 @@ class OutboxBook(LedgerBase):
         """Queue output records (kind, record with a stable ``"id"``); returns how many were
         new. A record id already in the outbox is ignored, emitted or not."""
         with self.engine.begin() as connection:
-            return self._add_outbox(connection, records, utc_now())
+            return self._add_outbox(connection, records, utc_now(), count=True)
 
     def pending_outbox(self, kind: OutboxKind | str, limit: int = 10_000) -> list[OutboxEntry]:
         """Records of ``kind`` not yet emitted, in the order they were added."""
@@ -54,11 +54,12 @@ class OutboxBook(LedgerBase):
         owner: str,
         limit: int = 10_000,
         places: Collection[str] | None = None,
+        raw: bool = False,
     ) -> tuple[str, list[OutboxEntry]] | None:
         """The next output file of ``kind`` that ``owner`` writes (see ``open_batch_name``)
-        with its records; None when nothing is pending."""
+        with its records (``raw``: see ``batch_entries``); None when nothing is pending."""
         batch = self.open_batch_name(kind, name, owner=owner, limit=limit, places=places)
-        return None if batch is None else (batch, list(self.batch_entries(batch)))
+        return None if batch is None else (batch, list(self.batch_entries(batch, raw=raw)))
 
     def open_batch_name(
         self,
@@ -86,9 +87,11 @@ class OutboxBook(LedgerBase):
                     return None
         return batch
 
-    def batch_entries(self, batch: str) -> Iterator[OutboxEntry]:
+    def batch_entries(self, batch: str, *, raw: bool = False) -> Iterator[OutboxEntry]:
         """A batch's records in the order they were added, read ``CHUNK`` at a time (its file is
-        written as they come: memory does not grow with the batch)."""
+        written as they come: memory does not grow with the batch). ``raw``: each entry's
+        ``text`` is the record as stored, its ``payload`` left empty (for a writer that copies
+        records out as they are, with no JSON parsed and written again)."""
         after = 0
         while True:
             with self.engine.begin() as connection:
@@ -99,8 +102,13 @@ class OutboxBook(LedgerBase):
                     .limit(CHUNK)
                 ).all()
             for row in rows:
-                yield OutboxEntry(row.record_id, OutboxKind(row.kind), json.loads(row.payload),
-                                  row.created_at, row.place)  # fmt: skip
+                kind = OutboxKind(row.kind)
+                if raw:
+                    yield OutboxEntry(row.record_id, kind, {}, row.created_at, row.place,
+                                      row.payload)  # fmt: skip
+                else:
+                    yield OutboxEntry(row.record_id, kind, json.loads(row.payload),
+                                      row.created_at, row.place)  # fmt: skip
             if len(rows) < CHUNK:
                 return
             after = int(rows[-1].id)

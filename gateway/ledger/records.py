@@ -286,9 +286,10 @@ class RemittanceOutcome:
 class OutboxEntry:
     record_id: str
     kind: OutboxKind
-    payload: dict[str, Any]
+    payload: dict[str, Any]  # empty when read ``raw``: then ``text`` holds it
     created_at: datetime
     place: str | None = None  # its output stream (a partner's outputs folder; None: the home's)
+    text: str | None = None  # the record as stored (one line of JSON), when read ``raw``
 
 
 def utc_now() -> datetime:

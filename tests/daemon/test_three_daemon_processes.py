@@ -131,6 +131,19 @@ def _start(home: Path) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
+def _running(home: Path, since: float) -> None:
+    """Wait until the daemon of ``home`` started at ``since`` (wall clock) is running: its first
+    cycle wrote ``state/partners.json``, so its SIGTERM handler is in place. The work can be
+    done right after a kill, and a SIGTERM to a daemon still starting up ends it by the signal
+    (-15), which says nothing of how a running daemon stops."""
+    health = home / "state" / "partners.json"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if health.exists() and health.stat().st_mtime >= since:
+            return
+        time.sleep(0.1)
+
+
 def _done(ledger: Ledger) -> bool:
     pending = any(ledger.pending_outbox(kind, limit=1) for kind in KINDS)
     return ledger.count_claims() == {ClaimState.PAID.value: CLAIMS} and not pending
@@ -148,6 +161,7 @@ def test_three_daemons_killed_at_random_lose_and_repeat_nothing(
     watch = open_ledger(db_url)  # migrated once before three daemons start
     partners = Partners(folders)
     rng = random.Random(15)
+    starts = [time.time()] * HOMES  # wall clock (file times) of each daemon's last start
     daemons = [_start(home) for home in homes]
     started = time.monotonic()
     dropped = kills = 0
@@ -166,6 +180,7 @@ def test_three_daemons_killed_at_random_lose_and_repeat_nothing(
                 n = rng.randrange(HOMES)
                 daemons[n].send_signal(signal.SIGKILL)
                 daemons[n].wait()
+                starts[n] = time.time()
                 daemons[n] = _start(homes[n])  # restarted at once, as systemd would
                 kills += 1
                 next_kill = now + rng.uniform(0.5, 2.0)
@@ -174,6 +189,8 @@ def test_three_daemons_killed_at_random_lose_and_repeat_nothing(
                 break
             time.sleep(0.1)
     finally:
+        for home, since in zip(homes, starts, strict=True):
+            _running(home, since)
         for process in daemons:
             process.send_signal(signal.SIGTERM)
         codes = [process.wait(timeout=60) for process in daemons]
