@@ -55,7 +55,11 @@ def ta1_changes(
     """A rejected interchange rejects every claim it carried; an accepted one changes nothing."""
     changes = []
     for reply in read_ta1(path):
-        control = int(reply.control_number) if reply.control_number.isdigit() else -1
+        control = (
+            int(reply.control_number)
+            if reply.control_number.isascii() and reply.control_number.isdigit()
+            else -1
+        )
         interchange = ledger.interchange(partner=partner, control_number=control)
         if interchange is None:
             log.warning("ta1_for_unknown_interchange", partner=partner, file=path.name,
@@ -114,7 +118,11 @@ def ack_999_changes(
     """An accepted set accepts its claims (syntax checked); a rejected one rejects them."""
     changes = []
     for group in read_999(path):
-        control = int(group.control_number) if group.control_number.isdigit() else -1
+        control = (
+            int(group.control_number)
+            if group.control_number.isascii() and group.control_number.isdigit()
+            else -1
+        )
         interchange = ledger.interchange(partner=partner, group_control_number=control)
         if interchange is None:
             log.warning("999_for_unknown_group", partner=partner, file=path.name,

@@ -122,7 +122,11 @@ def _ta1_refusals(path: Path, ledger: Ledger, partner: str, sha: str) -> list[Re
     for reply in read_ta1(path):
         if reply.accepted or reply.note_code == "025":  # 025: a copy sent again; the first counts
             continue
-        control = int(reply.control_number) if reply.control_number.isdigit() else -1
+        control = (
+            int(reply.control_number)
+            if reply.control_number.isascii() and reply.control_number.isdigit()
+            else -1
+        )
         interchange = ledger.interchange(partner=partner, control_number=control)
         if interchange is None or interchange.kind != "270":
             continue
@@ -136,7 +140,11 @@ def _ta1_refusals(path: Path, ledger: Ledger, partner: str, sha: str) -> list[Re
 def _999_refusals(path: Path, ledger: Ledger, partner: str, sha: str) -> list[RequestUpdate]:
     updates: list[RequestUpdate] = []
     for group in read_999(path):
-        control = int(group.control_number) if group.control_number.isdigit() else -1
+        control = (
+            int(group.control_number)
+            if group.control_number.isascii() and group.control_number.isdigit()
+            else -1
+        )
         interchange = ledger.interchange(partner=partner, group_control_number=control)
         if interchange is None or interchange.kind != "270":
             continue

@@ -13,7 +13,7 @@ VERSION = "005010X231A1"
 
 
 def _int(text: str) -> int:
-    return int(text) if text.isdigit() else 0
+    return int(text) if text.isascii() and text.isdigit() else 0
 
 
 def read_999(source: str | os.PathLike[str] | BinaryIO | bytes) -> list[GroupAck]:

@@ -231,3 +231,16 @@ def test_837_reader_errors_name_the_element() -> None:
     with pytest.raises(X12ElementError) as caught:
         list(read_837(data))
     assert (caught.value.element, caught.value.segment_index) == ("SV107", 6)
+
+
+def test_a_999_count_in_non_ascii_digits_is_no_crash() -> None:
+    """Found by the reply fuzz: '¹' passes str.isdigit() but not int(); a count that is not
+    ASCII digits counts as none, as any other non-number there does."""
+    text = (
+        "ISA*00*          *00*          *ZZ*ACMECH         *ZZ*PRACTICE01     *261203*0722*^*"
+        "00501*000000002*0*T*:~GS*FA*ACMECH*PRACTICE01*20261203*0722*2*X*005010X231A1~"
+        "ST*999*0001*005010X231A1~AK1*HC*1*005010X222A1~AK2*837*0001*005010X222A1~IK5*R*5~"
+        "AK9*R*1*\u00b9*0~SE*6*0001~GE*1*2~IEA*1*000000002~"
+    )
+    [group] = read_999(text.encode("utf-8"))
+    assert group.status == "R" and group.sets_included == 1 and group.sets_received == 0
