@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from gateway.ledger.base import LedgerBase
+from gateway.ledger.interchanges import insert_interchange
 from gateway.ledger.leases import Leased, hold_leases, lease_rows, min_time
 from gateway.ledger.records import (
     CHUNK,
@@ -34,7 +35,6 @@ from gateway.ledger.schema import (
     REQUEST_TRANSITIONS,
     OutboxKind,
     RequestState,
-    control_numbers,
     eligibility_requests,
     interchanges,
     leases,
@@ -215,23 +215,17 @@ class EligibilityBook(LedgerBase):
                 if token is not None:
                     hold_leases(connection, [request_key(r) for r in request_ids], owner=owner,
                                 token=token)  # fmt: skip
-                last = connection.execute(
-                    select(control_numbers.c.last_interchange).where(
-                        control_numbers.c.partner == partner
-                    )
-                ).scalar()
-                if last is None or not 0 < control_number <= last:
-                    raise LedgerError(
-                        f"partner {partner}: control number {control_number} was never reserved"
-                    )
-                interchange_id = connection.execute(
-                    interchanges.insert().values(
-                        partner=partner, control_number=control_number,
-                        group_control_number=group_control_number, kind="270",
-                        file_name=file_name, sha256=sha256, claim_count=len(request_ids),
-                        created_at=now,
-                    ).returning(interchanges.c.id)
-                ).scalar_one()  # fmt: skip
+                interchange_id = insert_interchange(
+                    connection,
+                    partner,
+                    control_number,
+                    group_control_number,
+                    kind="270",
+                    file_name=file_name,
+                    sha256=sha256,
+                    count=len(request_ids),
+                    now=now,
+                )
                 for start in range(0, len(request_ids), CHUNK):
                     chunk = list(request_ids[start : start + CHUNK])
                     moved = connection.execute(

@@ -39,6 +39,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.ledger.base import LedgerBase
 from gateway.ledger.followup_query import CENT, facts_query, instant, unpaid_lines
+from gateway.ledger.interchanges import insert_interchange
 from gateway.ledger.leases import lease_rows, min_time
 from gateway.ledger.records import (
     CHUNK,
@@ -53,8 +54,6 @@ from gateway.ledger.schema import (
     claim_events,
     claim_payments,
     claims,
-    control_numbers,
-    interchanges,
     leases,
     metadata,
     received_files,
@@ -311,23 +310,17 @@ class FollowupBook(LedgerBase):
         now = utc_now()
         try:
             with self.engine.begin() as connection:
-                last = connection.execute(
-                    select(control_numbers.c.last_interchange).where(
-                        control_numbers.c.partner == partner
-                    )
-                ).scalar()
-                if last is None or not 0 < control_number <= last:
-                    raise LedgerError(
-                        f"partner {partner}: control number {control_number} was never reserved"
-                    )
-                interchange_id = connection.execute(
-                    interchanges.insert().values(
-                        partner=partner, control_number=control_number,
-                        group_control_number=group_control_number, kind="276",
-                        file_name=file_name, sha256=sha256, claim_count=len(traces),
-                        created_at=now,
-                    ).returning(interchanges.c.id)
-                ).scalar_one()  # fmt: skip
+                interchange_id = insert_interchange(
+                    connection,
+                    partner,
+                    control_number,
+                    group_control_number,
+                    kind="276",
+                    file_name=file_name,
+                    sha256=sha256,
+                    count=len(traces),
+                    now=now,
+                )
                 for start in range(0, len(traces), CHUNK):
                     chunk = list(traces[start : start + CHUNK])
                     moved = connection.execute(

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from gateway.ledger.base import LedgerBase
@@ -30,6 +31,38 @@ from gateway.ledger.schema import (
     interchanges,
     leases,
 )
+
+
+def insert_interchange(
+    connection: Connection,
+    partner: str,
+    control_number: int,
+    group_control_number: int,
+    *,
+    kind: str,
+    file_name: str,
+    sha256: str,
+    count: int,
+    now: datetime,
+) -> int:
+    """The row of a built interchange (837, 270 or 276) whose ISA13 the ledger reserved for
+    ``partner``; its id (a control number used twice raises IntegrityError)."""
+    last = connection.execute(
+        select(control_numbers.c.last_interchange).where(control_numbers.c.partner == partner)
+    ).scalar()
+    if last is None or not 0 < control_number <= last:
+        raise LedgerError(f"partner {partner}: control number {control_number} was never reserved")
+    return int(
+        connection.execute(
+            interchanges.insert()
+            .values(
+                partner=partner, control_number=control_number,
+                group_control_number=group_control_number, kind=kind, file_name=file_name,
+                sha256=sha256, claim_count=count, created_at=now,
+            )
+            .returning(interchanges.c.id)
+        ).scalar_one()
+    )  # fmt: skip
 
 
 class InterchangeBook(LedgerBase):
@@ -81,25 +114,17 @@ class InterchangeBook(LedgerBase):
                 if token is not None:
                     hold_leases(connection, [claim_key(c) for c in claim_ids], owner=owner,
                                 token=token)  # fmt: skip
-                last = connection.execute(
-                    select(control_numbers.c.last_interchange).where(
-                        control_numbers.c.partner == partner
-                    )
-                ).scalar()
-                if last is None or not 0 < control_number <= last:
-                    raise LedgerError(
-                        f"partner {partner}: control number {control_number} was never reserved"
-                    )
-                interchange_id = connection.execute(
-                    interchanges.insert()
-                    .values(
-                        partner=partner, control_number=control_number,
-                        group_control_number=group_control_number, kind=kind,
-                        file_name=file_name, sha256=sha256, claim_count=len(claim_ids),
-                        created_at=now,
-                    )
-                    .returning(interchanges.c.id)
-                ).scalar_one()  # fmt: skip
+                interchange_id = insert_interchange(
+                    connection,
+                    partner,
+                    control_number,
+                    group_control_number,
+                    kind=kind,
+                    file_name=file_name,
+                    sha256=sha256,
+                    count=len(claim_ids),
+                    now=now,
+                )
                 links = []
                 detail = {"file": file_name, "control_number": f"{control_number:09d}"}
                 view, writes = ClaimStates(connection, claim_ids), ClaimWrites(now)
