@@ -23,7 +23,7 @@ from gateway.domain.claim import Claim
 from gateway.domain.claim_status import StatusInquiry, inquiry_for
 from gateway.files import private_dir, sha256_of, write_atomic
 from gateway.ledger.followup import inquiry_key
-from gateway.ledger.ledger import Ledger
+from gateway.ledger.ledger import LeaseLost, Ledger
 from gateway.transactions.status_276 import batch_key, write_276
 
 log = structlog.get_logger("gateway.exchange")
@@ -75,7 +75,12 @@ def build_status_inquiries(
         pending = list(traces)
         for inquiries in batches.values():
             try:
-                name = _build_one(spool, ledger, partner, inquiries, owner)
+                name = _build_one(spool, ledger, partner, inquiries, owner, traces.token)
+            except LeaseLost as exc:  # stalled past the lease: another daemon asks them
+                log.warning("lease_lost", partner=partner.name, inquiries=len(pending),
+                            why=str(exc))  # fmt: skip
+                ledger.release_leases(pending, owner, key_of=inquiry_key)  # what is still ours
+                return report
             except Exception:
                 ledger.release_leases(pending, owner, key_of=inquiry_key)  # they stay queued
                 raise
@@ -88,7 +93,7 @@ def build_status_inquiries(
 
 def _build_one(
     spool: Path, ledger: Ledger, partner: PartnerConfig, inquiries: list[StatusInquiry],
-    owner: str,
+    owner: str, token: int | None = None,
 ) -> str:  # fmt: skip
     control, group = ledger.reserve_control_numbers(partner.name)
     name = status_inquiry_name(partner.name, control)
@@ -99,7 +104,7 @@ def _build_one(
     try:
         ledger.submit_status_interchange(
             partner.name, control, group, file_name=name, sha256=sha256_of(path),
-            traces=[i.trace for i in inquiries], owner=owner,
+            traces=[i.trace for i in inquiries], owner=owner, token=token,
         )  # fmt: skip
     except Exception:
         path.unlink(missing_ok=True)  # nothing recorded: the inquiries stay queued

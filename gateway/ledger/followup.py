@@ -40,7 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from gateway.ledger.base import LedgerBase
 from gateway.ledger.followup_query import CENT, facts_query, instant, unpaid_lines
 from gateway.ledger.interchanges import insert_interchange
-from gateway.ledger.leases import lease_rows, min_time
+from gateway.ledger.leases import Leased, hold_leases, lease_rows, min_time
 from gateway.ledger.records import (
     CHUNK,
     ChangesApplied,
@@ -268,10 +268,11 @@ class FollowupBook(LedgerBase):
 
     def lease_queued_inquiries(
         self, partner: str, owner: str, limit: int, ttl_seconds: float
-    ) -> list[str]:
-        """Take up to ``limit`` queued inquiries of ``partner`` for ``owner``."""
+    ) -> Leased:
+        """Take up to ``limit`` queued inquiries of ``partner`` for ``owner`` (with the lease's
+        fencing token)."""
         if limit <= 0:
-            return []
+            return Leased()
         now = utc_now()
         query = (
             select(status_inquiries.c.trace)
@@ -304,12 +305,18 @@ class FollowupBook(LedgerBase):
         sha256: str,
         traces: Sequence[str],
         owner: str,
+        token: int | None = None,
     ) -> int:
         """Record a built 276 and move its inquiries to ``sent`` in it, in one transaction
-        (or nothing: the file is then an orphan, never sent, and the inquiries stay queued)."""
+        (or nothing: the file is then an orphan, never sent, and the inquiries stay queued).
+        With ``token`` the inquiries must still be leased to ``owner`` with it, else
+        :class:`LeaseLost`."""
         now = utc_now()
         try:
             with self.engine.begin() as connection:
+                if token is not None:
+                    hold_leases(connection, [inquiry_key(t) for t in traces], owner=owner,
+                                token=token)  # fmt: skip
                 interchange_id = insert_interchange(
                     connection,
                     partner,

@@ -1,5 +1,6 @@
 """Leases that cannot go stale: renewed by their owner, and fenced by a token that changes at
-each take, so a worker that stalled past its lease cannot batch what another has since taken."""
+each take, so a worker that stalled past its lease cannot batch what another has since taken:
+claims (837), eligibility requests (270) and claim status inquiries (276)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from gateway.ledger.ledger import LeaseLost, Ledger
 from gateway.ledger.records import utc_now
 from gateway.ledger.schema import ClaimState, interchanges, leases
 from tests.ledger.test_ledger_eligibility import record
+from tests.ledger.test_ledger_followup import ACCEPTED, ask, claim
 from tests.ledger.test_ledger_leases import queue
 
 
@@ -93,3 +95,31 @@ def test_a_stale_holder_cannot_send_eligibility_requests_another_took(ledger: Le
     assert ledger.count_eligibility_requests() == {"queued": 2}
     send(fresh, "awake", fresh.token)
     assert ledger.count_eligibility_requests() == {"sent": 2}
+
+
+def test_a_stale_holder_cannot_send_status_inquiries_another_took(ledger: Ledger) -> None:
+    for n in range(2):
+        claim(ledger, f"C{n}", *ACCEPTED)
+    ledger.queue_status_inquiries([ask(f"C{n}") for n in range(2)], utc_now())
+    stale = ledger.lease_queued_inquiries("acme", "stalled", 10, 0)  # runs out at once
+    fresh = ledger.lease_queued_inquiries("acme", "awake", 10, 60)
+    assert stale == fresh == ["C0.1.1", "C1.1.1"] and stale.token != fresh.token
+
+    def send(lease: list[str], owner: str, token: int) -> int:
+        isa13, gs06 = ledger.reserve_control_numbers("acme")
+        return ledger.submit_status_interchange(
+            "acme", isa13, gs06, file_name=f"acme-276-{isa13:09d}.x12", sha256="0" * 64,
+            traces=lease, owner=owner, token=token,
+        )  # fmt: skip
+
+    with pytest.raises(LeaseLost, match="no longer held by stalled"):
+        send(stale, "stalled", stale.token)
+    with ledger.engine.begin() as connection:  # nothing of the stale write is left
+        assert connection.execute(select(interchanges.c.id)).all() == []
+    assert {i.state for i in ledger.status_inquiries()} == {"queued"}
+    # the same owner with the token of an earlier take is fenced too
+    with pytest.raises(LeaseLost):
+        send(fresh, "awake", stale.token)
+    interchange_id = send(fresh, "awake", fresh.token)
+    sent = ledger.status_inquiries(interchange_id=interchange_id)
+    assert [(i.trace, i.state) for i in sent] == [("C0.1.1", "sent"), ("C1.1.1", "sent")]
