@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from gateway.ledger.base import LedgerBase
 from gateway.ledger.inquiry_queue import InquiryQueue
+from gateway.ledger.interchanges import BuiltInterchange
 from gateway.ledger.leases import Leased
 from gateway.ledger.records import (
     CHUNK,
@@ -183,10 +184,9 @@ class EligibilityBook(LedgerBase):
         is then an orphan, never sent, and its requests are still queued. With ``token`` the
         requests must still be leased to ``owner`` with it, else :class:`LeaseLost`.
         """
-        return REQUESTS.record(
-            self, partner, control_number, group_control_number, kind="270",
-            file_name=file_name, sha256=sha256, row_ids=request_ids, owner=owner, token=token,
-        )  # fmt: skip
+        built = BuiltInterchange(partner, control_number, group_control_number, "270",
+                                 file_name, sha256)  # fmt: skip
+        return REQUESTS.record(self, built, request_ids, owner=owner, token=token)
 
 
 def apply_request_updates(

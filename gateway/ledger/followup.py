@@ -36,6 +36,7 @@ from sqlalchemy.engine import Connection, Row
 from gateway.ledger.base import LedgerBase
 from gateway.ledger.followup_query import CENT, facts_query, instant, unpaid_lines
 from gateway.ledger.inquiry_queue import InquiryQueue
+from gateway.ledger.interchanges import BuiltInterchange
 from gateway.ledger.leases import Leased
 from gateway.ledger.records import (
     CHUNK,
@@ -283,10 +284,9 @@ class FollowupBook(LedgerBase):
         (or nothing: the file is then an orphan, never sent, and the inquiries stay queued).
         With ``token`` the inquiries must still be leased to ``owner`` with it, else
         :class:`LeaseLost`."""
-        return INQUIRIES.record(
-            self, partner, control_number, group_control_number, kind="276",
-            file_name=file_name, sha256=sha256, row_ids=traces, owner=owner, token=token,
-        )  # fmt: skip
+        built = BuiltInterchange(partner, control_number, group_control_number, "276",
+                                 file_name, sha256)  # fmt: skip
+        return INQUIRIES.record(self, built, traces, owner=owner, token=token)
 
     # -- answers ---------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from sqlalchemy import Column, Table, exists, func, literal, select, update
 from sqlalchemy.engine import Connection
 
 from gateway.ledger.base import LedgerBase
-from gateway.ledger.interchanges import record_interchange
+from gateway.ledger.interchanges import BuiltInterchange, record_interchange
 from gateway.ledger.leases import Leased, lease_rows, min_time
 from gateway.ledger.records import CHUNK, LedgerError, utc_now
 from gateway.ledger.schema import leases
@@ -84,14 +84,9 @@ class InquiryQueue:
     def record(
         self,
         book: LedgerBase,
-        partner: str,
-        control_number: int,
-        group_control_number: int,
-        *,
-        kind: str,
-        file_name: str,
-        sha256: str,
+        built: BuiltInterchange,
         row_ids: Sequence[str],
+        *,
         owner: str,
         token: int | None,
     ) -> int:
@@ -99,13 +94,12 @@ class InquiryQueue:
         (``record_interchange``: fenced by ``token``, all or nothing); its id."""
 
         def send(connection: Connection, interchange_id: int, now: datetime) -> None:
-            self.send(connection, row_ids, interchange_id, now, partner=partner,
-                      file_name=file_name)  # fmt: skip
+            self.send(connection, row_ids, interchange_id, now, partner=built.partner,
+                      file_name=built.file_name)  # fmt: skip
 
         return record_interchange(
-            book.engine, partner, control_number, group_control_number, kind=kind,
-            file_name=file_name, sha256=sha256, work_keys=[self.work_key(r) for r in row_ids],
-            owner=owner, token=token, fill=send,
+            book.engine, built, work_keys=[self.work_key(r) for r in row_ids], owner=owner,
+            token=token, fill=send,
         )  # fmt: skip
 
     def send(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -33,15 +34,22 @@ from gateway.ledger.schema import (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class BuiltInterchange:
+    """An interchange file as built: whose, its ISA13 and GS06, what kind, name and hash."""
+
+    partner: str
+    control_number: int
+    group_control_number: int
+    kind: str
+    file_name: str
+    sha256: str
+
+
 def record_interchange(
     engine: Engine,
-    partner: str,
-    control_number: int,
-    group_control_number: int,
+    built: BuiltInterchange,
     *,
-    kind: str,
-    file_name: str,
-    sha256: str,
     work_keys: Sequence[str],
     owner: str,
     token: int | None,
@@ -63,20 +71,21 @@ def record_interchange(
                 hold_leases(connection, work_keys, owner=owner, token=token)
             last = connection.execute(
                 select(control_numbers.c.last_interchange)
-                .where(control_numbers.c.partner == partner)
+                .where(control_numbers.c.partner == built.partner)
             ).scalar()  # fmt: skip
-            if last is None or not 0 < control_number <= last:
+            if last is None or not 0 < built.control_number <= last:
                 raise LedgerError(
-                    f"partner {partner}: control number {control_number} was never reserved"
+                    f"partner {built.partner}: control number {built.control_number} was never "
+                    "reserved"
                 )
             interchange_id = int(
                 connection.execute(
                     interchanges.insert()
                     .values(
-                        partner=partner, control_number=control_number,
-                        group_control_number=group_control_number, kind=kind,
-                        file_name=file_name, sha256=sha256, claim_count=len(work_keys),
-                        created_at=now,
+                        partner=built.partner, control_number=built.control_number,
+                        group_control_number=built.group_control_number, kind=built.kind,
+                        file_name=built.file_name, sha256=built.sha256,
+                        claim_count=len(work_keys), created_at=now,
                     )
                     .returning(interchanges.c.id)
                 ).scalar_one()
@@ -89,7 +98,7 @@ def record_interchange(
             )
     except IntegrityError as error:
         raise LedgerError(
-            f"partner {partner}: control number {control_number} is already used"
+            f"partner {built.partner}: control number {built.control_number} is already used"
         ) from error
     return interchange_id
 
@@ -152,10 +161,11 @@ class InterchangeBook(LedgerBase):
             if links:
                 connection.execute(interchange_claims.insert(), links)
 
+        built = BuiltInterchange(partner, control_number, group_control_number, kind, file_name,
+                                 sha256)  # fmt: skip
         return record_interchange(
-            self.engine, partner, control_number, group_control_number, kind=kind,
-            file_name=file_name, sha256=sha256, work_keys=[claim_key(c) for c in claim_ids],
-            owner=owner, token=token, fill=batch,
+            self.engine, built, work_keys=[claim_key(c) for c in claim_ids], owner=owner,
+            token=token, fill=batch,
         )  # fmt: skip
 
     def mark_interchange_sent(
