@@ -41,12 +41,8 @@ from gateway.ledger.schema import (
 _R = RequestState
 
 
-REQUESTS = InquiryQueue(
-    eligibility_requests, eligibility_requests.c.request_id, "eligibility:",
-    waiting_since=eligibility_requests.c.created_at,
-    order=(eligibility_requests.c.created_at, eligibility_requests.c.request_id),
-    what="request(s)",
-)  # fmt: skip
+REQUESTS = InquiryQueue(eligibility_requests, "request_id", "eligibility:", since="created_at",
+                        first="created_at", what="request(s)")  # fmt: skip
 
 
 class DuplicateRequest(LedgerError):

@@ -85,12 +85,8 @@ def inquiry_key(trace: str) -> str:
     return f"status:{trace}"
 
 
-INQUIRIES = InquiryQueue(
-    status_inquiries, status_inquiries.c.trace, "status:",
-    waiting_since=status_inquiries.c.updated_at,
-    order=(status_inquiries.c.asked_at, status_inquiries.c.trace),
-    what="inquiry(ies)",
-)  # fmt: skip
+INQUIRIES = InquiryQueue(status_inquiries, "trace", "status:", since="updated_at",
+                         first="asked_at", what="inquiry(ies)")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,14 +29,21 @@ QUEUED, SENT = "queued", "sent"
 
 @dataclass(frozen=True, slots=True)
 class InquiryQueue:
-    """A table of questions: ``key`` is a row's id, ``prefix`` + id its lease's work key."""
+    """A table of questions: column ``key_name`` is a row's id, ``prefix`` + id its lease's
+    work key; rows wait queued ``since`` a column, and are leased in the order of the column
+    ``first`` (then by id)."""
 
     table: Table
-    key: Column[Any]
+    key_name: str
     prefix: str
-    waiting_since: Column[Any]  # what "queued since" is read from
-    order: tuple[Column[Any], ...]  # the order rows are leased in
+    since: str  # what "queued since" is read from
+    first: str
     what: str  # the rows in words, for errors: "request(s)"
+
+    @property
+    def key(self) -> Column[Any]:
+        column: Column[Any] = self.table.c[self.key_name]
+        return column
 
     def work_key(self, row_id: str) -> str:
         return f"{self.prefix}{row_id}"
@@ -48,7 +55,7 @@ class InquiryQueue:
 
     def summary(self, book: LedgerBase, partner: str) -> tuple[int, datetime | None]:
         """How many of the partner's rows wait queued and unleased, and since when."""
-        query = select(func.count(), func.min(self.waiting_since)).where(
+        query = select(func.count(), func.min(self.table.c[self.since])).where(
             self.table.c.state == QUEUED,
             self.table.c.partner == partner,
             ~self.leased(utc_now()),
@@ -72,7 +79,7 @@ class InquiryQueue:
                 self.table.c.partner == partner,
                 ~self.leased(now),
             )
-            .order_by(*self.order)
+            .order_by(self.table.c[self.first], self.key)
             .with_for_update(skip_locked=True, of=self.table)
         )
         with book.engine.begin() as connection:

@@ -15,15 +15,7 @@ from sqlalchemy import func, select
 from gateway.cli.main import cli
 from gateway.ledger.db import open_ledger
 from gateway.ledger.schema import ClaimState, claim_events, claim_notes, claims
-from tests.daemon.homes import (
-    acknowledge,
-    drop_claims,
-    drop_reply,
-    make_home,
-    read_jsonl,
-    run_once,
-    sample_claims,
-)
+from tests.daemon import homes
 from tests.daemon.payer import (
     adjudicate,
     claims_of,
@@ -53,13 +45,13 @@ def _rows(home: Path) -> tuple[int, int, int]:
 @pytest.fixture(scope="module")
 def paid_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two claims sent, acknowledged (REF*1K PCN<id>), a stray reversal held, then paid."""
-    home = make_home(tmp_path_factory.mktemp("corrections"))
-    drop_claims(home, "prof.json", sample_claims())
-    run_once(home)
+    home = homes.make_home(tmp_path_factory.mktemp("corrections"))
+    homes.drop_claims(home, "prof.json", homes.sample_claims())
+    homes.run_once(home)
     [sent] = (home / "exchange" / "in").iterdir()
     found = claims_of(sent)
-    acknowledge(home, sent, "a")
-    run_once(home)
+    homes.acknowledge(home, sent, "a")
+    homes.run_once(home)
     # a reversal of a payment never posted: held, exit 1, no claim changes
     before = _rows(home)
     stray = home.parent / "stray.835"
@@ -71,8 +63,8 @@ def paid_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with open_ledger(f"sqlite:///{home / 'state' / 'gateway.db'}") as ledger:
         assert ledger.claim(ONE).state == ClaimState.ACCEPTED  # type: ignore[union-attr]
         assert ledger.payments_in_force(ONE) == []
-    drop_reply(home, "pay.835", remit_835([adjudicate(c) for c in found], trace="TR-1"))
-    run_once(home)
+    homes.drop_reply(home, "pay.835", remit_835([adjudicate(c) for c in found], trace="TR-1"))
+    homes.run_once(home)
     return home
 
 
@@ -113,7 +105,7 @@ def test_unknown_claims_are_refused_and_change_nothing(paid_home: Path) -> None:
         result = _run(paid_home, *args)
         assert result.exit_code == 1, (args, result.output)
         assert "NOPE-1" in result.output and "not in the ledger" in result.output
-    unknown = sample_claims()[0]
+    unknown = homes.sample_claims()[0]
     unknown.update(claim_id="NOPE-2", frequency="7")
     path = paid_home.parent / "unknown.json"
     path.write_text(json.dumps(unknown))
@@ -125,8 +117,8 @@ def test_unknown_claims_are_refused_and_change_nothing(paid_home: Path) -> None:
 
 
 def test_explain_agrees_with_the_postings(paid_home: Path) -> None:
-    balances = {b["claim_id"]: b for b in read_jsonl(paid_home / "spool" / "balances")}
-    postings = read_jsonl(paid_home / "spool" / "postings")
+    balances = {b["claim_id"]: b for b in homes.read_jsonl(paid_home / "spool" / "balances")}
+    postings = homes.read_jsonl(paid_home / "spool" / "postings")
     for claim_id in (ONE, TWO):
         found = json.loads(_run(paid_home, "explain", claim_id, "--json").output)
         assert found["patient_owes"] == balances[claim_id]["patient_owes"]
@@ -157,7 +149,7 @@ def test_void_and_correct_from_the_command_line(paid_home: Path) -> None:
         assert stored is not None and (stored.version, stored.frequency) == (2, "8")
         assert stored.payer_claim_number == f"PCN{TWO}"
         assert ledger.notes(TWO)[-1].text == "voided: billed in error"
-    replacement = sample_claims()[0]
+    replacement = homes.sample_claims()[0]
     replacement.update(frequency="7", total_charge="185.00")
     replacement["lines"][1]["charge"] = "35.00"
     path = paid_home.parent / "replace.json"
@@ -166,7 +158,7 @@ def test_void_and_correct_from_the_command_line(paid_home: Path) -> None:
     assert result.exit_code == 0, result.output
     assert f"claim {ONE}: replacement queued as version 2, REF*F8 PCN{ONE}" in result.output
     # the daemon sends both: CLM05-3 7 and 8, each with its REF*F8
-    run_once(paid_home)
+    homes.run_once(paid_home)
     newest = sorted((paid_home / "exchange" / "in").glob("*-837P-*.x12"))[-1]
     text = newest.read_text()
     assert f"REF*F8*PCN{ONE}~" in text and f"REF*F8*PCN{TWO}~" in text

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy.engine import Engine
 from structlog.testing import capture_logs
 
 from gateway.daemon.runner import Daemon, worker_name
@@ -69,6 +70,15 @@ def _home(root: Path, shared: Path, db_url: str) -> Path:
     return home
 
 
+def _two_homes(tmp_path: Path, db_url: str) -> tuple[Path, Path, Path]:
+    """The partner's folder pair, and homes A and B that share it and the ledger."""
+    shared = tmp_path / "partner"
+    for folder in ("in", "out"):
+        (shared / folder).mkdir(parents=True)
+    home_a, home_b = (_home(tmp_path / n, shared, db_url) for n in ("a", "b"))
+    return shared, home_a, home_b
+
+
 def _start(home: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as err:
         return subprocess.Popen(
@@ -84,31 +94,29 @@ def _until(what: str, check: Callable[[], bool], seconds: float = 60) -> None:
         time.sleep(0.05)
 
 
+def _leases_of(engine: Engine, owner: str) -> int:
+    with engine.connect() as c:
+        return int(c.execute(select(func.count()).where(leases.c.owner == owner)).scalar_one())
+
+
+def _lock_waiters(engine: Engine) -> int:
+    """How many sessions of the test's database wait for a lock."""
+    with engine.connect() as c:
+        return int(c.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'"
+        )).scalar_one())  # fmt: skip
+
+
 def test_a_daemon_stopped_past_its_lease_cannot_submit_what_another_took(
     tmp_path: Path, db_url: str
 ) -> None:
-    shared = tmp_path / "partner"
-    for folder in ("in", "out"):
-        (shared / folder).mkdir(parents=True)
-    home_a, home_b = (_home(tmp_path / n, shared, db_url) for n in ("a", "b"))
+    shared, home_a, home_b = _two_homes(tmp_path, db_url)
     owner_a, owner_b = worker_name(home_a), worker_name(home_b)
     drop_claims(home_a, "claims.json", numbered_claims("STL", CLAIMS))
     engine = create_engine(db_url, isolation_level="AUTOCOMMIT")
     ledger = open_ledger(db_url)
     ledger.reserve_control_numbers("acme")  # the row the test will hold
-
-    def leased_to(owner: str) -> bool:
-        with engine.connect() as c:
-            count = c.execute(select(func.count()).where(leases.c.owner == owner)).scalar()
-        return count == CLAIMS
-
-    def someone_waits_for_a_lock() -> bool:
-        with engine.connect() as c:
-            waiting = c.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'"
-            )).scalar()  # fmt: skip
-        return bool(waiting)
 
     daemons: list[subprocess.Popen[bytes]] = []
     holder = create_engine(db_url).connect()
@@ -117,14 +125,15 @@ def test_a_daemon_stopped_past_its_lease_cannot_submit_what_another_took(
         holder.execute(text("SELECT * FROM control_numbers WHERE partner = 'acme' FOR UPDATE"))
         daemons.append(_start(home_a, tmp_path / "a.log"))
         _until("A holds the claims' leases and waits for a control number",
-               lambda: leased_to(owner_a) and someone_waits_for_a_lock())  # fmt: skip
+               lambda: _leases_of(engine, owner_a) == CLAIMS
+               and _lock_waiters(engine) > 0)  # fmt: skip
         os.kill(daemons[0].pid, signal.SIGSTOP)
         with engine.connect() as c:  # A's lease time goes by while it is stopped
             c.execute(update(leases).where(leases.c.owner == owner_a)
                       .values(expires_at=func.now() - text("interval '1 second'")))  # fmt: skip
         hold.commit()  # A's reservation completes in the server; A cannot commit it, stopped
         daemons.append(_start(home_b, tmp_path / "b.log"))
-        _until("B took the claims over", lambda: leased_to(owner_b))
+        _until("B took the claims over", lambda: _leases_of(engine, owner_b) == CLAIMS)
         os.kill(daemons[0].pid, signal.SIGCONT)
         _until("B submitted every claim",
                lambda: ledger.count_claims() == {ClaimState.SUBMITTED.value: CLAIMS})  # fmt: skip
@@ -159,21 +168,10 @@ def test_a_daemon_stopped_with_a_reply_posts_nothing_another_posted(
     tmp_path: Path, make_database: Callable[[], str]
 ) -> None:
     db_url = make_database()  # a ledger of its own
-    shared = tmp_path / "partner"
-    for folder in ("in", "out"):
-        (shared / folder).mkdir(parents=True)
-    home_a, home_b = (_home(tmp_path / n, shared, db_url) for n in ("a", "b"))
+    shared, home_a, home_b = _two_homes(tmp_path, db_url)
     drop_claims(home_a, "claims.json", numbered_claims("PST", CLAIMS))
     engine = create_engine(db_url, isolation_level="AUTOCOMMIT")
     ledger = open_ledger(db_url)
-
-    def someone_waits_for_a_lock() -> bool:
-        with engine.connect() as c:
-            waiting = c.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'"
-            )).scalar()  # fmt: skip
-        return bool(waiting)
 
     def drop_835(text_: str) -> None:  # the partner sends it (again)
         (shared / "out" / ".000000001.835.part").write_text(text_)
@@ -193,7 +191,7 @@ def test_a_daemon_stopped_with_a_reply_posts_nothing_another_posted(
         holder.execute(text("LOCK TABLE received_files IN ACCESS EXCLUSIVE MODE"))
         drop_835(remit)
         _until("A holds the 835 and waits for the ledger",
-               lambda: any(inbound_a.glob("*.835")) and someone_waits_for_a_lock())  # fmt: skip
+               lambda: any(inbound_a.glob("*.835")) and _lock_waiters(engine) > 0)  # fmt: skip
         os.kill(daemons[0].pid, signal.SIGSTOP)
         hold.commit()  # A's look-up answers "never seen" in the server; A is stopped
         drop_835(remit)
@@ -234,10 +232,7 @@ def test_a_daemon_stalled_past_its_lease_cannot_send_a_276_another_took(
     waits too; once the row is free A's 276 is refused by its token, its file removed, and the
     partner gets one 276, B's, asking about every claim once."""
     db_url = make_database()
-    shared = tmp_path / "partner"
-    for folder in ("in", "out"):
-        (shared / folder).mkdir(parents=True)
-    home_a, home_b = (_home(tmp_path / n, shared, db_url) for n in ("a", "b"))
+    shared, home_a, home_b = _two_homes(tmp_path, db_url)
     daemon_a, daemon_b = Daemon(home_a), Daemon(home_b)
     drop_claims(home_a, "claims.json", numbered_claims("ASK", CLAIMS))
     assert daemon_a.cycle(once=True).ok  # the claims go out (the control-number row exists)
@@ -246,19 +241,6 @@ def test_a_daemon_stalled_past_its_lease_cannot_send_a_276_another_took(
               for c in ledger.list_claims()]  # fmt: skip
     assert len(ledger.queue_status_inquiries(wanted, utc_now())) == CLAIMS
     engine = create_engine(db_url, isolation_level="AUTOCOMMIT")
-
-    def leased_to(owner: str) -> bool:
-        with engine.connect() as c:
-            count = c.execute(select(func.count()).where(leases.c.owner == owner)).scalar()
-        return count == CLAIMS
-
-    def waiting_for_locks(count: int) -> bool:
-        with engine.connect() as c:
-            waiting = c.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'"
-            )).scalar()  # fmt: skip
-        return waiting == count
 
     reports = {"a": StatusInquiryReport(), "b": StatusInquiryReport()}
 
@@ -279,13 +261,15 @@ def test_a_daemon_stalled_past_its_lease_cannot_send_a_276_another_took(
             holder.execute(text("SELECT * FROM control_numbers WHERE partner = 'acme' FOR UPDATE"))
             threads.append(build(daemon_a, "a"))
             _until("A holds the inquiries' leases and waits for a control number",
-                   lambda: leased_to(daemon_a.owner) and waiting_for_locks(1))  # fmt: skip
+                   lambda: _leases_of(engine, daemon_a.owner) == CLAIMS
+                   and _lock_waiters(engine) == 1)  # fmt: skip
             with engine.connect() as c:  # A's lease time goes by while it waits
                 c.execute(update(leases).where(leases.c.owner == daemon_a.owner)
                           .values(expires_at=func.now() - text("interval '1 second'")))  # fmt: skip
             threads.append(build(daemon_b, "b"))
             _until("B took the inquiries over and waits for a control number",
-                   lambda: leased_to(daemon_b.owner) and waiting_for_locks(2))  # fmt: skip
+                   lambda: _leases_of(engine, daemon_b.owner) == CLAIMS
+                   and _lock_waiters(engine) == 2)  # fmt: skip
             hold.commit()
             for thread in threads:
                 thread.join(timeout=60)
