@@ -1,7 +1,8 @@
 """Fuzz `gateway parse` and the daemon's reply processing with mutated X12.
 
 ``python -m bench.fuzz_replies --parse 5000 --daemon 1000 [--database URL] [--seed N]`` mutates
-seed replies (an 835 from :mod:`bench.gen_835`, a 999, a TA1, a 277CA and the reproducers in
+seed replies (an 835 from :mod:`bench.gen_835`, a 999, a TA1, a 277CA, the follow-up's 277
+and the eligibility 271s of ``tests/data/x12-examples/``, and the reproducers in
 ``tests/data/repro/``) at the byte, element and segment level, then:
 
 - ``parse``: runs ``gateway parse`` on each (in process, through click). A failure is an exit
@@ -52,12 +53,17 @@ STATUS = ISA + (
     "SE*17*0001~GE*1*4~IEA*1*000000002~"
 )
 
+# replies the daemon takes that the seeds above lack: a 277 answering 276s (X212), 271s (X279)
+EXAMPLES = ("status-277.x12", "elig-271.x12", "elig-271-aaa.x12")
+
 
 def seeds() -> list[bytes]:
     from bench.gen_835 import ensure_835
 
     path, _ = ensure_835(Path(__file__).resolve().parent / "data", 8)
     found = [path.read_bytes(), ACK_999.encode(), TA1.encode(), STATUS.encode()]
+    examples = ROOT / "tests" / "data" / "x12-examples"
+    found += [(examples / n).read_bytes() for n in EXAMPLES]
     repro = ROOT / "tests" / "data" / "repro"
     found += [p.read_bytes() for p in sorted(repro.rglob("*.x12"))]
     return found

@@ -361,3 +361,38 @@ def sshd(tmp_path: Path, ssh_keys: ClientKeys) -> Iterator[Sshd]:
         yield server
     finally:
         server.stop()
+
+
+# A partner of a home that :class:`Sshd` serves (``.format(port=, user=, key=)``; the key is
+# one of the home's ``keys/``): the demo's clearinghouse, batches of at most 40 claims.
+SFTP_PARTNER = """
+name = "clearinghouse"
+transport = "sftp"
+payers = ["*"]
+
+[interchange]
+sender_id = "PRACTICE01"
+receiver_id = "ACMECH"
+
+[submitter]
+name = "Main Street Clinic"
+receiver_name = "ACME CLEARINGHOUSE"
+
+[sftp]
+host = "127.0.0.1"
+port = {port}
+username = "{user}"
+private_key = "keys/{key}"
+known_hosts = "known_hosts"
+upload_dir = "inbound"
+download_dir = "outbound"
+connect_timeout = 5
+timeout = 10
+
+[schedule]
+poll_seconds = 1
+
+[batch]
+max_claims = 40
+max_wait_seconds = 0
+"""

@@ -10,8 +10,7 @@ again. One 270 asks one payer for one provider, about at most one dependent
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,10 +18,9 @@ from pathlib import Path
 import structlog
 
 from gateway.config import PartnerConfig
-from gateway.daemon.outbound import envelope_for
+from gateway.daemon.outbound_inquiries import build_file, build_leased, held_in_full
 from gateway.domain.eligibility import EligibilityRequest
-from gateway.files import private_dir, sha256_of, write_atomic
-from gateway.ledger.ledger import LeaseLost, Ledger
+from gateway.ledger.ledger import Ledger
 from gateway.ledger.records import request_key
 from gateway.transactions.eligibility_270 import batch_key, inquiry_files, write_270
 
@@ -69,30 +67,24 @@ def build_inquiries(
         if not ids:
             break
         stored = ledger.eligibility_requests(ids)
-        if len(stored) != len(ids):  # never send a request the ledger does not hold
-            ledger.release_leases(ids, owner, key_of=request_key)
-            raise RuntimeError(f"{len(ids) - len(stored)} leased request(s) vanished")
+        held_in_full(ledger, ids, len(stored), owner, request_key, "request(s)")
         batches: dict[object, list[EligibilityRequest]] = {}
         for s in stored:
             request = EligibilityRequest.model_validate(s.record)
             batches.setdefault(batch_key(request), []).append(request)
-        pending = [r.request_id for r in stored]
         files = [f for b in batches.values() for f in inquiry_files(b, settings.max_requests)]
-        for requests in files:
-            try:
-                name = _build_one(spool, ledger, partner, requests, owner, ids.token)
-            except LeaseLost as exc:  # stalled past the lease: another daemon sends them
-                log.warning("lease_lost", partner=partner.name, requests=len(pending),
-                            why=str(exc))  # fmt: skip
-                ledger.release_leases(pending, owner, key_of=request_key)  # what is still ours
-                return report
-            except Exception:
-                ledger.release_leases(pending, owner, key_of=request_key)  # they stay queued
-                raise
-            done = {r.request_id for r in requests}
-            pending = [r for r in pending if r not in done]
+
+        def built(name: str, count: int) -> None:
             report.built.append(name)
-            report.requests += len(requests)
+            report.requests += count
+
+        if not build_leased(
+            ledger, partner.name, owner, ids, files, id_of=lambda r: r.request_id,
+            key_of=request_key, built=built, counted="requests",
+            build=lambda requests, token: _build_one(spool, ledger, partner, requests, owner,
+                                                     token),
+        ):  # fmt: skip
+            break
     return report
 
 
@@ -100,24 +92,20 @@ def _build_one(
     spool: Path,
     ledger: Ledger,
     partner: PartnerConfig,
-    requests: list[EligibilityRequest],
+    requests: Sequence[EligibilityRequest],
     owner: str,
     token: int | None = None,
 ) -> str:
-    control, group = ledger.reserve_control_numbers(partner.name)
-    name = inquiry_name(partner.name, control)
-    path = private_dir(spool / "outbound" / partner.name) / name
-    text = io.StringIO()
-    write_270(text, requests, envelope_for(partner, control, group, datetime.now()))
-    write_atomic(path, text.getvalue().encode("ascii"))
-    try:
+    def record(control: int, group: int, name: str, sha256: str) -> None:
         ledger.submit_eligibility_interchange(
-            partner.name, control, group, file_name=name, sha256=sha256_of(path),
+            partner.name, control, group, file_name=name, sha256=sha256,
             request_ids=[r.request_id for r in requests], owner=owner, token=token,
         )  # fmt: skip
-    except Exception:
-        path.unlink(missing_ok=True)  # nothing recorded: the requests stay queued
-        raise
+
+    name, control = build_file(
+        spool, ledger, partner, name_of=inquiry_name,
+        write=lambda out, envelope: write_270(out, requests, envelope), record=record,
+    )  # fmt: skip
     log.info("inquiry_built", partner=partner.name, file=name, requests=len(requests),
              control_number=f"{control:09d}")  # fmt: skip
     return name

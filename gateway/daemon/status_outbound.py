@@ -9,19 +9,16 @@ is not sent again. One 276 asks one payer for one provider.
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import structlog
 
 from gateway.config import PartnerConfig
-from gateway.daemon.outbound import envelope_for
+from gateway.daemon.outbound_inquiries import build_file, build_leased, held_in_full
 from gateway.domain.claim import Claim
 from gateway.domain.claim_status import StatusInquiry, inquiry_for
-from gateway.files import private_dir, sha256_of, write_atomic
 from gateway.ledger.followup import inquiry_key
 from gateway.ledger.ledger import Ledger
 from gateway.transactions.status_276 import batch_key, write_276
@@ -61,9 +58,7 @@ def build_status_inquiries(
         if not traces:
             break
         stored = ledger.status_inquiries(traces)
-        if len(stored) != len(traces):  # never ask about an inquiry the ledger does not hold
-            ledger.release_leases(traces, owner, key_of=inquiry_key)
-            raise RuntimeError(f"{len(traces) - len(stored)} leased inquiry(ies) vanished")
+        held_in_full(ledger, traces, len(stored), owner, inquiry_key, "inquiry(ies)")
         batches: dict[object, list[StatusInquiry]] = {}
         for s in stored:
             found = ledger.claim(s.claim_id, s.version)
@@ -72,38 +67,35 @@ def build_status_inquiries(
             claim = Claim.model_validate(found.record)
             inquiry = inquiry_for(claim, s.trace, found.payer_claim_number)
             batches.setdefault(batch_key(inquiry), []).append(inquiry)
-        pending = list(traces)
-        for inquiries in batches.values():
-            try:
-                name = _build_one(spool, ledger, partner, inquiries, owner)
-            except Exception:
-                ledger.release_leases(pending, owner, key_of=inquiry_key)  # they stay queued
-                raise
-            done = {i.trace for i in inquiries}
-            pending = [t for t in pending if t not in done]
+
+        def built(name: str, count: int) -> None:
             report.built.append(name)
-            report.inquiries += len(inquiries)
+            report.inquiries += count
+
+        if not build_leased(
+            ledger, partner.name, owner, traces, list(batches.values()), id_of=lambda i: i.trace,
+            key_of=inquiry_key, built=built, counted="inquiries",
+            build=lambda inquiries, token: _build_one(spool, ledger, partner, inquiries, owner,
+                                                      token),
+        ):  # fmt: skip
+            break
     return report
 
 
 def _build_one(
-    spool: Path, ledger: Ledger, partner: PartnerConfig, inquiries: list[StatusInquiry],
-    owner: str,
+    spool: Path, ledger: Ledger, partner: PartnerConfig, inquiries: Sequence[StatusInquiry],
+    owner: str, token: int | None = None,
 ) -> str:  # fmt: skip
-    control, group = ledger.reserve_control_numbers(partner.name)
-    name = status_inquiry_name(partner.name, control)
-    path = private_dir(spool / "outbound" / partner.name) / name
-    text = io.StringIO()
-    write_276(text, inquiries, envelope_for(partner, control, group, datetime.now()))
-    write_atomic(path, text.getvalue().encode("ascii"))
-    try:
+    def record(control: int, group: int, name: str, sha256: str) -> None:
         ledger.submit_status_interchange(
-            partner.name, control, group, file_name=name, sha256=sha256_of(path),
-            traces=[i.trace for i in inquiries], owner=owner,
+            partner.name, control, group, file_name=name, sha256=sha256,
+            traces=[i.trace for i in inquiries], owner=owner, token=token,
         )  # fmt: skip
-    except Exception:
-        path.unlink(missing_ok=True)  # nothing recorded: the inquiries stay queued
-        raise
+
+    name, control = build_file(
+        spool, ledger, partner, name_of=status_inquiry_name,
+        write=lambda out, envelope: write_276(out, inquiries, envelope), record=record,
+    )  # fmt: skip
     log.info("status_inquiry_built", partner=partner.name, file=name, claims=len(inquiries),
              control_number=f"{control:09d}")  # fmt: skip
     return name

@@ -10,16 +10,16 @@ the reply's hash (``ReceivedFileBook.apply_reply``), with the benefits record in
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, literal, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from gateway.ledger.base import LedgerBase
-from gateway.ledger.interchanges import insert_interchange
-from gateway.ledger.leases import Leased, hold_leases, lease_rows, min_time
+from gateway.ledger.inquiry_queue import InquiryQueue
+from gateway.ledger.interchanges import BuiltInterchange
+from gateway.ledger.leases import Leased
 from gateway.ledger.records import (
     CHUNK,
     ChangesApplied,
@@ -27,7 +27,6 @@ from gateway.ledger.records import (
     RequestUpdate,
     StoredRequest,
     dumps,
-    request_key,
     stored_request,
     utc_now,
 )
@@ -37,10 +36,13 @@ from gateway.ledger.schema import (
     RequestState,
     eligibility_requests,
     interchanges,
-    leases,
 )
 
 _R = RequestState
+
+
+REQUESTS = InquiryQueue(eligibility_requests, "request_id", "eligibility:", since="created_at",
+                        first="created_at", what="request(s)")  # fmt: skip
 
 
 class DuplicateRequest(LedgerError):
@@ -151,45 +153,14 @@ class EligibilityBook(LedgerBase):
 
     def queued_request_summary(self, partner: str) -> tuple[int, datetime | None]:
         """How many of the partner's requests wait queued and unleased, and since when."""
-        now = utc_now()
-        query = select(func.count(), func.min(eligibility_requests.c.created_at)).where(
-            eligibility_requests.c.state == _R.QUEUED.value,
-            eligibility_requests.c.partner == partner,
-            ~self._leased(now),
-        )
-        with self.engine.begin() as connection:
-            count, oldest = connection.execute(query).one()
-        return int(count), min_time(oldest)
+        return REQUESTS.summary(self, partner)
 
     def lease_queued_requests(
         self, partner: str, owner: str, limit: int, ttl_seconds: float
     ) -> Leased:
         """Take up to ``limit`` queued requests of ``partner`` for ``owner`` (as claims are
         leased: never two workers at once, an expired lease is taken over)."""
-        if limit <= 0:
-            return Leased()
-        now = utc_now()
-        query = (
-            select(eligibility_requests.c.request_id)
-            .where(
-                eligibility_requests.c.state == _R.QUEUED.value,
-                eligibility_requests.c.partner == partner,
-                ~self._leased(now),
-            )
-            .order_by(eligibility_requests.c.created_at, eligibility_requests.c.request_id)
-            .with_for_update(skip_locked=True, of=eligibility_requests)
-        )
-        with self.engine.begin() as connection:
-            return lease_rows(
-                self, connection, query, eligibility_requests.c.request_id, request_key,
-                owner=owner, limit=limit, now=now,
-                expires=now + timedelta(seconds=ttl_seconds),
-            )  # fmt: skip
-
-    @staticmethod
-    def _leased(now: datetime) -> Any:
-        work_key = literal("eligibility:") + eligibility_requests.c.request_id
-        return exists().where(leases.c.work_key == work_key, leases.c.expires_at > now)
+        return REQUESTS.lease(self, partner, owner, limit, ttl_seconds)
 
     def submit_eligibility_interchange(
         self,
@@ -209,49 +180,9 @@ class EligibilityBook(LedgerBase):
         is then an orphan, never sent, and its requests are still queued. With ``token`` the
         requests must still be leased to ``owner`` with it, else :class:`LeaseLost`.
         """
-        now = utc_now()
-        try:
-            with self.engine.begin() as connection:
-                if token is not None:
-                    hold_leases(connection, [request_key(r) for r in request_ids], owner=owner,
-                                token=token)  # fmt: skip
-                interchange_id = insert_interchange(
-                    connection,
-                    partner,
-                    control_number,
-                    group_control_number,
-                    kind="270",
-                    file_name=file_name,
-                    sha256=sha256,
-                    count=len(request_ids),
-                    now=now,
-                )
-                for start in range(0, len(request_ids), CHUNK):
-                    chunk = list(request_ids[start : start + CHUNK])
-                    moved = connection.execute(
-                        update(eligibility_requests)
-                        .where(
-                            eligibility_requests.c.request_id.in_(chunk),
-                            eligibility_requests.c.state == _R.QUEUED.value,
-                        )
-                        .values(state=_R.SENT.value, interchange_id=interchange_id, updated_at=now)
-                    ).rowcount
-                    if moved != len(chunk):
-                        raise LedgerError(
-                            f"partner {partner}: {len(chunk) - moved} request(s) of "
-                            f"{file_name} are no longer queued; nothing recorded"
-                        )
-                connection.execute(
-                    leases.delete().where(
-                        leases.c.work_key.in_([request_key(r) for r in request_ids]),
-                        leases.c.owner == owner,
-                    )
-                )
-        except IntegrityError as error:
-            raise LedgerError(
-                f"partner {partner}: control number {control_number} is already used"
-            ) from error
-        return int(interchange_id)
+        built = BuiltInterchange(partner, control_number, group_control_number, "270",
+                                 file_name, sha256)  # fmt: skip
+        return REQUESTS.record(self, built, request_ids, owner=owner, token=token)
 
 
 def apply_request_updates(

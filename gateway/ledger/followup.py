@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -28,24 +28,20 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    exists,
-    func,
-    literal,
     select,
     update,
 )
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.exc import IntegrityError
 
 from gateway.ledger.base import LedgerBase
 from gateway.ledger.followup_query import CENT, facts_query, instant, unpaid_lines
-from gateway.ledger.interchanges import insert_interchange
-from gateway.ledger.leases import lease_rows, min_time
+from gateway.ledger.inquiry_queue import InquiryQueue
+from gateway.ledger.interchanges import BuiltInterchange
+from gateway.ledger.leases import Leased
 from gateway.ledger.records import (
     CHUNK,
     ChangesApplied,
     ClaimChange,
-    LedgerError,
     dumps,
     utc_now,
 )
@@ -54,7 +50,6 @@ from gateway.ledger.schema import (
     claim_events,
     claim_payments,
     claims,
-    leases,
     metadata,
     received_files,
 )
@@ -88,6 +83,10 @@ status_inquiries = Table(
 
 def inquiry_key(trace: str) -> str:
     return f"status:{trace}"
+
+
+INQUIRIES = InquiryQueue(status_inquiries, "trace", "status:", since="updated_at",
+                         first="asked_at", what="inquiry(ies)")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,43 +255,14 @@ class FollowupBook(LedgerBase):
 
     def queued_inquiry_summary(self, partner: str) -> tuple[int, datetime | None]:
         """How many of the partner's inquiries wait queued and unleased, and since when."""
-        now = utc_now()
-        query = select(func.count(), func.min(status_inquiries.c.updated_at)).where(
-            status_inquiries.c.state == QUEUED,
-            status_inquiries.c.partner == partner,
-            ~self._inquiry_leased(now),
-        )
-        with self.engine.begin() as connection:
-            count, oldest = connection.execute(query).one()
-        return int(count), min_time(oldest)
+        return INQUIRIES.summary(self, partner)
 
     def lease_queued_inquiries(
         self, partner: str, owner: str, limit: int, ttl_seconds: float
-    ) -> list[str]:
-        """Take up to ``limit`` queued inquiries of ``partner`` for ``owner``."""
-        if limit <= 0:
-            return []
-        now = utc_now()
-        query = (
-            select(status_inquiries.c.trace)
-            .where(
-                status_inquiries.c.state == QUEUED,
-                status_inquiries.c.partner == partner,
-                ~self._inquiry_leased(now),
-            )
-            .order_by(status_inquiries.c.asked_at, status_inquiries.c.trace)
-            .with_for_update(skip_locked=True, of=status_inquiries)
-        )
-        with self.engine.begin() as connection:
-            return lease_rows(
-                self, connection, query, status_inquiries.c.trace, inquiry_key, owner=owner,
-                limit=limit, now=now, expires=now + timedelta(seconds=ttl_seconds),
-            )  # fmt: skip
-
-    @staticmethod
-    def _inquiry_leased(now: datetime) -> Any:
-        work_key = literal("status:") + status_inquiries.c.trace
-        return exists().where(leases.c.work_key == work_key, leases.c.expires_at > now)
+    ) -> Leased:
+        """Take up to ``limit`` queued inquiries of ``partner`` for ``owner`` (with the lease's
+        fencing token)."""
+        return INQUIRIES.lease(self, partner, owner, limit, ttl_seconds)
 
     def submit_status_interchange(
         self,
@@ -304,49 +274,15 @@ class FollowupBook(LedgerBase):
         sha256: str,
         traces: Sequence[str],
         owner: str,
+        token: int | None = None,
     ) -> int:
         """Record a built 276 and move its inquiries to ``sent`` in it, in one transaction
-        (or nothing: the file is then an orphan, never sent, and the inquiries stay queued)."""
-        now = utc_now()
-        try:
-            with self.engine.begin() as connection:
-                interchange_id = insert_interchange(
-                    connection,
-                    partner,
-                    control_number,
-                    group_control_number,
-                    kind="276",
-                    file_name=file_name,
-                    sha256=sha256,
-                    count=len(traces),
-                    now=now,
-                )
-                for start in range(0, len(traces), CHUNK):
-                    chunk = list(traces[start : start + CHUNK])
-                    moved = connection.execute(
-                        update(status_inquiries)
-                        .where(
-                            status_inquiries.c.trace.in_(chunk),
-                            status_inquiries.c.state == QUEUED,
-                        )
-                        .values(state=SENT, interchange_id=interchange_id, updated_at=now)
-                    ).rowcount
-                    if moved != len(chunk):
-                        raise LedgerError(
-                            f"partner {partner}: {len(chunk) - moved} inquiry(ies) of "
-                            f"{file_name} are no longer queued; nothing recorded"
-                        )
-                connection.execute(
-                    leases.delete().where(
-                        leases.c.work_key.in_([inquiry_key(t) for t in traces]),
-                        leases.c.owner == owner,
-                    )
-                )
-        except IntegrityError as error:
-            raise LedgerError(
-                f"partner {partner}: control number {control_number} is already used"
-            ) from error
-        return int(interchange_id)
+        (or nothing: the file is then an orphan, never sent, and the inquiries stay queued).
+        With ``token`` the inquiries must still be leased to ``owner`` with it, else
+        :class:`LeaseLost`."""
+        built = BuiltInterchange(partner, control_number, group_control_number, "276",
+                                 file_name, sha256)  # fmt: skip
+        return INQUIRIES.record(self, built, traces, owner=owner, token=token)
 
     # -- answers ---------------------------------------------------------------------------
 

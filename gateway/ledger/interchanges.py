@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from gateway.ledger.base import LedgerBase
@@ -33,36 +34,73 @@ from gateway.ledger.schema import (
 )
 
 
-def insert_interchange(
-    connection: Connection,
-    partner: str,
-    control_number: int,
-    group_control_number: int,
+@dataclass(frozen=True, slots=True)
+class BuiltInterchange:
+    """An interchange file as built: whose, its ISA13 and GS06, what kind, name and hash."""
+
+    partner: str
+    control_number: int
+    group_control_number: int
+    kind: str
+    file_name: str
+    sha256: str
+
+
+def record_interchange(
+    engine: Engine,
+    built: BuiltInterchange,
     *,
-    kind: str,
-    file_name: str,
-    sha256: str,
-    count: int,
-    now: datetime,
+    work_keys: Sequence[str],
+    owner: str,
+    token: int | None,
+    fill: Callable[[Connection, int, datetime], None],
 ) -> int:
-    """The row of a built interchange (837, 270 or 276) whose ISA13 the ledger reserved for
-    ``partner``; its id (a control number used twice raises IntegrityError)."""
-    last = connection.execute(
-        select(control_numbers.c.last_interchange).where(control_numbers.c.partner == partner)
-    ).scalar()
-    if last is None or not 0 < control_number <= last:
-        raise LedgerError(f"partner {partner}: control number {control_number} was never reserved")
-    return int(
-        connection.execute(
-            interchanges.insert()
-            .values(
-                partner=partner, control_number=control_number,
-                group_control_number=group_control_number, kind=kind, file_name=file_name,
-                sha256=sha256, claim_count=count, created_at=now,
+    """Record a built interchange (837, 270 or 276) with the work it carries (claims,
+    eligibility requests or status inquiries, by their lease keys), in one transaction; its id.
+
+    With ``token`` (the lease's fencing token) the work must still be leased to ``owner`` with
+    it, else :class:`LeaseLost`; then the interchange's row (its ISA13 must have been reserved
+    for ``partner``; one used twice is refused), ``fill(connection, id, now)`` (the work moved
+    into it), and ``owner``'s leases on the work given back. Either all of it or nothing: the
+    file is then an orphan, never sent, and its work is still queued.
+    """
+    now = utc_now()
+    try:
+        with engine.begin() as connection:
+            if token is not None:
+                hold_leases(connection, work_keys, owner=owner, token=token)
+            last = connection.execute(
+                select(control_numbers.c.last_interchange)
+                .where(control_numbers.c.partner == built.partner)
+            ).scalar()  # fmt: skip
+            if last is None or not 0 < built.control_number <= last:
+                raise LedgerError(
+                    f"partner {built.partner}: control number {built.control_number} was never "
+                    "reserved"
+                )
+            interchange_id = int(
+                connection.execute(
+                    interchanges.insert()
+                    .values(
+                        partner=built.partner, control_number=built.control_number,
+                        group_control_number=built.group_control_number, kind=built.kind,
+                        file_name=built.file_name, sha256=built.sha256,
+                        claim_count=len(work_keys), created_at=now,
+                    )
+                    .returning(interchanges.c.id)
+                ).scalar_one()
+            )  # fmt: skip
+            fill(connection, interchange_id, now)
+            connection.execute(
+                leases.delete().where(
+                    leases.c.work_key.in_(list(work_keys)), leases.c.owner == owner
+                )
             )
-            .returning(interchanges.c.id)
-        ).scalar_one()
-    )  # fmt: skip
+    except IntegrityError as error:
+        raise LedgerError(
+            f"partner {built.partner}: control number {built.control_number} is already used"
+        ) from error
+    return interchange_id
 
 
 class InterchangeBook(LedgerBase):
@@ -108,47 +146,27 @@ class InterchangeBook(LedgerBase):
         confirmed (``mark_interchange_sent``). With ``token`` (the lease's fencing token) the
         claims must still be leased to ``owner`` with it, else :class:`LeaseLost`.
         """
-        now = utc_now()
-        try:
-            with self.engine.begin() as connection:
-                if token is not None:
-                    hold_leases(connection, [claim_key(c) for c in claim_ids], owner=owner,
-                                token=token)  # fmt: skip
-                interchange_id = insert_interchange(
-                    connection,
-                    partner,
-                    control_number,
-                    group_control_number,
-                    kind=kind,
-                    file_name=file_name,
-                    sha256=sha256,
-                    count=len(claim_ids),
-                    now=now,
+
+        def batch(connection: Connection, interchange_id: int, now: datetime) -> None:
+            links = []
+            detail = {"file": file_name, "control_number": f"{control_number:09d}"}
+            view, writes = ClaimStates(connection, claim_ids), ClaimWrites(now)
+            for claim_id in claim_ids:
+                version = checked(view, claim_id, None, ClaimState.BATCHED)
+                writes.transition(view, claim_id, version, ClaimState.BATCHED, "837", detail)
+                links.append(
+                    {"interchange_id": interchange_id, "claim_id": claim_id, "version": version}
                 )
-                links = []
-                detail = {"file": file_name, "control_number": f"{control_number:09d}"}
-                view, writes = ClaimStates(connection, claim_ids), ClaimWrites(now)
-                for claim_id in claim_ids:
-                    version = checked(view, claim_id, None, ClaimState.BATCHED)
-                    writes.transition(view, claim_id, version, ClaimState.BATCHED, "837", detail)
-                    links.append(
-                        {"interchange_id": interchange_id, "claim_id": claim_id,
-                         "version": version}
-                    )  # fmt: skip
-                writes.flush(connection)
-                if links:
-                    connection.execute(interchange_claims.insert(), links)
-                connection.execute(
-                    leases.delete().where(
-                        leases.c.work_key.in_([claim_key(c) for c in claim_ids]),
-                        leases.c.owner == owner,
-                    )
-                )
-        except IntegrityError as error:
-            raise LedgerError(
-                f"partner {partner}: control number {control_number} is already used"
-            ) from error
-        return int(interchange_id)
+            writes.flush(connection)
+            if links:
+                connection.execute(interchange_claims.insert(), links)
+
+        built = BuiltInterchange(partner, control_number, group_control_number, kind, file_name,
+                                 sha256)  # fmt: skip
+        return record_interchange(
+            self.engine, built, work_keys=[claim_key(c) for c in claim_ids], owner=owner,
+            token=token, fill=batch,
+        )  # fmt: skip
 
     def mark_interchange_sent(
         self,

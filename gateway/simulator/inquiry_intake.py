@@ -4,18 +4,23 @@ gets the 999 codes a clearinghouse would send and no answer."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from gateway.simulator.intake import (
     InboundGroup,
     InboundInterchange,
-    _ig_issue,
-    _in_set,
+    InboundSet,
+    check_set_id,
     one_set_interchange,
+    pyx12_issues,
 )
 from gateway.transactions.eligibility_270_reader import VERSION, read_270
-from gateway.transactions.ig_validation import validate_with_pyx12
 from gateway.transactions.status_276 import VERSION as STATUS_VERSION
 from gateway.transactions.status_276_reader import read_276
 from gateway.x12.errors import X12SyntaxError
+
+T = TypeVar("T")
 
 
 def check_inquiry_group(
@@ -27,28 +32,9 @@ def check_inquiry_group(
         return
     controls: set[str] = set()
     for st in group.sets:
-        if st.control in controls:
-            st.codes.append("23")
-        controls.add(st.control)
-        if st.st[1:2] != ["270"]:
-            st.codes.append("1")
-        if st.codes:
-            continue
-        data = one_set_interchange(ic, group, st)
-        if ig_validation:
-            st.issues.extend(
-                _ig_issue(st, p) for p in validate_with_pyx12(data) if _in_set(st, p.segment_index)
-            )
-            if st.issues:
-                st.codes.append("5")
-                continue
-        try:
-            st.inquiries = read_270(data)
-        except X12SyntaxError:
-            st.codes.append("5")
-            continue
-        if not st.inquiries:
-            st.codes.append("5")
+        check_set_id(st, "270", controls)
+        if not st.codes:
+            st.inquiries = _read_set(ic, group, st, read_270, ig_validation=ig_validation)
 
 
 def check_status_group(
@@ -63,18 +49,25 @@ def check_status_group(
         if st.st[1:2] != ["276"]:
             st.codes.append("1")
             continue
-        data = one_set_interchange(ic, group, st)
-        if ig_validation:
-            st.issues.extend(
-                _ig_issue(st, p) for p in validate_with_pyx12(data) if _in_set(st, p.segment_index)
-            )
-            if st.issues:
-                st.codes.append("5")
-                continue
-        try:
-            st.asked = read_276(data)
-        except X12SyntaxError:
+        st.asked = _read_set(ic, group, st, read_276, ig_validation=ig_validation)
+
+
+def _read_set(
+    ic: InboundInterchange, group: InboundGroup, st: InboundSet,
+    read: Callable[[bytes], list[T]], *, ig_validation: bool,
+) -> list[T]:  # fmt: skip
+    """The set read by ``read`` (after pyx12 when ``ig_validation``); empty, with IK5 code 5,
+    when it does not pass or asks nothing."""
+    data = one_set_interchange(ic, group, st)
+    if ig_validation:
+        st.issues.extend(pyx12_issues(st, data))
+        if st.issues:
             st.codes.append("5")
-            continue
-        if not st.asked:
-            st.codes.append("5")
+            return []
+    try:
+        found = read(data)
+    except X12SyntaxError:
+        found = []
+    if not found:
+        st.codes.append("5")
+    return found

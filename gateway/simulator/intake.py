@@ -276,14 +276,25 @@ def check_groups(ic: InboundInterchange, *, ig_validation: bool = False) -> None
             group.codes.append("2")
         controls: set[str] = set()
         for st in group.sets:
-            if st.control in controls:
-                st.codes.append("23")
-            controls.add(st.control)
-            if st.st[1:2] != ["837"]:
-                st.codes.append("1")
+            check_set_id(st, "837", controls)
             if group.codes or st.codes:
                 continue
             _check_set(ic, group, st, ig_validation=ig_validation)
+
+
+def check_set_id(st: InboundSet, transaction: str, controls: set[str]) -> None:
+    """IK5 codes of a set's ST: 23 when its ST02 is used twice in the group (``controls``: the
+    ones seen so far), 1 when it is not a ``transaction``."""
+    if st.control in controls:
+        st.codes.append("23")
+    controls.add(st.control)
+    if st.st[1:2] != [transaction]:
+        st.codes.append("1")
+
+
+def pyx12_issues(st: InboundSet, data: bytes) -> list[SegmentIssue]:
+    """What pyx12 with our maps finds in the set body of ``data`` (``one_set_interchange``)."""
+    return [_ig_issue(st, p) for p in validate_with_pyx12(data) if _in_set(st, p.segment_index)]
 
 
 def one_set_interchange(ic: InboundInterchange, group: InboundGroup, st: InboundSet) -> bytes:
@@ -309,9 +320,7 @@ def _check_set(
         _rule_issue(st, p, component) for p in check_837(data) if _in_set(st, p.segment_index)
     )
     if ig_validation:
-        st.issues.extend(
-            _ig_issue(st, p) for p in validate_with_pyx12(data) if _in_set(st, p.segment_index)
-        )
+        st.issues.extend(pyx12_issues(st, data))
     st.issues.sort(key=lambda issue: issue.position)
     if st.issues:
         st.codes.append("5")

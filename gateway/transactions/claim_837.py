@@ -8,7 +8,8 @@ the patient is not the subscriber. At most 100 claims hang under one HL and at m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
@@ -63,6 +64,27 @@ class Envelope:
     when: datetime | None = None
 
 
+@contextmanager
+def enveloped(
+    w: X12Writer, env: Envelope, functional_id: str, version: str, when: datetime
+) -> Iterator[None]:
+    """The ISA and GS of ``env`` (its control numbers) around what is written inside: the
+    envelope of every interchange the gateway sends (837, 270, 276)."""
+    with (
+        w.interchange(
+            sender_qualifier=env.sender_qualifier, sender_id=env.sender_id,
+            receiver_qualifier=env.receiver_qualifier, receiver_id=env.receiver_id,
+            control_number=env.interchange_control, usage=env.usage,
+            ack_requested=env.ack_requested, when=when,
+        ),
+        w.group(
+            functional_id=functional_id, sender=env.sender_id, receiver=env.receiver_id,
+            control_number=env.group_control, version=version, when=when,
+        ),
+    ):  # fmt: skip
+        yield
+
+
 def write_837(out: TextIO, kind: ClaimKind, claims: Sequence[Claim], env: Envelope) -> None:
     """Write one interchange holding ``claims`` (all of ``kind``) to ``out``."""
     guide = GUIDES[kind]
@@ -70,26 +92,7 @@ def write_837(out: TextIO, kind: ClaimKind, claims: Sequence[Claim], env: Envelo
         raise ValueError(f"write_837({kind!r}) got claims of another kind")
     when = env.when or datetime.now()
     w = X12Writer(out, line_breaks=env.line_breaks)
-    with (
-        w.interchange(
-            sender_qualifier=env.sender_qualifier,
-            sender_id=env.sender_id,
-            receiver_qualifier=env.receiver_qualifier,
-            receiver_id=env.receiver_id,
-            control_number=env.interchange_control,
-            usage=env.usage,
-            ack_requested=env.ack_requested,
-            when=when,
-        ),
-        w.group(
-            functional_id="HC",
-            sender=env.sender_id,
-            receiver=env.receiver_id,
-            control_number=env.group_control,
-            version=guide.version,
-            when=when,
-        ),
-    ):
+    with enveloped(w, env, "HC", guide.version, when):
         for n, start in enumerate(range(0, len(claims), MAX_CLAIMS_PER_SET), 1):
             part = claims[start : start + MAX_CLAIMS_PER_SET]
             with w.transaction("837", f"{n:04d}", guide.version):

@@ -260,7 +260,12 @@ class _SetReader:
         if source is None or source.name is None or subscriber_level is None:
             return None
         subscriber = subscriber_level.member
-        assert subscriber is not None and level.member is not None
+        if subscriber is None:  # a dependent below a subscriber level without its NM1
+            raise Eligibility271Error(
+                "HL 22 (subscriber) has no NM1, so whose dependent the HL 23 below it is "
+                "cannot be told", segment_index=subscriber_level.position, segment_id="HL",
+            )  # fmt: skip
+        assert level.member is not None  # finish() asks only about levels with their NM1
         inherited = [r for lv in (source, receiver) if lv is not None for r in lv.rejections]
         answer = EligibilityAnswer(
             trace=level.trace, position=level.position, payer=source.name,

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TextIO
 
 from gateway.domain.claim_status import InquiryPerson, StatusInquiry
-from gateway.transactions.claim_837 import Envelope
+from gateway.transactions.claim_837 import Envelope, enveloped
 from gateway.transactions.claim_837_common import up
 from gateway.x12.values import amount, d8, quantity, rd8
 from gateway.x12.writer import X12Writer
@@ -38,18 +38,9 @@ def write_276(out: TextIO, inquiries: Sequence[StatusInquiry], env: Envelope) ->
     when = env.when or datetime.now()
     w = X12Writer(out, line_breaks=env.line_breaks)
     with (
-        w.interchange(
-            sender_qualifier=env.sender_qualifier, sender_id=env.sender_id,
-            receiver_qualifier=env.receiver_qualifier, receiver_id=env.receiver_id,
-            control_number=env.interchange_control, usage=env.usage,
-            ack_requested=env.ack_requested, when=when,
-        ),
-        w.group(
-            functional_id=FUNCTIONAL_ID, sender=env.sender_id, receiver=env.receiver_id,
-            control_number=env.group_control, version=VERSION, when=when,
-        ),
+        enveloped(w, env, FUNCTIONAL_ID, VERSION, when),
         w.transaction("276", "0001", VERSION),
-    ):  # fmt: skip
+    ):
         w.segment("BHT", "0010", "13", env.batch_id, d8(when), when.strftime("%H%M"))
         first = inquiries[0]
         w.segment("HL", "1", None, "20", "1")

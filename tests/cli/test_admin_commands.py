@@ -23,8 +23,7 @@ from gateway.home import init_home
 from tests.conftest import REPO, SAMPLES
 from tests.daemon.homes import drop_claims, drop_reply, make_home
 from tests.daemon.payer import adjudicate, claims_of, remit_835
-from tests.demo.test_demo import SFTP_PARTNER
-from tests.sshd import Sshd
+from tests.sshd import SFTP_PARTNER, Sshd
 
 
 def gateway(home: Path, *args: str) -> tuple[int, str]:

@@ -7,37 +7,23 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
 from gateway.cli.main import cli
-from gateway.daemon.runner import Daemon
 from gateway.ledger.db import open_ledger
 from gateway.ledger.schema import ClaimState, claim_events, claim_notes, claims
-from tests.conftest import SAMPLES
-from tests.daemon.homes import drop_claims, drop_reply, make_home, read_jsonl
+from tests.daemon import homes
 from tests.daemon.payer import (
-    ack_999,
     adjudicate,
     claims_of,
-    envelope_of,
     remit_835,
     reversal_of,
-    status_277ca,
 )
 
 ONE, TWO = "PCN-2025-0001", "PCN-2025-0002"
-
-
-def _once(home: Path) -> None:
-    daemon = Daemon(home)
-    try:
-        assert daemon.run(once=True) == 0
-    finally:
-        daemon.ledger.close()
 
 
 def _run(home: Path, *args: str) -> Result:
@@ -59,16 +45,13 @@ def _rows(home: Path) -> tuple[int, int, int]:
 @pytest.fixture(scope="module")
 def paid_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two claims sent, acknowledged (REF*1K PCN<id>), a stray reversal held, then paid."""
-    home = make_home(tmp_path_factory.mktemp("corrections"))
-    records: list[dict[str, Any]] = json.loads((SAMPLES / "professional.json").read_text())
-    drop_claims(home, "prof.json", records)
-    _once(home)
+    home = homes.make_home(tmp_path_factory.mktemp("corrections"))
+    homes.drop_claims(home, "prof.json", homes.sample_claims())
+    homes.run_once(home)
     [sent] = (home / "exchange" / "in").iterdir()
-    isa, group = envelope_of(sent)
     found = claims_of(sent)
-    drop_reply(home, "a.999", ack_999(group, control=isa + 500))
-    drop_reply(home, "a.277", status_277ca([(c, "A2:20") for c in found], control=isa + 600))
-    _once(home)
+    homes.acknowledge(home, sent, "a")
+    homes.run_once(home)
     # a reversal of a payment never posted: held, exit 1, no claim changes
     before = _rows(home)
     stray = home.parent / "stray.835"
@@ -80,8 +63,8 @@ def paid_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with open_ledger(f"sqlite:///{home / 'state' / 'gateway.db'}") as ledger:
         assert ledger.claim(ONE).state == ClaimState.ACCEPTED  # type: ignore[union-attr]
         assert ledger.payments_in_force(ONE) == []
-    drop_reply(home, "pay.835", remit_835([adjudicate(c) for c in found], trace="TR-1"))
-    _once(home)
+    homes.drop_reply(home, "pay.835", remit_835([adjudicate(c) for c in found], trace="TR-1"))
+    homes.run_once(home)
     return home
 
 
@@ -122,7 +105,7 @@ def test_unknown_claims_are_refused_and_change_nothing(paid_home: Path) -> None:
         result = _run(paid_home, *args)
         assert result.exit_code == 1, (args, result.output)
         assert "NOPE-1" in result.output and "not in the ledger" in result.output
-    unknown = json.loads((SAMPLES / "professional.json").read_text())[0]
+    unknown = homes.sample_claims()[0]
     unknown.update(claim_id="NOPE-2", frequency="7")
     path = paid_home.parent / "unknown.json"
     path.write_text(json.dumps(unknown))
@@ -134,8 +117,8 @@ def test_unknown_claims_are_refused_and_change_nothing(paid_home: Path) -> None:
 
 
 def test_explain_agrees_with_the_postings(paid_home: Path) -> None:
-    balances = {b["claim_id"]: b for b in read_jsonl(paid_home / "spool" / "balances")}
-    postings = read_jsonl(paid_home / "spool" / "postings")
+    balances = {b["claim_id"]: b for b in homes.read_jsonl(paid_home / "spool" / "balances")}
+    postings = homes.read_jsonl(paid_home / "spool" / "postings")
     for claim_id in (ONE, TWO):
         found = json.loads(_run(paid_home, "explain", claim_id, "--json").output)
         assert found["patient_owes"] == balances[claim_id]["patient_owes"]
@@ -166,7 +149,7 @@ def test_void_and_correct_from_the_command_line(paid_home: Path) -> None:
         assert stored is not None and (stored.version, stored.frequency) == (2, "8")
         assert stored.payer_claim_number == f"PCN{TWO}"
         assert ledger.notes(TWO)[-1].text == "voided: billed in error"
-    replacement = json.loads((SAMPLES / "professional.json").read_text())[0]
+    replacement = homes.sample_claims()[0]
     replacement.update(frequency="7", total_charge="185.00")
     replacement["lines"][1]["charge"] = "35.00"
     path = paid_home.parent / "replace.json"
@@ -175,7 +158,7 @@ def test_void_and_correct_from_the_command_line(paid_home: Path) -> None:
     assert result.exit_code == 0, result.output
     assert f"claim {ONE}: replacement queued as version 2, REF*F8 PCN{ONE}" in result.output
     # the daemon sends both: CLM05-3 7 and 8, each with its REF*F8
-    _once(paid_home)
+    homes.run_once(paid_home)
     newest = sorted((paid_home / "exchange" / "in").glob("*-837P-*.x12"))[-1]
     text = newest.read_text()
     assert f"REF*F8*PCN{ONE}~" in text and f"REF*F8*PCN{TWO}~" in text

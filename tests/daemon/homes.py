@@ -16,6 +16,7 @@ from gateway.daemon.runner import Daemon
 from gateway.demo.run import PARTNER as DEMO_PARTNER
 from gateway.home import init_home
 from tests.conftest import SAMPLES
+from tests.daemon.payer import ack_999, claims_of, envelope_of, status_277ca
 
 # The demo's partner (a folder pair), named acme, with the knobs the tests turn.
 PARTNER = (
@@ -86,6 +87,30 @@ def drop_reply(home: Path, name: str, text: str) -> Path:
     return target
 
 
+def acknowledge(home: Path, sent: Path, tag: str, verdict: str = "A2:20") -> None:
+    """The partner's 999 and 277CA (``TAG.999``, ``TAG.277``) for the 837 ``sent``: every claim
+    in it gets ``verdict`` (A2:20 accepted)."""
+    isa, group = envelope_of(sent)
+    drop_reply(home, f"{tag}.999", ack_999(group, control=isa + 500))
+    verdicts = [(c, verdict) for c in claims_of(sent)]
+    drop_reply(home, f"{tag}.277", status_277ca(verdicts, control=isa + 600))
+
+
+def run_once(home: Path) -> None:
+    """One whole cycle of the home's daemon (``run --once``), which must end 0."""
+    daemon = Daemon(home)
+    try:
+        assert daemon.run(once=True) == 0
+    finally:
+        daemon.ledger.close()
+
+
+def sample_claims(kind: str = "professional") -> list[dict[str, Any]]:
+    """The sample claim records of ``kind`` (``gateway/samples/KIND.json``), a fresh copy."""
+    records: list[dict[str, Any]] = json.loads((SAMPLES / f"{kind}.json").read_text())
+    return records
+
+
 def read_jsonl(folder: Path) -> list[dict[str, Any]]:
     records = []
     for path in sorted(folder.glob("*.jsonl")):
@@ -95,8 +120,7 @@ def read_jsonl(folder: Path) -> list[dict[str, Any]]:
 
 def numbered_claims(prefix: str, count: int, *, dental_every: int = 0) -> list[dict[str, Any]]:
     """``count`` copies of the sample claims with ids PREFIX-00000... (every n-th dental)."""
-    professional = json.loads((SAMPLES / "professional.json").read_text())[0]
-    dental = json.loads((SAMPLES / "dental.json").read_text())[0]
+    professional, dental = sample_claims()[0], sample_claims("dental")[0]
     out = []
     for n in range(count):
         template = dental if dental_every and n % dental_every == 0 else professional

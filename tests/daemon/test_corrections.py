@@ -11,11 +11,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from gateway.daemon.runner import Daemon
 from gateway.ledger.schema import ClaimState
 from gateway.x12.reader import X12Reader
-from tests.conftest import SAMPLES
-from tests.daemon.homes import drop_claims, drop_reply, make_home, read_jsonl
+from tests.daemon.homes import (
+    acknowledge,
+    drop_claims,
+    drop_reply,
+    make_home,
+    read_jsonl,
+    run_once,
+    sample_claims,
+)
 from tests.daemon.payer import (
     ack_999,
     adjudicate,
@@ -23,35 +29,14 @@ from tests.daemon.payer import (
     envelope_of,
     remit_835,
     reversal_of,
-    status_277ca,
 )
 from tests.ledger.conftest import MakeDatabase
 
 ONE, TWO = "PCN-2025-0001", "PCN-2025-0002"
 
 
-def _samples() -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = json.loads((SAMPLES / "professional.json").read_text())
-    return records
-
-
-def _once(home: Path) -> None:
-    daemon = Daemon(home)
-    try:
-        assert daemon.run(once=True) == 0
-    finally:
-        daemon.ledger.close()
-
-
 def _sent(home: Path) -> list[Path]:
     return sorted((home / "exchange" / "in").glob("*-837P-*.x12"))
-
-
-def _acknowledge(home: Path, path: Path, tag: str, verdict: str = "A2:20") -> None:
-    isa, group = envelope_of(path)
-    drop_reply(home, f"{tag}.999", ack_999(group, control=isa + 500))
-    verdicts = [(c, verdict) for c in claims_of(path)]
-    drop_reply(home, f"{tag}.277", status_277ca(verdicts, control=isa + 600))
 
 
 def _segments(path: Path, claim_id: str) -> list[list[str]]:
@@ -85,15 +70,15 @@ def test_replacement_and_void_fill_ref_f8_and_a_void_ends_voided(
     tmp_path: Path, make_database: MakeDatabase
 ) -> None:
     home, db = _home(tmp_path, make_database)
-    records = _samples()
+    records = sample_claims()
     drop_claims(home, "prof.json", records)
-    _once(home)
+    run_once(home)
     [first] = _sent(home)
-    _acknowledge(home, first, "first")
+    acknowledge(home, first, "first")
     claims = {c.claim_id: c for c in claims_of(first)}
     paid_two = adjudicate(claims[TWO], payer_claim_number=f"PCN{TWO}")
     drop_reply(home, "pay.835", remit_835([paid_two], trace="TR-1"))
-    _once(home)
+    run_once(home)
     assert _state(home, db, ONE) == (1, ClaimState.ACCEPTED)
     assert _state(home, db, TWO) == (1, ClaimState.PAID)
 
@@ -102,7 +87,7 @@ def test_replacement_and_void_fill_ref_f8_and_a_void_ends_voided(
     replacement["lines"] = [dict(records[0]["lines"][0], charge="140.00"), records[0]["lines"][1]]
     void = dict(records[1], frequency="8")
     drop_claims(home, "fix.json", [replacement, void])
-    _once(home)
+    run_once(home)
     assert not list((home / "spool" / "rejected").iterdir())
     [_, second] = _sent(home)
     assert ["REF", "F8", f"PCN{ONE}"] in _segments(second, ONE)
@@ -121,9 +106,9 @@ def test_replacement_and_void_fill_ref_f8_and_a_void_ends_voided(
         assert queued.detail["payer_claim_number"] == f"PCN{ONE}"
 
     # the payer accepts both; it takes back TWO's payment: the void ends voided
-    _acknowledge(home, second, "second")
+    acknowledge(home, second, "second")
     drop_reply(home, "void.835", remit_835([reversal_of(paid_two)], trace="TR-2"))
-    _once(home)
+    run_once(home)
     assert _state(home, db, TWO) == (2, ClaimState.VOIDED)
     with open_ledger(db) as ledger:
         assert ledger.claim(TWO, version=1).state == ClaimState.REVERSED  # type: ignore[union-attr]
@@ -134,7 +119,7 @@ def test_replacement_and_void_fill_ref_f8_and_a_void_ends_voided(
     # a void of the voided claim again: refused, the ledger unchanged
     drop_claims(home, "again.json", [dict(void, billing_provider=records[1]["billing_provider"],
                                           payer_claim_number="X1")])  # fmt: skip
-    _once(home)
+    run_once(home)
     errors = json.loads((home / "spool" / "rejected" / "again.json.errors.json").read_text())
     [problem] = errors["problems"]
     assert problem["field"] == "claim_id" and "already voided" in problem["message"]
@@ -145,17 +130,17 @@ def test_a_void_of_a_claim_never_paid_ends_voided_with_the_277ca(
     tmp_path: Path, make_database: MakeDatabase
 ) -> None:
     home, db = _home(tmp_path, make_database)
-    records = _samples()
+    records = sample_claims()
     drop_claims(home, "prof.json", records[:1])
-    _once(home)
+    run_once(home)
     [first] = _sent(home)
-    _acknowledge(home, first, "first")
-    _once(home)
+    acknowledge(home, first, "first")
+    run_once(home)
     drop_claims(home, "void.json", [dict(records[0], frequency="8")])
-    _once(home)
+    run_once(home)
     [_, second] = _sent(home)
-    _acknowledge(home, second, "second")
-    _once(home)
+    acknowledge(home, second, "second")
+    run_once(home)
     assert _state(home, db, ONE) == (2, ClaimState.VOIDED)
 
 
@@ -164,12 +149,12 @@ def test_corrections_of_claims_the_payer_never_acknowledged_are_refused(
 ) -> None:
     """Still in flight (sent, no reply), or unknown: refused with the reason, nothing queued."""
     home, db = _home(tmp_path, make_database)
-    records = _samples()
+    records = sample_claims()
     drop_claims(home, "prof.json", records[:1])
-    _once(home)
+    run_once(home)
     unknown = dict(records[1], frequency="7")
     drop_claims(home, "fix.json", [dict(records[0], frequency="7"), unknown])
-    _once(home)
+    run_once(home)
     errors = json.loads((home / "spool" / "rejected" / "fix.json.errors.json").read_text())
     found = {p["claim"]: (p["field"], p["message"]) for p in errors["problems"]}
     assert found[ONE][0] == "frequency" and "still in flight" in found[ONE][1]
@@ -185,9 +170,9 @@ def test_corrections_of_claims_the_payer_never_acknowledged_are_refused(
     [first] = _sent(home)
     isa, group = envelope_of(first)
     drop_reply(home, "a.999", ack_999(group, control=isa + 500))
-    _once(home)  # intake comes before the replies in a cycle
+    run_once(home)  # intake comes before the replies in a cycle
     drop_claims(home, "fix2.json", [dict(records[0], frequency="7")])
-    _once(home)
+    run_once(home)
     errors = json.loads((home / "spool" / "rejected" / "fix2.json.errors.json").read_text())
     [problem] = errors["problems"]
     assert problem["field"] == "payer_claim_number" and "REF*F8" in problem["message"]
@@ -209,16 +194,16 @@ def test_a_reversal_and_its_correction_leave_one_current_balance(
     """ONE: the deductible drops from 10.00 to 4.00 (bill the patient 4.00, replacing the
     10.00 bill); TWO: the patient paid 10.00 at the visit and now owes nothing (refund)."""
     home, _db = _home(tmp_path, make_database)
-    records = _samples()
+    records = sample_claims()
     records[1]["patient_paid"] = "10.00"
     drop_claims(home, "prof.json", records)
-    _once(home)
+    run_once(home)
     [first] = _sent(home)
-    _acknowledge(home, first, "first")
+    acknowledge(home, first, "first")
     claims = {c.claim_id: c for c in claims_of(first)}
     original = [adjudicate(claims[c]) for c in (ONE, TWO)]
     drop_reply(home, "pay.835", remit_835(original, trace="TR-1"))
-    _once(home)
+    run_once(home)
     before = read_jsonl(home / "spool" / "balances")
     assert [b["next_action"] for b in before] == ["bill_patient", "bill_patient"]
     assert before[1]["patient_paid"] == "10.00" and "refund" not in before[1]
@@ -229,7 +214,7 @@ def test_a_reversal_and_its_correction_leave_one_current_balance(
     ]
     again = [reversal_of(r) for r in original] + corrected
     drop_reply(home, "redo.835", remit_835(again, trace="TR-2"))
-    _once(home)
+    run_once(home)
     balances = read_jsonl(home / "spool" / "balances")
     by_id = {b["id"]: b for b in balances}
     net_one, [current_one] = _money(balances, ONE)
@@ -256,15 +241,15 @@ def test_a_reversal_of_a_payment_never_posted_is_held_and_changes_no_claim(
     tmp_path: Path, make_database: MakeDatabase
 ) -> None:
     home, db = _home(tmp_path, make_database)
-    records = _samples()
+    records = sample_claims()
     drop_claims(home, "prof.json", records[:1])
-    _once(home)
+    run_once(home)
     [first] = _sent(home)
-    _acknowledge(home, first, "first")
-    _once(home)
+    acknowledge(home, first, "first")
+    run_once(home)
     [claim] = claims_of(first)
     drop_reply(home, "stray.835", remit_835([reversal_of(adjudicate(claim))], trace="TR-9"))
-    _once(home)
+    run_once(home)
     assert _state(home, db, ONE) == (1, ClaimState.ACCEPTED)
     assert read_jsonl(home / "spool" / "balances") == []
     assert read_jsonl(home / "spool" / "postings") == []

@@ -29,38 +29,7 @@ from gateway.transactions.ig_validation import validate_with_pyx12
 from tests.cob_example import lopez_claim
 from tests.daemon.homes import drop_claims, read_jsonl
 from tests.outputs import assert_described
-from tests.sshd import Sshd
-
-SFTP_PARTNER = """
-name = "clearinghouse"
-transport = "sftp"
-payers = ["*"]
-
-[interchange]
-sender_id = "PRACTICE01"
-receiver_id = "ACMECH"
-
-[submitter]
-name = "Main Street Clinic"
-receiver_name = "ACME CLEARINGHOUSE"
-
-[sftp]
-host = "127.0.0.1"
-port = {port}
-username = "{user}"
-private_key = "keys/id_ed25519"
-known_hosts = "known_hosts"
-upload_dir = "inbound"
-download_dir = "outbound"
-connect_timeout = 5
-timeout = 10
-
-[schedule]
-poll_seconds = 1
-
-[batch]
-max_wait_seconds = 0
-"""
+from tests.sshd import SFTP_PARTNER, Sshd
 
 # three payers with their own allowed amounts: each later one pays part of what is left
 CONFIG = SimulatorConfig(adjudication=AdjudicationConfig(
@@ -74,7 +43,9 @@ def sftp_home(sshd: Sshd, db_url: str) -> Path:
     init_home(home)
     (home / "partners" / "example.toml").unlink()
     (home / "partners" / "clearinghouse.toml").write_text(
-        SFTP_PARTNER.format(port=sshd.port, user=sshd.user)
+        SFTP_PARTNER.format(port=sshd.port, user=sshd.user, key="id_ed25519").replace(
+            "max_claims = 40\n", ""
+        )
     )
     settings = home / "gateway.toml"
     text = settings.read_text().replace("settle_seconds = 5", "settle_seconds = 0")

@@ -11,6 +11,9 @@ fencing token (``lease_lost``), its file is removed, and B sends every claim, on
 Replies need no lease: a daemon stopped with an 835 it downloaded, while the partner sends the
 file again and another daemon posts it, posts nothing when it wakes (the payments' identities
 and the file's hash are recorded in the transaction that posts them).
+
+The 276 leg is fenced the same way (in threads of one process: the test only needs the daemons
+to wait, not to stop).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -27,9 +31,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy.engine import Engine
+from structlog.testing import capture_logs
 
-from gateway.daemon.runner import worker_name
+from gateway.daemon.runner import Daemon, worker_name
+from gateway.daemon.status_outbound import StatusInquiryReport, build_status_inquiries
 from gateway.ledger.db import open_ledger
+from gateway.ledger.followup import InquiryIn
+from gateway.ledger.records import utc_now
 from gateway.ledger.schema import (
     ClaimState,
     OutboxKind,
@@ -38,6 +47,7 @@ from gateway.ledger.schema import (
     leases,
     outbox,
 )
+from gateway.transactions.status_276_reader import read_276
 from tests.conftest import REPO
 from tests.daemon.homes import drop_claims, make_home, numbered_claims
 from tests.daemon.payer import adjudicate, claims_of, envelope_of, remit_835
@@ -60,6 +70,15 @@ def _home(root: Path, shared: Path, db_url: str) -> Path:
     return home
 
 
+def _two_homes(tmp_path: Path, db_url: str) -> tuple[Path, Path, Path]:
+    """The partner's folder pair, and homes A and B that share it and the ledger."""
+    shared = tmp_path / "partner"
+    for folder in ("in", "out"):
+        (shared / folder).mkdir(parents=True)
+    home_a, home_b = (_home(tmp_path / n, shared, db_url) for n in ("a", "b"))
+    return shared, home_a, home_b
+
+
 def _start(home: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as err:
         return subprocess.Popen(
@@ -75,31 +94,29 @@ def _until(what: str, check: Callable[[], bool], seconds: float = 60) -> None:
         time.sleep(0.05)
 
 
+def _leases_of(engine: Engine, owner: str) -> int:
+    with engine.connect() as c:
+        return int(c.execute(select(func.count()).where(leases.c.owner == owner)).scalar_one())
+
+
+def _lock_waiters(engine: Engine) -> int:
+    """How many sessions of the test's database wait for a lock."""
+    with engine.connect() as c:
+        return int(c.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'"
+        )).scalar_one())  # fmt: skip
+
+
 def test_a_daemon_stopped_past_its_lease_cannot_submit_what_another_took(
     tmp_path: Path, db_url: str
 ) -> None:
-    shared = tmp_path / "partner"
-    for folder in ("in", "out"):
-        (shared / folder).mkdir(parents=True)
-    home_a, home_b = (_home(tmp_path / n, shared, db_url) for n in ("a", "b"))
+    shared, home_a, home_b = _two_homes(tmp_path, db_url)
     owner_a, owner_b = worker_name(home_a), worker_name(home_b)
     drop_claims(home_a, "claims.json", numbered_claims("STL", CLAIMS))
     engine = create_engine(db_url, isolation_level="AUTOCOMMIT")
     ledger = open_ledger(db_url)
     ledger.reserve_control_numbers("acme")  # the row the test will hold
-
-    def leased_to(owner: str) -> bool:
-        with engine.connect() as c:
-            count = c.execute(select(func.count()).where(leases.c.owner == owner)).scalar()
-        return count == CLAIMS
-
-    def someone_waits_for_a_lock() -> bool:
-        with engine.connect() as c:
-            waiting = c.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'"
-            )).scalar()  # fmt: skip
-        return bool(waiting)
 
     daemons: list[subprocess.Popen[bytes]] = []
     holder = create_engine(db_url).connect()
@@ -108,14 +125,15 @@ def test_a_daemon_stopped_past_its_lease_cannot_submit_what_another_took(
         holder.execute(text("SELECT * FROM control_numbers WHERE partner = 'acme' FOR UPDATE"))
         daemons.append(_start(home_a, tmp_path / "a.log"))
         _until("A holds the claims' leases and waits for a control number",
-               lambda: leased_to(owner_a) and someone_waits_for_a_lock())  # fmt: skip
+               lambda: _leases_of(engine, owner_a) == CLAIMS
+               and _lock_waiters(engine) > 0)  # fmt: skip
         os.kill(daemons[0].pid, signal.SIGSTOP)
         with engine.connect() as c:  # A's lease time goes by while it is stopped
             c.execute(update(leases).where(leases.c.owner == owner_a)
                       .values(expires_at=func.now() - text("interval '1 second'")))  # fmt: skip
         hold.commit()  # A's reservation completes in the server; A cannot commit it, stopped
         daemons.append(_start(home_b, tmp_path / "b.log"))
-        _until("B took the claims over", lambda: leased_to(owner_b))
+        _until("B took the claims over", lambda: _leases_of(engine, owner_b) == CLAIMS)
         os.kill(daemons[0].pid, signal.SIGCONT)
         _until("B submitted every claim",
                lambda: ledger.count_claims() == {ClaimState.SUBMITTED.value: CLAIMS})  # fmt: skip
@@ -150,21 +168,10 @@ def test_a_daemon_stopped_with_a_reply_posts_nothing_another_posted(
     tmp_path: Path, make_database: Callable[[], str]
 ) -> None:
     db_url = make_database()  # a ledger of its own
-    shared = tmp_path / "partner"
-    for folder in ("in", "out"):
-        (shared / folder).mkdir(parents=True)
-    home_a, home_b = (_home(tmp_path / n, shared, db_url) for n in ("a", "b"))
+    shared, home_a, home_b = _two_homes(tmp_path, db_url)
     drop_claims(home_a, "claims.json", numbered_claims("PST", CLAIMS))
     engine = create_engine(db_url, isolation_level="AUTOCOMMIT")
     ledger = open_ledger(db_url)
-
-    def someone_waits_for_a_lock() -> bool:
-        with engine.connect() as c:
-            waiting = c.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'"
-            )).scalar()  # fmt: skip
-        return bool(waiting)
 
     def drop_835(text_: str) -> None:  # the partner sends it (again)
         (shared / "out" / ".000000001.835.part").write_text(text_)
@@ -184,7 +191,7 @@ def test_a_daemon_stopped_with_a_reply_posts_nothing_another_posted(
         holder.execute(text("LOCK TABLE received_files IN ACCESS EXCLUSIVE MODE"))
         drop_835(remit)
         _until("A holds the 835 and waits for the ledger",
-               lambda: any(inbound_a.glob("*.835")) and someone_waits_for_a_lock())  # fmt: skip
+               lambda: any(inbound_a.glob("*.835")) and _lock_waiters(engine) > 0)  # fmt: skip
         os.kill(daemons[0].pid, signal.SIGSTOP)
         hold.commit()  # A's look-up answers "never seen" in the server; A is stopped
         drop_835(remit)
@@ -215,3 +222,68 @@ def test_a_daemon_stopped_with_a_reply_posts_nothing_another_posted(
     events = [json.loads(line) for line in (tmp_path / "a.log").read_text().splitlines()
               if line.startswith("{")]  # fmt: skip
     assert "remittance_already_posted" in {e["event"] for e in events}  # A found B's posting
+
+
+def test_a_daemon_stalled_past_its_lease_cannot_send_a_276_another_took(
+    tmp_path: Path, make_database: Callable[[], str]
+) -> None:
+    """The 276 leg is fenced like the 837's: daemon A leases the queued inquiries and waits for
+    a control number (the test holds the row); its leases run out and B takes them over and
+    waits too; once the row is free A's 276 is refused by its token, its file removed, and the
+    partner gets one 276, B's, asking about every claim once."""
+    db_url = make_database()
+    shared, home_a, home_b = _two_homes(tmp_path, db_url)
+    daemon_a, daemon_b = Daemon(home_a), Daemon(home_b)
+    drop_claims(home_a, "claims.json", numbered_claims("ASK", CLAIMS))
+    assert daemon_a.cycle(once=True).ok  # the claims go out (the control-number row exists)
+    ledger = daemon_a.ledger
+    wanted = [InquiryIn(c.claim_id, c.version, "acme", c.payer_id, 1, "no_payment")
+              for c in ledger.list_claims()]  # fmt: skip
+    assert len(ledger.queue_status_inquiries(wanted, utc_now())) == CLAIMS
+    engine = create_engine(db_url, isolation_level="AUTOCOMMIT")
+
+    reports = {"a": StatusInquiryReport(), "b": StatusInquiryReport()}
+
+    def build(daemon: Daemon, name: str) -> threading.Thread:
+        steps = daemon.followup
+        thread = threading.Thread(target=lambda: build_status_inquiries(
+            steps.spool, steps.ledger, steps.partners[0], owner=steps.owner,
+            lease_seconds=60, report=reports[name],
+        ))  # fmt: skip
+        thread.start()
+        return thread
+
+    holder = create_engine(db_url).connect()
+    threads: list[threading.Thread] = []
+    try:
+        with capture_logs() as logs:
+            hold = holder.begin()
+            holder.execute(text("SELECT * FROM control_numbers WHERE partner = 'acme' FOR UPDATE"))
+            threads.append(build(daemon_a, "a"))
+            _until("A holds the inquiries' leases and waits for a control number",
+                   lambda: _leases_of(engine, daemon_a.owner) == CLAIMS
+                   and _lock_waiters(engine) == 1)  # fmt: skip
+            with engine.connect() as c:  # A's lease time goes by while it waits
+                c.execute(update(leases).where(leases.c.owner == daemon_a.owner)
+                          .values(expires_at=func.now() - text("interval '1 second'")))  # fmt: skip
+            threads.append(build(daemon_b, "b"))
+            _until("B took the inquiries over and waits for a control number",
+                   lambda: _leases_of(engine, daemon_b.owner) == CLAIMS
+                   and _lock_waiters(engine) == 2)  # fmt: skip
+            hold.commit()
+            for thread in threads:
+                thread.join(timeout=60)
+    finally:
+        holder.close()
+        engine.dispose()
+    assert not any(t.is_alive() for t in threads)
+    assert reports["a"].built == [] and len(reports["b"].built) == 1
+    assert [e["inquiries"] for e in logs if e["event"] == "lease_lost"] == [CLAIMS]
+    assert not list((home_a / "spool" / "outbound" / "acme").glob("*-276-*.x12"))  # removed
+    assert daemon_a.cycle(once=True).ok and daemon_b.cycle(once=True).ok  # the uploads
+    (sent,) = shared.joinpath("in").glob("*-276-*.x12")
+    assert sent.name == reports["b"].built[0]
+    asked = Counter(a.claim_id for a in read_276(sent))
+    assert asked == dict.fromkeys((c.claim_id for c in wanted), 1)
+    stored = ledger.status_inquiries()
+    assert {i.state for i in stored} == {"sent"} and len({i.interchange_id for i in stored}) == 1

@@ -20,39 +20,7 @@ from gateway.transactions.claim_837_reader import read_837_claims
 from gateway.transactions.ig_validation import validate_with_pyx12
 from tests.daemon.homes import read_jsonl
 from tests.outputs import assert_described
-from tests.sshd import Sshd
-
-SFTP_PARTNER = """
-name = "clearinghouse"
-transport = "sftp"
-payers = ["*"]
-
-[interchange]
-sender_id = "PRACTICE01"
-receiver_id = "ACMECH"
-
-[submitter]
-name = "Main Street Clinic"
-receiver_name = "ACME CLEARINGHOUSE"
-
-[sftp]
-host = "127.0.0.1"
-port = {port}
-username = "{user}"
-private_key = "keys/{key}"
-known_hosts = "known_hosts"
-upload_dir = "inbound"
-download_dir = "outbound"
-connect_timeout = 5
-timeout = 10
-
-[schedule]
-poll_seconds = 1
-
-[batch]
-max_claims = 40
-max_wait_seconds = 0
-"""
+from tests.sshd import SFTP_PARTNER, Sshd
 
 
 def _postings_reconcile(home: Path) -> dict[str, Decimal]:

@@ -1,8 +1,10 @@
 """Leases that cannot go stale: renewed by their owner, and fenced by a token that changes at
-each take, so a worker that stalled past its lease cannot batch what another has since taken."""
+each take, so a worker that stalled past its lease cannot batch what another has since taken:
+claims (837), eligibility requests (270) and claim status inquiries (276)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -12,6 +14,7 @@ from gateway.ledger.ledger import LeaseLost, Ledger
 from gateway.ledger.records import utc_now
 from gateway.ledger.schema import ClaimState, interchanges, leases
 from tests.ledger.test_ledger_eligibility import record
+from tests.ledger.test_ledger_followup import ACCEPTED, ask, claim
 from tests.ledger.test_ledger_leases import queue
 
 
@@ -21,6 +24,25 @@ def _batch(ledger: Ledger, claim_ids: list[str], owner: str, token: int) -> int:
         "acme", control, group, kind="professional", file_name=f"f{control}.x12",
         sha256="0" * 64, claim_ids=claim_ids, owner=owner, token=token,
     )  # fmt: skip
+
+
+def _sender(ledger: Ledger, kind: str) -> Callable[[list[str], str, int], int]:
+    """Record a 270 (eligibility requests) or a 276 (status inquiries) of leased ids."""
+
+    def send(lease: list[str], owner: str, token: int) -> int:
+        isa13, gs06 = ledger.reserve_control_numbers("acme")
+        name = f"acme-{kind}-{isa13:09d}.x12"
+        if kind == "270":
+            return ledger.submit_eligibility_interchange(
+                "acme", isa13, gs06, file_name=name, sha256="0" * 64, request_ids=lease,
+                owner=owner, token=token,
+            )  # fmt: skip
+        return ledger.submit_status_interchange(
+            "acme", isa13, gs06, file_name=name, sha256="0" * 64, traces=lease, owner=owner,
+            token=token,
+        )  # fmt: skip
+
+    return send
 
 
 def test_a_stale_holder_cannot_batch_what_another_took(ledger: Ledger) -> None:
@@ -80,16 +102,30 @@ def test_a_stale_holder_cannot_send_eligibility_requests_another_took(ledger: Le
     stale = ledger.lease_queued_requests("acme", "stalled", 10, 0)
     fresh = ledger.lease_queued_requests("acme", "awake", 10, 60)
     assert stale == fresh == ["R-0", "R-1"] and stale.token != fresh.token
-
-    def send(lease: list[str], owner: str, token: int) -> int:
-        isa13, gs06 = ledger.reserve_control_numbers("acme")
-        return ledger.submit_eligibility_interchange(
-            "acme", isa13, gs06, file_name=f"acme-270-{isa13:09d}.x12", sha256="0" * 64,
-            request_ids=lease, owner=owner, token=token,
-        )  # fmt: skip
-
+    send = _sender(ledger, "270")
     with pytest.raises(LeaseLost):
         send(stale, "stalled", stale.token)
     assert ledger.count_eligibility_requests() == {"queued": 2}
     send(fresh, "awake", fresh.token)
     assert ledger.count_eligibility_requests() == {"sent": 2}
+
+
+def test_a_stale_holder_cannot_send_status_inquiries_another_took(ledger: Ledger) -> None:
+    for n in range(2):
+        claim(ledger, f"C{n}", *ACCEPTED)
+    ledger.queue_status_inquiries([ask(f"C{n}") for n in range(2)], utc_now())
+    stale = ledger.lease_queued_inquiries("acme", "stalled", 10, 0)  # runs out at once
+    fresh = ledger.lease_queued_inquiries("acme", "awake", 10, 60)
+    assert stale == fresh == ["C0.1.1", "C1.1.1"] and stale.token != fresh.token
+    send = _sender(ledger, "276")
+    with pytest.raises(LeaseLost, match="no longer held by stalled"):
+        send(stale, "stalled", stale.token)
+    with ledger.engine.begin() as connection:  # nothing of the stale write is left
+        assert connection.execute(select(interchanges.c.id)).all() == []
+    assert {i.state for i in ledger.status_inquiries()} == {"queued"}
+    # the same owner with the token of an earlier take is fenced too
+    with pytest.raises(LeaseLost):
+        send(fresh, "awake", stale.token)
+    interchange_id = send(fresh, "awake", fresh.token)
+    sent = ledger.status_inquiries(interchange_id=interchange_id)
+    assert [(i.trace, i.state) for i in sent] == [("C0.1.1", "sent"), ("C1.1.1", "sent")]

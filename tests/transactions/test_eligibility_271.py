@@ -143,6 +143,8 @@ def test_a_refusal_of_the_whole_inquiry_is_kept_on_the_transaction_set() -> None
         ("HL*3*2*22*0~NM1*IL*1*DOE*JANE~HSD*VS*2~", 11, "outside a benefit"),
         ("HL*3*2*22*0~NM1*IL*1*DOE*JANE~DMG*D8*19791332~", 11, "DMG02 '19791332' is not a date"),
         ("HL*3*2*22*0~HL*3*2*22*0~", 10, "HL01 '3' is used twice"),
+        # found by the reply fuzz (seed 1205): the subscriber's NM1 dropped above a dependent
+        ("HL*3*2*22*1~HL*4*3*23*0~NM1*03*1*DOE*JIM~TRN*2*T1~", 9, "HL 22 (subscriber) has no NM1"),
     ],
 )  # fmt: skip
 def test_a_broken_271_is_refused_with_the_segment_position(

@@ -29,10 +29,10 @@ from gateway.simulator.config import AdjudicationConfig
 from tests.cli.test_followup_cli import ACCEPTED, SENT, claim, run
 from tests.conftest import SAMPLES
 from tests.daemon.homes import drop_claims, drop_reply, make_home, read_jsonl
-from tests.demo.test_demo import SFTP_PARTNER
 from tests.ledger.conftest import MakeDatabase
 from tests.ledger.test_ledger_legs import hand_on, open_secondary
 from tests.ledger.test_ledger_payments import remit, sent_claim
+from tests.sshd import SFTP_PARTNER
 from tests.web.conftest import add_users, client, csrf_of, log_in
 
 PAGES = ["/", "/worklist", "/aging", "/claims", "/claims/PCN-2025-0001", "/payments", "/review",
