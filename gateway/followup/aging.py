@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from gateway.followup.worklist import open_amount
+from gateway.followup.worklist import OPEN_STATES, open_amount
 from gateway.ledger.followup import ClaimFacts
 from gateway.ledger.ledger import Ledger
 
@@ -69,7 +69,7 @@ class Aging:
 
 def aging(ledger: Ledger, now: datetime, by: Literal["payer", "partner"] = "payer") -> Aging:
     """Open claims by age since submission at ``now``, per payer (its name) or partner."""
-    return aging_of(ledger.followup_facts(), now, by)
+    return aging_of(ledger.followup_facts_where(OPEN_STATES), now, by)  # the others owe nothing
 
 
 def aging_of(

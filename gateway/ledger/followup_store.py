@@ -1,0 +1,238 @@
+"""The follow-up facts kept as the claims change (migration 0013): ``followup_facts`` holds the
+facts of every claim's current version as ``followup_query`` works them out, and
+``followup_dirty`` the claims written since (the database's triggers append them).
+
+``refresh`` recomputes exactly the claims marked, a few thousand marks a transaction, and
+deletes the marks it read (by id: a mark committed meanwhile stays for the next refresh). On
+PostgreSQL refreshes take turns (an advisory lock), so a slower one never writes older facts
+over a newer one's; on SQLite every transaction is the only writer. Readers refresh first,
+which costs one indexed probe when nothing changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import String, func, insert, select, type_coerce
+from sqlalchemy.engine import Connection, Engine
+
+from gateway.ledger.followup_query import CENT, facts_query, instant, unpaid_lines
+from gateway.ledger.records import CHUNK, dumps
+from gateway.ledger.schema import claim_events, claims, followup_dirty, followup_facts
+
+REFRESH_MARKS = 5000  # marks read (and claims recomputed) per refresh transaction
+_REFRESH_LOCK = 0x66616374  # pg_advisory_xact_lock key of the refresh ("fact")
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimFacts:
+    """What follow-up needs to know of a claim's current version (times in UTC)."""
+
+    claim_id: str
+    version: int
+    partner: str
+    payer_id: str
+    payer_name: str
+    state: str
+    billed: Decimal
+    paid: Decimal  # what payments in force paid
+    service_from: str | None  # YYYY-MM-DD
+    created_at: datetime
+    submitted_at: datetime | None  # its latest upload (the times below are after it)
+    acked_at: datetime | None  # a 999 accepted its file
+    accepted_at: datetime | None  # a 277CA (or a 277) accepted it: the proof of timely filing
+    rejected: dict[str, Any] | None  # the rejecting event's detail (source and codes)
+    adjudicated_at: datetime | None  # the first 835 decision
+    last_event_at: datetime
+    held_payments: int = 0
+    # lines the payments in force paid nothing for, as posted (line_id, procedure, charge,
+    # adjustments): the worklist tells a denied line from a deductible one
+    unpaid_lines: tuple[Mapping[str, Any], ...] = ()
+
+
+def money(text: str | None) -> Decimal:
+    return Decimal(text) if text else Decimal("0.00")
+
+
+def rejections(connection: Connection, event_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The detail (and source) of each rejecting event, by event id."""
+    found: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(event_ids), CHUNK):
+        chunk = event_ids[start : start + CHUNK]
+        query = select(claim_events.c.id, claim_events.c.source, claim_events.c.detail)
+        for e in connection.execute(query.where(claim_events.c.id.in_(chunk))):
+            found[int(e.id)] = {"source": e.source, **json.loads(e.detail)}
+    return found
+
+
+def payer_names(connection: Connection, payer_ids: set[str]) -> dict[str, str]:
+    """Each payer's name, from the newest claim record sent to it."""
+    names = {}
+    for payer_id in sorted(payer_ids):
+        record = connection.execute(
+            select(claims.c.record).where(claims.c.payer_id == payer_id)
+            .order_by(claims.c.created_at.desc()).limit(1)
+        ).scalar()  # fmt: skip
+        name = (json.loads(record).get("payer") or {}).get("name") if record else None
+        names[payer_id] = str(name or payer_id)
+    return names
+
+
+def fact_rows(
+    connection: Connection, claim_ids: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """The facts of every claim (or of ``claim_ids``) worked out from the ledger, as
+    ``followup_facts`` keeps them: one grouped query (``facts_query``), the rejecting events'
+    details and the postings with a line that paid nothing."""
+    dialect = connection.dialect.name
+    rows = connection.execute(facts_query(dialect, claim_ids)).all()
+    rejecting = [int(r.rejected_id) for r in rows if r.state == "rejected" and r.rejected_id]
+    why = rejections(connection, rejecting)
+    unpaid = unpaid_lines(connection, claim_ids)
+    scale = Decimal("0.01") if dialect == "sqlite" else Decimal(1)
+    out = []
+    for (claim_id, version, partner, payer_id, state, billed, service_from, created,
+         updated, submitted_at, acked_999, accepted_at, adjudicated_at, last_event_at,
+         rejected_id, paid, held) in rows:  # fmt: skip
+        accepted = instant(accepted_at)  # the payer has the claim: a 277CA, or a 277
+        created_at = instant(created)
+        assert created_at is not None
+        lines = unpaid.get((claim_id, int(version)))
+        rejected = why.get(int(rejected_id)) if rejected_id is not None else None
+        in_force = Decimal("0.00") if paid is None else (Decimal(paid) * scale).quantize(CENT)
+        out.append({
+            "claim_id": claim_id, "version": int(version), "partner": partner,
+            "payer_id": payer_id, "state": state, "billed": billed,
+            "paid": str(in_force),
+            "service_from": service_from, "created_at": created_at,
+            "submitted_at": instant(submitted_at), "acked_at": instant(acked_999) or accepted,
+            "accepted_at": accepted, "adjudicated_at": instant(adjudicated_at),
+            "last_event_at": instant(last_event_at or updated) or created_at,
+            "rejected": None if rejected is None else dumps(rejected),
+            "held": int(held or 0), "unpaid_lines": dumps(lines) if lines else None,
+            "flagged": int(bool(lines) or bool(held)),
+        })  # fmt: skip
+    return out
+
+
+def _refresh_some(connection: Connection) -> bool:
+    """Recompute the claims of the oldest marks (up to ``REFRESH_MARKS``) and delete those
+    marks; whether marks were left."""
+    fd = followup_dirty.c
+    if connection.execute(select(fd.id).limit(1)).first() is None:
+        return False
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(_REFRESH_LOCK)))
+    marks = connection.execute(select(fd.id, fd.claim_id).order_by(fd.id).limit(REFRESH_MARKS))
+    read = marks.all()
+    changed = sorted({m.claim_id for m in read})
+    ff = followup_facts.c
+    for start in range(0, len(changed), CHUNK):
+        chunk = changed[start : start + CHUNK]
+        rows = fact_rows(connection, chunk)
+        connection.execute(followup_facts.delete().where(ff.claim_id.in_(chunk)))
+        if rows:
+            connection.execute(insert(followup_facts), rows)
+    ids = [int(m.id) for m in read]
+    for start in range(0, len(ids), CHUNK):
+        connection.execute(followup_dirty.delete().where(fd.id.in_(ids[start : start + CHUNK])))
+    return len(read) == REFRESH_MARKS
+
+
+def refresh(engine: Engine, connection: Connection | None = None) -> None:
+    """Bring the kept facts up to date: in transactions of their own, or in ``connection``'s."""
+    if connection is not None:
+        while _refresh_some(connection):
+            pass
+        return
+    more = True
+    while more:
+        with engine.begin() as own:
+            more = _refresh_some(own)
+
+
+_TIMES = ("created_at", "submitted_at", "acked_at", "accepted_at", "adjudicated_at",
+          "last_event_at")  # fmt: skip
+_READ = [type_coerce(c, String).label(c.name) if c.name in _TIMES else c
+         for c in followup_facts.c]  # fmt: skip
+
+
+def stored_facts(connection: Connection, *where: Any) -> list[ClaimFacts]:
+    """The kept facts (of the claims ``where`` selects), in claim id order. Times are read
+    raw and parsed by ``instant`` (a tenth of SQLAlchemy's cost on SQLite)."""
+    query = select(*_READ).order_by(followup_facts.c.claim_id)
+    rows = connection.execute(query.where(*where) if where else query).all()
+    names = payer_names(connection, {r.payer_id for r in rows})
+    return [claim_facts(r._mapping, names) for r in rows]
+
+
+def recomputed_facts(connection: Connection) -> list[ClaimFacts]:
+    """Every claim's facts worked out from the ledger now, without the kept ones (what the
+    kept facts must equal)."""
+    rows = fact_rows(connection)
+    names = payer_names(connection, {r["payer_id"] for r in rows})
+    return [claim_facts(r, names) for r in rows]
+
+
+def claim_facts(r: Mapping[Any, Any], names: Mapping[str, str]) -> ClaimFacts:
+    """A kept row (or one of ``fact_rows``) as ClaimFacts."""
+    created_at = instant(r["created_at"])
+    last_event_at = instant(r["last_event_at"])
+    assert created_at is not None and last_event_at is not None
+    lines, rejected = r["unpaid_lines"], r["rejected"]
+    return ClaimFacts(
+        claim_id=r["claim_id"], version=int(r["version"]), partner=r["partner"],
+        payer_id=r["payer_id"], payer_name=names.get(r["payer_id"]) or r["payer_id"],
+        state=r["state"], billed=money(r["billed"]), paid=Decimal(r["paid"]),
+        service_from=r["service_from"], created_at=created_at,
+        submitted_at=instant(r["submitted_at"]), acked_at=instant(r["acked_at"]),
+        accepted_at=instant(r["accepted_at"]),
+        rejected=None if rejected is None else json.loads(rejected),
+        adjudicated_at=instant(r["adjudicated_at"]), last_event_at=last_event_at,
+        held_payments=int(r["held"]), unpaid_lines=tuple(json.loads(lines)) if lines else (),
+    )  # fmt: skip
+
+
+def payment_samples(
+    connection: Connection, recent: int
+) -> dict[str, list[tuple[datetime, datetime]]]:
+    """Per payer, (adjudicated_at, accepted_at) of its ``recent`` claims last decided by an
+    835 after a 277CA acceptance, the latest first (for each payer, a walk of the index on
+    payer and adjudication time)."""
+    ff = followup_facts.c
+    payers = connection.execute(select(ff.payer_id).group_by(ff.payer_id)).scalars().all()
+    found: dict[str, list[tuple[datetime, datetime]]] = {}
+    for payer in payers:
+        query = (
+            select(type_coerce(ff.adjudicated_at, String), type_coerce(ff.accepted_at, String))
+            .where(
+                ff.payer_id == payer, ff.adjudicated_at.is_not(None), ff.accepted_at.is_not(None)
+            )
+            .order_by(ff.adjudicated_at.desc(), ff.accepted_at)
+            .limit(recent)
+        )
+        pairs = []
+        for adjudicated, accepted in connection.execute(query):
+            decided, acked = instant(adjudicated), instant(accepted)
+            assert decided is not None and acked is not None
+            pairs.append((decided, acked))
+        if pairs:
+            found[payer] = pairs
+    return found
+
+
+def claims_billed(connection: Connection, amount: Decimal, limit: int) -> list[str]:
+    """The first ``limit`` claims (by id) whose kept total billed equals ``amount``."""
+    if amount != amount.quantize(CENT):
+        return []
+    ff = followup_facts.c
+    same = ff.billed == f"{amount:.2f}"
+    if amount == 0:
+        same = same | ff.billed.is_(None)  # no lines: billed 0.00
+    query = select(ff.claim_id).where(same).order_by(ff.claim_id).limit(limit)
+    return list(connection.execute(query).scalars())
