@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from gateway.ledger import followup_store
@@ -22,7 +22,13 @@ from gateway.ledger.followup import InquiryAnswer, InquiryIn
 from gateway.ledger.ledger import ClaimChange, Ledger
 from gateway.ledger.records import utc_now
 from gateway.ledger.schema import ClaimState as S
-from gateway.ledger.schema import PaymentState, followup_dirty
+from gateway.ledger.schema import (
+    PaymentState,
+    claim_events,
+    claim_payments,
+    claims,
+    followup_dirty,
+)
 from tests.ledger.test_followup_facts_query import (
     ACCEPTED,
     ACKED,
@@ -155,3 +161,24 @@ def test_an_existing_ledger_gets_its_facts_at_the_upgrade(make_database: MakeDat
     with open_ledger(url) as ledger:  # the upgrade marks every claim
         assert marks(ledger) == 2
         assert kept_equal_recomputed(ledger) == 2
+
+
+def test_any_write_to_what_the_facts_read_marks_its_claim(ledger: Ledger) -> None:
+    """Whatever wrote it (a path written later, or by hand): an update or a delete alone."""
+    add(ledger, "W", *ACCEPTED)
+    remit(ledger, "T1", payment("W", 1, paid="100.00", lines=("100.00", "0.00")))
+    assert kept_equal_recomputed(ledger) == 1
+    writes = (
+        update(claims).where(claims.c.claim_id == "W").values(billed="99.00"),
+        update(claim_events).where(claim_events.c.source == "835").values(source="x"),
+        update(claim_payments).values(paid="50.00"),
+        delete(claim_payments).where(claim_payments.c.claim_id == "W"),
+    )
+    for write in writes:
+        with ledger.engine.begin() as connection:
+            connection.execute(write)
+            marked = set(connection.execute(select(followup_dirty.c.claim_id)).scalars())
+        assert marked == {"W"}, write
+        assert kept_equal_recomputed(ledger) == 1
+    (facts,) = ledger.followup_facts()
+    assert facts.paid == 0 and facts.adjudicated_at is None and str(facts.billed) == "99.00"
