@@ -32,10 +32,11 @@ class Rules:
         """``learned``: each payer's time to pay when already known (``learned_from``),
         else learned from ``facts``."""
         self.settings = dict(settings)
+        self._default = FollowupConfig()  # a partner with no settings (built once: not free)
         self.learned = dict(learned) if learned is not None else learned_payment_days(facts)
 
     def of(self, partner: str) -> FollowupConfig:
-        return self.settings.get(partner) or FollowupConfig()
+        return self.settings.get(partner) or self._default
 
     def filing_days(self, claim: ClaimFacts) -> int:
         days = self.of(claim.partner).timely_filing_days

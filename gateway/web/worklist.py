@@ -7,10 +7,11 @@ at the web's clock, so a page and the command agree to the cent. Read-only for e
 
 from __future__ import annotations
 
+from collections import Counter
 from decimal import Decimal
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from gateway.config import ConfigError, FollowupConfig, load_partners
@@ -20,6 +21,7 @@ from gateway.web.app import Web, page, web_of
 from gateway.web.auth import Viewer
 
 router = APIRouter()
+PAGE_ITEMS = 100  # worklist items a page (the list can hold thousands)
 CHART_W, CHART_H = 520, 180  # the aging chart's drawing area, in SVG units
 
 
@@ -41,14 +43,27 @@ def item_rows(web: Web, items: list[WorkItem]) -> list[dict[str, Any]]:
 
 
 @router.get("/worklist", response_class=HTMLResponse)
-def worklist_page(request: Request, session: Viewer, reason: str = "") -> HTMLResponse:
+def worklist_page(
+    request: Request, session: Viewer, reason: str = "", page_number: int = Query(1, alias="page")
+) -> HTMLResponse:
+    """The worklist (or its items of one reason), ``PAGE_ITEMS`` a page, with the count of
+    each reason and the total of the whole list."""
     if reason and reason not in REASONS:
         raise HTTPException(400, f"reason {reason[:40]!r}: not a worklist reason")
     web = web_of(request)
-    items = work_items(web, reason or None)
+    everything = work_items(web)
+    counts = Counter(i.reason for i in everything)
+    items = [i for i in everything if i.reason == reason] if reason else everything
+    pages = max(1, -(-len(items) // PAGE_ITEMS))
+    if not 1 <= page_number <= pages:
+        raise HTTPException(400, f"page {page_number}: the list has {pages} page(s)")
+    first = (page_number - 1) * PAGE_ITEMS
     total = sum((i.amount for i in items), Decimal("0.00"))
-    return page(request, "worklist.html", rows=item_rows(web, items), reason=reason,
-                reasons=REASONS, total=total, as_of=web.clock())  # fmt: skip
+    shown = item_rows(web, items[first : first + PAGE_ITEMS])
+    return page(request, "worklist.html", rows=shown, reason=reason, reasons=REASONS,
+                total=total, count=len(items), first=first, page_number=page_number,
+                pages=pages, counts=[(r, counts[r]) for r in REASONS if counts[r]],
+                as_of=web.clock())  # fmt: skip
 
 
 def chart(report: Aging) -> list[dict[str, Any]]:

@@ -10,6 +10,8 @@ them out over the whole ledger at each request. ``followup_dirty`` lists the cla
 since: triggers of the database append the claim id of every row inserted, updated or deleted
 in ``claims``, ``claim_events`` and ``claim_payments`` (every write path, batched or not), and
 ``FollowupBook.refresh_followup_facts`` recomputes those claims and deletes the rows it read.
+The index of ``claims`` on payer_id becomes one on (payer_id, created_at): a payer's name is
+its newest claim's, read at each page.
 SQLite's triggers are per row; PostgreSQL's per statement (a transition table: one insert of
 the statement's distinct claim ids). The log is appended, never upserted, so two writers never
 wait on each other's row of it. Every claim of an existing ledger is marked changed here: the
@@ -119,6 +121,12 @@ def upgrade() -> None:
         sa.Column("claim_id", sa.String(length=80), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_followup_dirty")),
     )
+    # a payer's name is its newest claim's: a walk of this index (it serves what the index on
+    # payer_id alone served)
+    op.create_index(
+        op.f("ix_claims_payer_id_created_at"), "claims", ["payer_id", "created_at"], unique=False
+    )
+    op.drop_index(op.f("ix_claims_payer_id"), table_name="claims")
     create_triggers(op.get_bind().dialect.name)
     op.execute("INSERT INTO followup_dirty (claim_id) SELECT DISTINCT claim_id FROM claims")
 
@@ -133,6 +141,8 @@ def downgrade() -> None:
         for op_name in _OPS:
             op.execute(f"DROP FUNCTION IF EXISTS followup_dirty_{op_name}()")
     op.drop_table("followup_dirty")
+    op.create_index(op.f("ix_claims_payer_id"), "claims", ["payer_id"], unique=False)
+    op.drop_index(op.f("ix_claims_payer_id_created_at"), table_name="claims")
     op.drop_index(op.f("ix_followup_facts_payer_id_adjudicated_at"), table_name="followup_facts")
     for column in ("billed", "partner", "flagged", "state"):
         op.drop_index(op.f(f"ix_followup_facts_{column}"), table_name="followup_facts")
