@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -82,6 +82,18 @@ def build_worklist(
     partner: str | None = None,
 ) -> list[WorkItem]:
     """Every item that needs a person at ``now``, most urgent first (filters optional)."""
+    items, _ = worklist_until(ledger, now, settings)
+    return [
+        i for i in items
+        if reason in (None, i.reason) and payer in (None, i.payer) and partner in (None, i.partner)
+    ]  # fmt: skip
+
+
+def worklist_until(
+    ledger: Ledger, now: datetime, settings: Mapping[str, FollowupConfig] | None = None
+) -> tuple[list[WorkItem], datetime]:
+    """Every item at ``now``, most urgent first, and until when the list stays the same if
+    the ledger does not change (``horizon``)."""
     facts = ledger.followup_facts_where(_ITEM_STATES, flagged=True)  # the others have none
     rules = Rules(settings or {}, learned=learned_from(ledger))
     silent = [f.claim_id for f in facts if _silent_now(f, rules, now)]  # the answers' readers
@@ -89,11 +101,21 @@ def build_worklist(
     answers = _latest_answers(answered)
     items = [i for f in facts for i in claim_items(f, rules, now, answers.get(f.claim_id))]
     items += _unmatched(ledger.unmatched_payments(), ledger.claims_billed)
-    items = [
-        i for i in items
-        if reason in (None, i.reason) and payer in (None, i.payer) and partner in (None, i.partner)
-    ]  # fmt: skip
-    return sorted(items, key=lambda i: (i.due or date.max, -i.amount, i.since, i.claim_id))
+    items.sort(key=lambda i: (i.due or date.max, -i.amount, i.since, i.claim_id))
+    return items, horizon(facts, rules, now)
+
+
+def horizon(facts: Iterable[ClaimFacts], rules: Rules, now: datetime) -> datetime:
+    """The first moment after ``now`` the worklist of these facts can change by the clock
+    alone: the next midnight (a timely-filing item counts the days left and starts on a
+    day), or sooner the end of a claim's window of silence (``claim_items``: nothing else
+    in it reads the clock)."""
+    until = datetime.combine(now.date() + timedelta(days=1), time.min, tzinfo=now.tzinfo)
+    for claim in facts:
+        silent = rules.silent_since(claim)
+        if silent is not None and now < silent[1] < until:
+            until = silent[1]
+    return until
 
 
 def _silent_now(claim: ClaimFacts, rules: Rules, now: datetime) -> bool:

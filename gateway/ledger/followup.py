@@ -44,6 +44,7 @@ from gateway.ledger.followup_store import (
 )
 from gateway.ledger.followup_store import (
     claims_billed,
+    generation,
     money,
     payer_names,
     payment_samples,
@@ -389,6 +390,13 @@ class FollowupBook(LedgerBase):
             return stored_facts(connection)
         chosen = ff.state.in_(sorted(states))
         return stored_facts(connection, or_(chosen, ff.flagged == 1) if flagged else chosen)
+
+    def followup_generation(self) -> int:
+        """How many refreshes have changed the kept facts, up to now (refreshed first): what
+        was computed from them holds while this is the same."""
+        with self.engine.begin() as connection:
+            refresh(self.engine, connection)
+            return generation(connection)
 
     def refresh_followup_facts(self) -> None:
         """Recompute the kept facts of the claims written since the last refresh."""

@@ -14,16 +14,22 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, func, insert, select, type_coerce
+from sqlalchemy import String, func, insert, select, type_coerce, update
 from sqlalchemy.engine import Connection, Engine
 
 from gateway.ledger.followup_query import CENT, facts_query, instant, unpaid_lines
 from gateway.ledger.records import CHUNK, dumps
-from gateway.ledger.schema import claim_events, claims, followup_dirty, followup_facts
+from gateway.ledger.schema import (
+    claim_events,
+    claims,
+    followup_dirty,
+    followup_facts,
+    followup_generation,
+)
 
 REFRESH_MARKS = 5000  # marks read (and claims recomputed) per refresh transaction
 _REFRESH_LOCK = 0x66616374  # pg_advisory_xact_lock key of the refresh ("fact")
@@ -55,8 +61,11 @@ class ClaimFacts:
     unpaid_lines: tuple[Mapping[str, Any], ...] = ()
 
 
+_ZERO = Decimal("0.00")
+
+
 def money(text: str | None) -> Decimal:
-    return Decimal(text) if text else Decimal("0.00")
+    return Decimal(text) if text else _ZERO
 
 
 def rejections(connection: Connection, event_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -138,10 +147,22 @@ def _refresh_some(connection: Connection) -> bool:
         connection.execute(followup_facts.delete().where(ff.claim_id.in_(chunk)))
         if rows:
             connection.execute(insert(followup_facts), rows)
+    bumped = connection.execute(
+        update(followup_generation).where(followup_generation.c.id == 1)
+        .values(value=followup_generation.c.value + 1)
+    ).rowcount  # fmt: skip
+    if not bumped:  # a new ledger (or its tables emptied): refreshes take turns, no race
+        connection.execute(insert(followup_generation).values(id=1, value=1))
     ids = [int(m.id) for m in read]
     for start in range(0, len(ids), CHUNK):
         connection.execute(followup_dirty.delete().where(fd.id.in_(ids[start : start + CHUNK])))
     return len(read) == REFRESH_MARKS
+
+
+def generation(connection: Connection) -> int:
+    """How many refreshes changed the kept facts (read after a refresh)."""
+    query = select(followup_generation.c.value).where(followup_generation.c.id == 1)
+    return int(connection.execute(query).scalar() or 0)
 
 
 def refresh(engine: Engine, connection: Connection | None = None) -> None:
@@ -168,7 +189,7 @@ def stored_facts(connection: Connection, *where: Any) -> list[ClaimFacts]:
     query = select(*_READ).order_by(followup_facts.c.claim_id)
     rows = connection.execute(query.where(*where) if where else query).all()
     names = payer_names(connection, {r.payer_id for r in rows})
-    return [claim_facts(r._mapping, names) for r in rows]
+    return [claim_facts(r, names) for r in rows]
 
 
 def recomputed_facts(connection: Connection) -> list[ClaimFacts]:
@@ -176,25 +197,30 @@ def recomputed_facts(connection: Connection) -> list[ClaimFacts]:
     kept facts must equal)."""
     rows = fact_rows(connection)
     names = payer_names(connection, {r["payer_id"] for r in rows})
-    return [claim_facts(r, names) for r in rows]
+    return [claim_facts([r[c.name] for c in followup_facts.c], names) for r in rows]
 
 
-def claim_facts(r: Mapping[Any, Any], names: Mapping[str, str]) -> ClaimFacts:
-    """A kept row (or one of ``fact_rows``) as ClaimFacts."""
-    created_at = instant(r["created_at"])
-    last_event_at = instant(r["last_event_at"])
+def _when(value: Any) -> datetime | None:
+    """``instant``, with SQLite's text (most rows) parsed inline: thousands of rows a page."""
+    if value is None:
+        return None
+    if type(value) is str:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return instant(value)
+
+
+def claim_facts(values: Sequence[Any], names: Mapping[str, str]) -> ClaimFacts:
+    """A kept row (its columns in the table's order) as ClaimFacts."""
+    (claim_id, version, partner, payer_id, state, billed, paid, service_from, created,
+     submitted, acked, accepted, adjudicated, last, rejected, held, lines, _) = values  # fmt: skip
+    created_at, last_event_at = _when(created), _when(last)
     assert created_at is not None and last_event_at is not None
-    lines, rejected = r["unpaid_lines"], r["rejected"]
     return ClaimFacts(
-        claim_id=r["claim_id"], version=int(r["version"]), partner=r["partner"],
-        payer_id=r["payer_id"], payer_name=names.get(r["payer_id"]) or r["payer_id"],
-        state=r["state"], billed=money(r["billed"]), paid=Decimal(r["paid"]),
-        service_from=r["service_from"], created_at=created_at,
-        submitted_at=instant(r["submitted_at"]), acked_at=instant(r["acked_at"]),
-        accepted_at=instant(r["accepted_at"]),
-        rejected=None if rejected is None else json.loads(rejected),
-        adjudicated_at=instant(r["adjudicated_at"]), last_event_at=last_event_at,
-        held_payments=int(r["held"]), unpaid_lines=tuple(json.loads(lines)) if lines else (),
+        claim_id, int(version), partner, payer_id, names.get(payer_id) or payer_id, state,
+        Decimal(billed) if billed else _ZERO, Decimal(paid), service_from, created_at,
+        _when(submitted), _when(acked), _when(accepted),
+        None if rejected is None else json.loads(rejected), _when(adjudicated), last_event_at,
+        int(held), tuple(json.loads(lines)) if lines else (),
     )  # fmt: skip
 
 

@@ -436,7 +436,8 @@ leg_sources = Table(
 # Each claim's follow-up facts (followup_query), kept as the claims change (migration 0013):
 # one row per claim, its current version. ``followup_dirty`` is what changed since: the
 # database's triggers append a claim id there whenever a row of ``claims``, ``claim_events``
-# or ``claim_payments`` is written, and ``refresh_followup_facts`` recomputes those claims.
+# ``claim_payments`` or ``status_inquiries`` (a 277's answers) is written, and
+# ``refresh_followup_facts`` recomputes those claims.
 followup_facts = Table(
     "followup_facts",
     metadata,
@@ -472,4 +473,13 @@ followup_dirty = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("claim_id", String(80), nullable=False),
+)
+
+# One row: how many refreshes have changed the kept facts. Whatever was computed from the kept
+# facts (a page's worklist) holds while it is the same (the facts change only by a refresh).
+followup_generation = Table(
+    "followup_generation",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("value", Integer, nullable=False),
 )

@@ -36,6 +36,7 @@ TABLES = {
     "audit_events",
     "followup_facts",  # the kept follow-up facts (0013)
     "followup_dirty",
+    "followup_generation",
 }
 
 

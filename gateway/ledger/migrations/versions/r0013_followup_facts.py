@@ -8,8 +8,10 @@ Create Date: 2026-12-03 17:00:00
 row per claim, its current version), so the worklist and aging read them instead of working
 them out over the whole ledger at each request. ``followup_dirty`` lists the claims changed
 since: triggers of the database append the claim id of every row inserted, updated or deleted
-in ``claims``, ``claim_events`` and ``claim_payments`` (every write path, batched or not), and
-``FollowupBook.refresh_followup_facts`` recomputes those claims and deletes the rows it read.
+in ``claims``, ``claim_events``, ``claim_payments`` and ``status_inquiries`` (every write
+path, batched or not), and ``FollowupBook.refresh_followup_facts`` recomputes those claims,
+deletes the rows it read and counts one more ``followup_generation``: what was computed from
+the kept facts (the web's worklist) holds while the generation is the same.
 The index of ``claims`` on payer_id becomes one on (payer_id, created_at): a payer's name is
 its newest claim's, read at each page.
 SQLite's triggers are per row; PostgreSQL's per statement (a transition table: one insert of
@@ -31,7 +33,8 @@ down_revision: str | None = "0008"
 branch_labels: str | None = None
 depends_on: str | None = None
 
-WATCHED = ("claims", "claim_events", "claim_payments")  # what followup_query reads
+# what followup_query reads, and the inquiries' answers the worklist shows
+WATCHED = ("claims", "claim_events", "claim_payments", "status_inquiries")
 _OPS = ("insert", "update", "delete")
 
 
@@ -127,6 +130,12 @@ def upgrade() -> None:
         op.f("ix_claims_payer_id_created_at"), "claims", ["payer_id", "created_at"], unique=False
     )
     op.drop_index(op.f("ix_claims_payer_id"), table_name="claims")
+    op.create_table(
+        "followup_generation",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("value", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_followup_generation")),
+    )
     create_triggers(op.get_bind().dialect.name)
     op.execute("INSERT INTO followup_dirty (claim_id) SELECT DISTINCT claim_id FROM claims")
 
@@ -140,6 +149,7 @@ def downgrade() -> None:
     if dialect == "postgresql":
         for op_name in _OPS:
             op.execute(f"DROP FUNCTION IF EXISTS followup_dirty_{op_name}()")
+    op.drop_table("followup_generation")
     op.drop_table("followup_dirty")
     op.create_index(op.f("ix_claims_payer_id"), "claims", ["payer_id"], unique=False)
     op.drop_index(op.f("ix_claims_payer_id_created_at"), table_name="claims")
