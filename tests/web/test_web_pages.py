@@ -393,6 +393,11 @@ def test_a_long_worklist_comes_a_hundred_items_a_page_with_the_whole_lists_count
     assert "items 101 to 115 of 115" in rejected and "no_999" not in rejected.split("<table")[1]
     assert web.get("/worklist?page=4").status_code == 400
     assert web.get("/worklist?page=0").status_code == 400
+    # the same clock, the ledger changed: the page says so at once
+    with open_ledger(url) as ledger:
+        ledger.transition("C-000", ClaimState.REJECTED, source="999", detail={"file": "x"})
+    text = web.get("/worklist").text
+    assert "rejected: 116<" in text and "no 999: 114<" in text and "230 item(s)" in text
 
 
 def test_a_claim_page_shows_notes_payers_and_the_explanation_and_a_coordinator_adds_a_note(
