@@ -203,7 +203,7 @@ claims = Table(
     Index(None, "state", "partner", "kind"),
     Index(None, "patient_last_name"),
     Index(None, "service_from"),
-    Index(None, "payer_id", "created_at"),  # a payer's newest claim: its name (0013)
+    Index(None, "payer_id"),
     Index(None, "updated_at", "claim_id"),  # the web view's newest claims first (0008)
 )
 

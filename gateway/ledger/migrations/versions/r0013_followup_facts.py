@@ -12,8 +12,6 @@ in ``claims``, ``claim_events``, ``claim_payments`` and ``status_inquiries`` (ev
 path, batched or not), and ``FollowupBook.refresh_followup_facts`` recomputes those claims,
 deletes the rows it read and counts one more ``followup_generation``: what was computed from
 the kept facts (the web's worklist) holds while the generation is the same.
-The index of ``claims`` on payer_id becomes one on (payer_id, created_at): a payer's name is
-its newest claim's, read at each page.
 SQLite's triggers are per row; PostgreSQL's per statement (a transition table: one insert of
 the statement's distinct claim ids). The log is appended, never upserted, so two writers never
 wait on each other's row of it. Every claim of an existing ledger is marked changed here: the
@@ -124,12 +122,6 @@ def upgrade() -> None:
         sa.Column("claim_id", sa.String(length=80), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_followup_dirty")),
     )
-    # a payer's name is its newest claim's: a walk of this index (it serves what the index on
-    # payer_id alone served)
-    op.create_index(
-        op.f("ix_claims_payer_id_created_at"), "claims", ["payer_id", "created_at"], unique=False
-    )
-    op.drop_index(op.f("ix_claims_payer_id"), table_name="claims")
     op.create_table(
         "followup_generation",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
@@ -151,8 +143,6 @@ def downgrade() -> None:
             op.execute(f"DROP FUNCTION IF EXISTS followup_dirty_{op_name}()")
     op.drop_table("followup_generation")
     op.drop_table("followup_dirty")
-    op.create_index(op.f("ix_claims_payer_id"), "claims", ["payer_id"], unique=False)
-    op.drop_index(op.f("ix_claims_payer_id_created_at"), table_name="claims")
     op.drop_index(op.f("ix_followup_facts_payer_id_adjudicated_at"), table_name="followup_facts")
     for column in ("billed", "partner", "flagged", "state"):
         op.drop_index(op.f(f"ix_followup_facts_{column}"), table_name="followup_facts")
