@@ -129,6 +129,33 @@ def fact_rows(
     return out
 
 
+_COLUMNS = [c.name for c in followup_facts.c]
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    """A time as SQLAlchemy's SQLite DATETIME stores it (UTC, microseconds always)."""
+    if value is None:
+        return None
+    u = value.astimezone(UTC)
+    return (f"{u.year:04d}-{u.month:02d}-{u.day:02d} {u.hour:02d}:{u.minute:02d}:"
+            f"{u.second:02d}.{u.microsecond:06d}")  # fmt: skip
+
+
+def _insert_rows(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert the rows through the driver's executemany: SQLAlchemy's per-row parameter
+    handling cost more than the rest of a refresh (times stored as UTCDateTime stores them)."""
+    sqlite = connection.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    sql = (f"INSERT INTO followup_facts ({', '.join(_COLUMNS)}) "
+           f"VALUES ({', '.join([mark] * len(_COLUMNS))})")  # fmt: skip
+    if sqlite:
+        values = [tuple(_sqlite_time(r[c]) if c in _TIMES else r[c] for c in _COLUMNS)
+                  for r in rows]  # fmt: skip
+    else:
+        values = [tuple(r[c] for c in _COLUMNS) for r in rows]
+    connection.exec_driver_sql(sql, values)
+
+
 def _refresh_some(connection: Connection) -> bool:
     """Recompute the claims of the oldest marks (up to ``REFRESH_MARKS``) and delete those
     marks; whether marks were left."""
@@ -146,7 +173,7 @@ def _refresh_some(connection: Connection) -> bool:
         rows = fact_rows(connection, chunk)
         connection.execute(followup_facts.delete().where(ff.claim_id.in_(chunk)))
         if rows:
-            connection.execute(insert(followup_facts), rows)
+            _insert_rows(connection, rows)
     bumped = connection.execute(
         update(followup_generation).where(followup_generation.c.id == 1)
         .values(value=followup_generation.c.value + 1)
