@@ -7,6 +7,7 @@ leaves nothing marked."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -182,3 +183,37 @@ def test_any_write_to_what_the_facts_read_marks_its_claim(ledger: Ledger) -> Non
         assert kept_equal_recomputed(ledger) == 1
     (facts,) = ledger.followup_facts()
     assert facts.paid == 0 and facts.adjudicated_at is None and str(facts.billed) == "99.00"
+
+
+def test_refreshes_and_writers_at_once_leave_the_facts_right(ledger: Ledger, db_url: str) -> None:
+    """Two processes' refreshes (two ledgers on the database) while claims are written: the
+    kept facts end as the recomputed ones, nothing left marked."""
+    for n in range(6):
+        add(ledger, f"K{n}")
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def refresher() -> None:
+        with open_ledger(db_url) as other:
+            try:
+                while not stop.is_set():
+                    other.refresh_followup_facts()
+            except BaseException as error:  # reported below
+                failures.append(error)
+
+    threads = [threading.Thread(target=refresher) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    try:
+        for n in range(6):
+            for state, source in ACCEPTED:
+                ledger.transition(f"K{n}", state, source=source, detail={"file": "x"})
+            remit(ledger, f"TK{n}", payment(f"K{n}", 100 + n))
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert failures == []
+    assert kept_equal_recomputed(ledger) == 6
+    assert marks(ledger) == 0
+    assert {f.state for f in ledger.followup_facts()} == {"paid"}
