@@ -54,12 +54,13 @@ def exact_money(dialect: str, column: Any) -> Any:
     return cast(func.round(cast(column, Float) * 100), Integer)
 
 
-def one_of(dialect: str, column: Any, values: Sequence[str]) -> Any:
+def one_of(dialect: str, column: Any, values: Sequence[str] | Sequence[int]) -> Any:
     """``column IN values`` with the values as one parameter (a PostgreSQL array, a JSON
     array SQLite unnests): hundreds of claim ids cost no compiling per value, and the
     statement stays the same whatever their number."""
     if dialect == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
+        kind = Integer if values and isinstance(values[0], int) else String
+        return column == any_(bindparam(None, list(values), type_=ARRAY(kind)))
     unnested: Select[Any] = select(literal_column("value")).select_from(
         func.json_each(bindparam(None, json.dumps(list(values)), type_=String))
     )

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import String, func, insert, select, type_coerce, update
 from sqlalchemy.engine import Connection, Engine
 
-from gateway.ledger.followup_query import CENT, facts_query, instant, unpaid_lines
+from gateway.ledger.followup_query import CENT, facts_query, instant, one_of, unpaid_lines
 from gateway.ledger.records import CHUNK, dumps
 from gateway.ledger.schema import (
     claim_events,
@@ -166,12 +166,15 @@ def _refresh_some(connection: Connection) -> bool:
         connection.execute(select(func.pg_advisory_xact_lock(_REFRESH_LOCK)))
     marks = connection.execute(select(fd.id, fd.claim_id).order_by(fd.id).limit(REFRESH_MARKS))
     read = marks.all()
+    if not read:  # another refresh took them while this one waited
+        return False
     changed = sorted({m.claim_id for m in read})
+    dialect = connection.dialect.name
     ff = followup_facts.c
     for start in range(0, len(changed), CHUNK):
         chunk = changed[start : start + CHUNK]
         rows = fact_rows(connection, chunk)
-        connection.execute(followup_facts.delete().where(ff.claim_id.in_(chunk)))
+        connection.execute(followup_facts.delete().where(one_of(dialect, ff.claim_id, chunk)))
         if rows:
             _insert_rows(connection, rows)
     bumped = connection.execute(
@@ -180,9 +183,8 @@ def _refresh_some(connection: Connection) -> bool:
     ).rowcount  # fmt: skip
     if not bumped:  # a new ledger (or its tables emptied): refreshes take turns, no race
         connection.execute(insert(followup_generation).values(id=1, value=1))
-    ids = [int(m.id) for m in read]
-    for start in range(0, len(ids), CHUNK):
-        connection.execute(followup_dirty.delete().where(fd.id.in_(ids[start : start + CHUNK])))
+    ids = [int(m.id) for m in read]  # exactly these: not one committed since they were read
+    connection.execute(followup_dirty.delete().where(one_of(dialect, fd.id, ids)))
     return len(read) == REFRESH_MARKS
 
 
