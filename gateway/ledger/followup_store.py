@@ -97,7 +97,8 @@ def fact_rows(
 ) -> list[dict[str, Any]]:
     """The facts of every claim (or of ``claim_ids``) worked out from the ledger, as
     ``followup_facts`` keeps them: one grouped query (``facts_query``), the rejecting events'
-    details and the postings with a line that paid nothing."""
+    details and the postings with a line that paid nothing. Times stay as the driver gives
+    them (SQLite: the text the ledger stored, which is what the kept row stores again)."""
     dialect = connection.dialect.name
     rows = connection.execute(facts_query(dialect, claim_ids)).all()
     rejecting = [int(r.rejected_id) for r in rows if r.state == "rejected" and r.rejected_id]
@@ -108,20 +109,16 @@ def fact_rows(
     for (claim_id, version, partner, payer_id, state, billed, service_from, created,
          updated, submitted_at, acked_999, accepted_at, adjudicated_at, last_event_at,
          rejected_id, paid, held) in rows:  # fmt: skip
-        accepted = instant(accepted_at)  # the payer has the claim: a 277CA, or a 277
-        created_at = instant(created)
-        assert created_at is not None
         lines = unpaid.get((claim_id, int(version)))
         rejected = why.get(int(rejected_id)) if rejected_id is not None else None
         in_force = Decimal("0.00") if paid is None else (Decimal(paid) * scale).quantize(CENT)
         out.append({
             "claim_id": claim_id, "version": int(version), "partner": partner,
-            "payer_id": payer_id, "state": state, "billed": billed,
-            "paid": str(in_force),
-            "service_from": service_from, "created_at": created_at,
-            "submitted_at": instant(submitted_at), "acked_at": instant(acked_999) or accepted,
-            "accepted_at": accepted, "adjudicated_at": instant(adjudicated_at),
-            "last_event_at": instant(last_event_at or updated) or created_at,
+            "payer_id": payer_id, "state": state, "billed": billed, "paid": str(in_force),
+            "service_from": service_from, "created_at": created, "submitted_at": submitted_at,
+            # a 277CA (or a 277) accepting it says the payer has the claim, so its file too
+            "acked_at": acked_999 or accepted_at, "accepted_at": accepted_at,
+            "adjudicated_at": adjudicated_at, "last_event_at": last_event_at or updated,
             "rejected": None if rejected is None else dumps(rejected),
             "held": int(held or 0), "unpaid_lines": dumps(lines) if lines else None,
             "flagged": int(bool(lines) or bool(held)),
@@ -132,28 +129,13 @@ def fact_rows(
 _COLUMNS = [c.name for c in followup_facts.c]
 
 
-def _sqlite_time(value: datetime | None) -> str | None:
-    """A time as SQLAlchemy's SQLite DATETIME stores it (UTC, microseconds always)."""
-    if value is None:
-        return None
-    u = value.astimezone(UTC)
-    return (f"{u.year:04d}-{u.month:02d}-{u.day:02d} {u.hour:02d}:{u.minute:02d}:"
-            f"{u.second:02d}.{u.microsecond:06d}")  # fmt: skip
-
-
 def _insert_rows(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert the rows through the driver's executemany: SQLAlchemy's per-row parameter
-    handling cost more than the rest of a refresh (times stored as UTCDateTime stores them)."""
-    sqlite = connection.dialect.name == "sqlite"
-    mark = "?" if sqlite else "%s"
+    """Insert the rows through the driver's executemany, their values as the driver gave
+    them (SQLAlchemy's per-row parameter handling cost more than the rest of a refresh)."""
+    mark = "?" if connection.dialect.name == "sqlite" else "%s"
     sql = (f"INSERT INTO followup_facts ({', '.join(_COLUMNS)}) "
            f"VALUES ({', '.join([mark] * len(_COLUMNS))})")  # fmt: skip
-    if sqlite:
-        values = [tuple(_sqlite_time(r[c]) if c in _TIMES else r[c] for c in _COLUMNS)
-                  for r in rows]  # fmt: skip
-    else:
-        values = [tuple(r[c] for c in _COLUMNS) for r in rows]
-    connection.exec_driver_sql(sql, values)
+    connection.exec_driver_sql(sql, [tuple(r[c] for c in _COLUMNS) for r in rows])
 
 
 def _refresh_some(connection: Connection) -> bool:
