@@ -25,7 +25,8 @@ from rich.table import Table
 
 from bench.__main__ import DATA, MIB, RESULTS, console, run_step, write_report
 
-PHASES = ("intake", "build", "upload", "download", "acknowledgments", "remittances", "outputs")
+PHASES = ("intake", "build", "upload", "download", "acknowledgments", "remittances", "outputs",
+          "follow-up facts")  # fmt: skip
 FLOOR = ("intake checks", "837 build", "835 post")
 PG_ADMIN_URL = os.environ.get(
     "GATEWAY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -200,6 +200,8 @@ def run_daemon(args: dict[str, Any]) -> dict[str, Any]:
         sent = send_outbound(spool, ledger, partner, transport)
     with p.phase("outputs"):
         emit()
+    with p.phase("follow-up facts"):  # as the daemon ends each cycle (runner._cycle)
+        ledger.refresh_followup_facts()
     _simulate(home, int(args.get("seed", 837)))
     out = home / "exchange" / "out"
     remits = sorted(out.glob("835-*"))
@@ -209,6 +211,8 @@ def run_daemon(args: dict[str, Any]) -> dict[str, Any]:
         fetch(spool, ledger, partner, transport, inbound)
     with p.phase("acknowledgments"):
         process_inbound(spool, ledger, partner.name, inbound)
+    with p.phase("follow-up facts"):
+        ledger.refresh_followup_facts()
     acks = dict(inbound.processed)
     for path in remits:
         os.replace(home / "held" / path.name, out / path.name)
@@ -218,6 +222,8 @@ def run_daemon(args: dict[str, Any]) -> dict[str, Any]:
         process_inbound(spool, ledger, partner.name, inbound)
     with p.phase("outputs"):
         emit()
+    with p.phase("follow-up facts"):
+        ledger.refresh_followup_facts()
     peak_kb = max(row["peak_kb"] for row in p.rows.values())
     states = ledger.count_claims()
     pending = any(

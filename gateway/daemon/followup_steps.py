@@ -86,7 +86,7 @@ class FollowupSteps:
                          partner=item.partner, due=due)  # fmt: skip
         self._listed = {(i.claim_id, i.reason) for i in items}
         waiting = [
-            f.submitted_at for f in self.ledger.followup_facts()
+            f.submitted_at for f in self.ledger.followup_facts_where(("submitted",))
             if f.state == "submitted" and f.submitted_at is not None and f.acked_at is None
         ]  # fmt: skip
         report.oldest_unacknowledged_seconds = (

@@ -296,6 +296,8 @@ class Daemon:
                              partners=[p.name for p in self.partners])  # fmt: skip
         report.outputs = outputs or {}
         self._step(report, "unanswered requests", self.eligibility.overdue, report.eligibility)
+        # what this cycle wrote, into the kept follow-up facts (the pages then read them as is)
+        self._step(report, "follow-up facts", self.ledger.refresh_followup_facts)
         self._write_health()
         return report
 

@@ -8,20 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from gateway.followup.worklist import open_amount
+from gateway.followup.worklist import OPEN_STATES, open_amount
 from gateway.ledger.followup import ClaimFacts
 from gateway.ledger.ledger import Ledger
 
 BUCKETS = ("0-30", "31-60", "61-90", "91-120", "120+")
+_TOPS = (30, 60, 90, 120)  # the last day of each bucket but the oldest
 _ZERO = Decimal("0.00")
 
 
 def bucket_of(days: int) -> str:
-    for name, top in zip(BUCKETS, (30, 60, 90, 120), strict=False):
+    for name, top in zip(BUCKETS, _TOPS, strict=False):
         if days <= top:
             return name
     return "120+"
@@ -69,7 +70,24 @@ class Aging:
 
 def aging(ledger: Ledger, now: datetime, by: Literal["payer", "partner"] = "payer") -> Aging:
     """Open claims by age since submission at ``now``, per payer (its name) or partner."""
-    return aging_of(ledger.followup_facts(), now, by)
+    return aging_until(ledger, now, by)[0]
+
+
+def aging_until(
+    ledger: Ledger, now: datetime, by: Literal["payer", "partner"] = "payer"
+) -> tuple[Aging, datetime]:
+    """``aging`` at ``now``, and until when it stays the same if the ledger does not change:
+    the first time an open claim moves to an older bucket."""
+    facts = ledger.followup_facts_where(OPEN_STATES)  # the others owe nothing
+    until = datetime.max.replace(tzinfo=now.tzinfo)
+    for claim in facts:
+        since = claim.submitted_at or claim.created_at
+        for top in _TOPS:  # its days go past a bucket's top one day after it
+            moves = since + timedelta(days=top + 1)
+            if now < moves:
+                until = min(until, moves)
+                break
+    return aging_of(facts, now, by), until
 
 
 def aging_of(

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from gateway.config import FollowupConfig
-from gateway.followup.rules import MIN_DAYS_AFTER_277CA, Rules
+from gateway.followup.rules import MIN_DAYS_AFTER_277CA, SILENT_STATES, Rules, learned_from
 from gateway.ledger.followup import InquiryIn
 from gateway.ledger.ledger import Ledger
 
@@ -25,10 +25,10 @@ def inquiries_due(
     ledger: Ledger, now: datetime, settings: Mapping[str, FollowupConfig]
 ) -> list[InquiryIn]:
     """The questions to ask at ``now`` (some may already be in the ledger for this window)."""
-    facts = ledger.followup_facts()
-    rules = Rules(settings, facts)
+    facts = ledger.followup_facts_where(SILENT_STATES)  # only these can be silent
+    rules = Rules(settings, learned=learned_from(ledger))
     asked: dict[tuple[str, int], datetime] = {}
-    for inquiry in ledger.status_inquiries():
+    for inquiry in ledger.status_inquiries(claim_ids=[f.claim_id for f in facts]):
         key = (inquiry.claim_id, inquiry.version)
         asked[key] = max(asked.get(key, inquiry.asked_at), inquiry.asked_at)
     due = []

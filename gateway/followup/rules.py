@@ -10,22 +10,33 @@ from datetime import date, datetime, timedelta
 
 from gateway.config import FollowupConfig
 from gateway.ledger.followup import ClaimFacts
+from gateway.ledger.ledger import Ledger
 
 TIMELY_FILING_NOTICE_DAYS = 14  # a timely-filing item shows up this many days before the limit
 MIN_DAYS_AFTER_277CA = 7  # never ask about a claim sooner than this after its 277CA
 LEARN_MIN_CLAIMS = 10  # paid claims a payer needs before its own time to pay counts
 LEARN_RECENT = 200  # the most recent paid claims looked at
+SILENT_STATES = ("submitted", "accepted")  # a claim can be silent only in these
 
 
 class Rules:
     """Follow-up settings of every partner, and what the ledger taught about each payer."""
 
-    def __init__(self, settings: Mapping[str, FollowupConfig], facts: Iterable[ClaimFacts]) -> None:
+    def __init__(
+        self,
+        settings: Mapping[str, FollowupConfig],
+        facts: Iterable[ClaimFacts] = (),
+        *,
+        learned: Mapping[str, int] | None = None,
+    ) -> None:
+        """``learned``: each payer's time to pay when already known (``learned_from``),
+        else learned from ``facts``."""
         self.settings = dict(settings)
-        self.learned = learned_payment_days(facts)
+        self._default = FollowupConfig()  # a partner with no settings (built once: not free)
+        self.learned = dict(learned) if learned is not None else learned_payment_days(facts)
 
     def of(self, partner: str) -> FollowupConfig:
-        return self.settings.get(partner) or FollowupConfig()
+        return self.settings.get(partner) or self._default
 
     def filing_days(self, claim: ClaimFacts) -> int:
         days = self.of(claim.partner).timely_filing_days
@@ -48,7 +59,7 @@ class Rules:
         cfg = self.of(claim.partner)
         if claim.submitted_at is None or claim.adjudicated_at is not None:
             return None
-        if claim.state not in ("submitted", "accepted"):
+        if claim.state not in SILENT_STATES:
             return None
         if claim.accepted_at is not None:
             return "no_payment", claim.accepted_at + timedelta(days=self.payment_days(claim))
@@ -65,6 +76,21 @@ def learned_payment_days(facts: Iterable[ClaimFacts]) -> dict[str, int]:
         if f.accepted_at is not None and f.adjudicated_at is not None:
             days = max(0, (f.adjudicated_at - f.accepted_at).days)
             samples.setdefault(f.payer_id, []).append((f.adjudicated_at, days))
+    return _percentiles(samples)
+
+
+def learned_from(ledger: Ledger) -> dict[str, int]:
+    """``learned_payment_days`` of the ledger's claims, reading only each payer's latest
+    ``LEARN_RECENT`` decided claims (the same days: the latest by decision time, the longer
+    wait first among claims decided at the same time)."""
+    samples = {
+        payer: [(decided, max(0, (decided - accepted).days)) for decided, accepted in pairs]
+        for payer, pairs in ledger.payment_day_samples(LEARN_RECENT).items()
+    }
+    return _percentiles(samples)
+
+
+def _percentiles(samples: Mapping[str, list[tuple[datetime, int]]]) -> dict[str, int]:
     learned = {}
     for payer, found in samples.items():
         recent = [d for _, d in sorted(found)[-LEARN_RECENT:]]

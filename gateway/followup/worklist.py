@@ -5,15 +5,15 @@ once its cause is gone: the ack came, the claim was resent, the payment was rele
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from gateway.config import FollowupConfig
 from gateway.domain.claim_status import ACTIONS
-from gateway.followup.rules import TIMELY_FILING_NOTICE_DAYS, Rules
+from gateway.followup.rules import TIMELY_FILING_NOTICE_DAYS, Rules, learned_from
 from gateway.ledger.followup import ClaimFacts, StoredInquiry
 from gateway.ledger.ledger import Ledger
 
@@ -21,9 +21,12 @@ REASONS = (
     "rejected", "denied", "partially_denied", "no_999", "no_277ca", "no_payment",
     "timely_filing", "payment_held", "unmatched_payment", "next_payer_pending", "appeal_due",
 )  # fmt: skip
-_OPEN = ("submitted", "accepted", "reversed")  # uploaded, no 835 settles it now
+OPEN_STATES = ("submitted", "accepted", "reversed")  # uploaded, no 835 settles it now
 # A claim not yet accepted by a 277CA has no proof of timely filing.
 _UNFILED = ("queued", "batched", "submitted", "accepted", "rejected")
+# The states a claim's items can come from (``claim_items``); whatever its state, a claim with
+# a line paid nothing or a payment held (the ledger's ``flagged``) may have some too.
+_ITEM_STATES = (*_UNFILED, "denied")
 _ACTIONS = {
     "rejected": "correct the claim and send it again",
     "denied": "read the denial reasons: appeal, or bill the patient",
@@ -64,7 +67,7 @@ def open_amount(claim: ClaimFacts) -> Decimal:
     """What insurers still owe on the claim: billed less paid while no 835 has settled it;
     nothing once an 835 decided it (the rest was adjusted, moved on or left to the patient),
     and nothing for a claim never filed (queued) or rejected (not filed either)."""
-    if claim.state not in _OPEN or claim.submitted_at is None:
+    if claim.state not in OPEN_STATES or claim.submitted_at is None:
         return Decimal("0.00")
     return max(claim.billed - claim.paid, Decimal("0.00"))
 
@@ -79,16 +82,45 @@ def build_worklist(
     partner: str | None = None,
 ) -> list[WorkItem]:
     """Every item that needs a person at ``now``, most urgent first (filters optional)."""
-    facts = ledger.followup_facts()
-    rules = Rules(settings or {}, facts)
-    answers = _latest_answers(ledger.status_inquiries(state="answered"))
-    items = [i for f in facts for i in claim_items(f, rules, now, answers.get(f.claim_id))]
-    items += _unmatched(ledger.unmatched_payments(), facts)
-    items = [
+    items, _ = worklist_until(ledger, now, settings)
+    return [
         i for i in items
         if reason in (None, i.reason) and payer in (None, i.payer) and partner in (None, i.partner)
     ]  # fmt: skip
-    return sorted(items, key=lambda i: (i.due or date.max, -i.amount, i.since, i.claim_id))
+
+
+def worklist_until(
+    ledger: Ledger, now: datetime, settings: Mapping[str, FollowupConfig] | None = None
+) -> tuple[list[WorkItem], datetime]:
+    """Every item at ``now``, most urgent first, and until when the list stays the same if
+    the ledger does not change (``horizon``)."""
+    facts = ledger.followup_facts_where(_ITEM_STATES, flagged=True)  # the others have none
+    rules = Rules(settings or {}, learned=learned_from(ledger))
+    silent = [f.claim_id for f in facts if _silent_now(f, rules, now)]  # the answers' readers
+    answered = ledger.status_inquiries(state="answered", claim_ids=silent) if silent else []
+    answers = _latest_answers(answered)
+    items = [i for f in facts for i in claim_items(f, rules, now, answers.get(f.claim_id))]
+    items += _unmatched(ledger.unmatched_payments(), ledger.claims_billed)
+    items.sort(key=lambda i: (i.due or date.max, -i.amount, i.since, i.claim_id))
+    return items, horizon(facts, rules, now)
+
+
+def horizon(facts: Iterable[ClaimFacts], rules: Rules, now: datetime) -> datetime:
+    """The first moment after ``now`` the worklist of these facts can change by the clock
+    alone: the next midnight (a timely-filing item counts the days left and starts on a
+    day), or sooner the end of a claim's window of silence (``claim_items``: nothing else
+    in it reads the clock)."""
+    until = datetime.combine(now.date() + timedelta(days=1), time.min, tzinfo=now.tzinfo)
+    for claim in facts:
+        silent = rules.silent_since(claim)
+        if silent is not None and now < silent[1] < until:
+            until = silent[1]
+    return until
+
+
+def _silent_now(claim: ClaimFacts, rules: Rules, now: datetime) -> bool:
+    silent = rules.silent_since(claim)
+    return silent is not None and now >= silent[1]
 
 
 def _latest_answers(inquiries: Iterable[StoredInquiry]) -> dict[str, StoredInquiry]:
@@ -120,7 +152,7 @@ def claim_items(
     if answer is not None and claim.submitted_at and answer.updated_at < claim.submitted_at:
         answer = None  # about an earlier upload of the claim
     silent = rules.silent_since(claim)
-    if silent is not None and now >= silent[1]:
+    if silent is not None and _silent_now(claim, rules, now):
         why, since = silent
         detail = _silent_detail(why, claim, rules)
         if answer is not None and answer.outcome and answer.answer:
@@ -214,17 +246,15 @@ def _answer_words(answer: StoredInquiry) -> str:
 
 
 def _unmatched(
-    payments: Iterable[Mapping[str, Any]], facts: Iterable[ClaimFacts]
+    payments: Iterable[Mapping[str, Any]], billed: Callable[[Decimal, int], list[str]]
 ) -> list[WorkItem]:
-    """Each unmatched claim payment, with the claims it may belong to (the same charge)."""
-    by_charge: dict[Decimal, list[str]] = {}
-    for f in facts:
-        by_charge.setdefault(f.billed, []).append(f.claim_id)
+    """Each unmatched claim payment, with the claims it may belong to (the same charge:
+    ``billed(amount, limit)``, the first claim ids billed that amount)."""
     items = []
     for p in payments:
         detail = (f"an 835 paid {p['paid']:.2f} of {p['charge']:.2f} for claim {p['claim_id']}, "
                   "which is not in the ledger")  # fmt: skip
-        candidates = by_charge.get(p["charge"], [])[:5]
+        candidates = billed(p["charge"], 5)
         if candidates:
             detail += f"; claims billed the same: {', '.join(candidates)}"
         why = _ACTIONS["unmatched_payment"]

@@ -13,7 +13,7 @@ transaction that records the reply's hash, with the claim changes they lead to.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -28,13 +28,27 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    or_,
     select,
     update,
 )
 from sqlalchemy.engine import Connection, Row
 
 from gateway.ledger.base import LedgerBase
-from gateway.ledger.followup_query import CENT, facts_query, instant, unpaid_lines
+from gateway.ledger.followup_store import (
+    ClaimFacts as ClaimFacts,
+)
+from gateway.ledger.followup_store import (
+    claims_billed,
+    generation,
+    money,
+    payer_names,
+    payment_samples,
+    recomputed_facts,
+    refresh,
+    rejections,
+    stored_facts,
+)
 from gateway.ledger.inquiry_queue import InquiryQueue
 from gateway.ledger.interchanges import BuiltInterchange
 from gateway.ledger.leases import Leased
@@ -47,9 +61,8 @@ from gateway.ledger.records import (
 )
 from gateway.ledger.schema import (
     UTCDateTime,
-    claim_events,
     claim_payments,
-    claims,
+    followup_facts,
     metadata,
     received_files,
 )
@@ -139,32 +152,6 @@ class StatusApplied:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # trace, why
 
 
-@dataclass(frozen=True, slots=True)
-class ClaimFacts:
-    """What follow-up needs to know of a claim's current version (times in UTC)."""
-
-    claim_id: str
-    version: int
-    partner: str
-    payer_id: str
-    payer_name: str
-    state: str
-    billed: Decimal
-    paid: Decimal  # what payments in force paid
-    service_from: str | None  # YYYY-MM-DD
-    created_at: datetime
-    submitted_at: datetime | None  # its latest upload (the times below are after it)
-    acked_at: datetime | None  # a 999 accepted its file
-    accepted_at: datetime | None  # a 277CA (or a 277) accepted it: the proof of timely filing
-    rejected: dict[str, Any] | None  # the rejecting event's detail (source and codes)
-    adjudicated_at: datetime | None  # the first 835 decision
-    last_event_at: datetime
-    held_payments: int = 0
-    # lines the payments in force paid nothing for, as posted (line_id, procedure, charge,
-    # adjustments): the worklist tells a denied line from a deductible one
-    unpaid_lines: tuple[Mapping[str, Any], ...] = ()
-
-
 def _stored(row: Row[Any]) -> StoredInquiry:
     return StoredInquiry(
         trace=row.trace, claim_id=row.claim_id, version=int(row.version), partner=row.partner,
@@ -175,32 +162,8 @@ def _stored(row: Row[Any]) -> StoredInquiry:
     )  # fmt: skip
 
 
-def _rejections(connection: Connection, event_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """The detail (and source) of each rejecting event, by event id."""
-    found: dict[int, dict[str, Any]] = {}
-    for start in range(0, len(event_ids), CHUNK):
-        chunk = event_ids[start : start + CHUNK]
-        query = select(claim_events.c.id, claim_events.c.source, claim_events.c.detail)
-        for e in connection.execute(query.where(claim_events.c.id.in_(chunk))):
-            found[int(e.id)] = {"source": e.source, **json.loads(e.detail)}
-    return found
-
-
-def _payer_names(connection: Connection, payer_ids: set[str]) -> dict[str, str]:
-    """Each payer's name, from the newest claim record sent to it."""
-    names = {}
-    for payer_id in sorted(payer_ids):
-        record = connection.execute(
-            select(claims.c.record).where(claims.c.payer_id == payer_id)
-            .order_by(claims.c.created_at.desc()).limit(1)
-        ).scalar()  # fmt: skip
-        name = (json.loads(record).get("payer") or {}).get("name") if record else None
-        names[payer_id] = str(name or payer_id)
-    return names
-
-
-def _money(text: str | None) -> Decimal:
-    return Decimal(text) if text else Decimal("0.00")
+# Kept under their former names (the facts' test reads them).
+_money, _rejections, _payer_names = money, rejections, payer_names
 
 
 class FollowupBook(LedgerBase):
@@ -232,9 +195,10 @@ class FollowupBook(LedgerBase):
         claim_id: str | None = None,
         state: str | None = None,
         interchange_id: int | None = None,
+        claim_ids: Sequence[str] | None = None,
     ) -> list[StoredInquiry]:
         """Inquiries by trace (unknown ones left out), of a claim, a state or a 276, in the
-        order they were asked."""
+        order they were asked; or those of ``claim_ids`` (in that order per claim)."""
         query = select(status_inquiries)
         if claim_id is not None:
             query = query.where(status_inquiries.c.claim_id == claim_id)
@@ -244,9 +208,15 @@ class FollowupBook(LedgerBase):
             query = query.where(status_inquiries.c.interchange_id == interchange_id)
         query = query.order_by(status_inquiries.c.asked_at, status_inquiries.c.trace)
         with self.engine.begin() as connection:
+            found: list[StoredInquiry] = []
+            if claim_ids is not None:
+                for start in range(0, len(claim_ids), CHUNK):
+                    chunk = list(claim_ids[start : start + CHUNK])
+                    rows = connection.execute(query.where(status_inquiries.c.claim_id.in_(chunk)))
+                    found.extend(_stored(r) for r in rows.all())
+                return found
             if traces is None:
                 return [_stored(r) for r in connection.execute(query).all()]
-            found: list[StoredInquiry] = []
             for start in range(0, len(traces), CHUNK):
                 chunk = list(traces[start : start + CHUNK])
                 rows = connection.execute(query.where(status_inquiries.c.trace.in_(chunk)))
@@ -334,44 +304,57 @@ class FollowupBook(LedgerBase):
     # -- facts -----------------------------------------------------------------------------
 
     def followup_facts(self, connection: Connection | None = None) -> list[ClaimFacts]:
-        """Every claim's current version with the times follow-up reasons about. The database
-        does the per-claim work (one grouped query, see followup_query); only the postings
-        with a line that paid nothing are read in Python."""
+        """Every claim's current version with the times follow-up reasons about, as kept
+        (``followup_store``: brought up to date first, then read)."""
+        return self.followup_facts_where(connection=connection)
+
+    def followup_facts_where(
+        self,
+        states: Collection[str] | None = None,
+        *,
+        flagged: bool = False,
+        connection: Connection | None = None,
+    ) -> list[ClaimFacts]:
+        """The kept facts of every claim, or of the claims in ``states`` (and, ``flagged``,
+        of those with a line paid nothing or a payment held whatever their state), by id."""
         if connection is None:
             with self.engine.begin() as own:
-                return self.followup_facts(own)
-        dialect = connection.dialect.name
-        rows = connection.execute(facts_query(dialect)).all()
-        rejecting = [r.rejected_id for r in rows if r.state == "rejected" and r.rejected_id]
-        why = _rejections(connection, [int(i) for i in rejecting])
-        names = _payer_names(connection, {r.payer_id for r in rows})
-        unpaid = unpaid_lines(connection)
-        scale = Decimal("0.01") if dialect == "sqlite" else Decimal(1)
-        out = []
-        zero = Decimal("0.00")
-        for (claim_id, version, partner, payer_id, state, billed, service_from, created,
-             updated, submitted_at, acked_999, accepted_at, adjudicated_at, last_event_at,
-             rejected_id, paid, held) in rows:  # fmt: skip
-            accepted = instant(accepted_at)  # the payer has the claim: a 277CA, or a 277
-            created_at = instant(created)
-            assert created_at is not None
-            out.append(
-                ClaimFacts(
-                    claim_id=claim_id, version=int(version), partner=partner,
-                    payer_id=payer_id, payer_name=names.get(payer_id) or payer_id,
-                    state=state, billed=_money(billed),
-                    paid=zero if paid is None else (Decimal(paid) * scale).quantize(CENT),
-                    service_from=service_from, created_at=created_at,
-                    submitted_at=instant(submitted_at),
-                    acked_at=instant(acked_999) or accepted, accepted_at=accepted,
-                    rejected=why.get(int(rejected_id)) if rejected_id is not None else None,
-                    adjudicated_at=instant(adjudicated_at),
-                    last_event_at=instant(last_event_at or updated) or created_at,
-                    held_payments=int(held or 0),
-                    unpaid_lines=tuple(unpaid.get((claim_id, int(version)), ())),
-                )
-            )  # fmt: skip
-        return out
+                return self.followup_facts_where(states, flagged=flagged, connection=own)
+        refresh(self.engine, connection)
+        ff = followup_facts.c
+        if states is None:
+            return stored_facts(connection)
+        chosen = ff.state.in_(sorted(states))
+        return stored_facts(connection, or_(chosen, ff.flagged == 1) if flagged else chosen)
+
+    def followup_generation(self) -> int:
+        """How many refreshes have changed the kept facts, up to now (refreshed first): what
+        was computed from them holds while this is the same."""
+        with self.engine.begin() as connection:
+            refresh(self.engine, connection)
+            return generation(connection)
+
+    def refresh_followup_facts(self) -> None:
+        """Recompute the kept facts of the claims written since the last refresh."""
+        refresh(self.engine)
+
+    def recomputed_followup_facts(self) -> list[ClaimFacts]:
+        """Every claim's facts worked out from the ledger, ignoring the kept ones."""
+        with self.engine.begin() as connection:
+            return recomputed_facts(connection)
+
+    def payment_day_samples(self, recent: int) -> dict[str, list[tuple[datetime, datetime]]]:
+        """Per payer, (835 decision, 277CA acceptance) times of its ``recent`` latest decided
+        claims, the latest first (``followup_store.payment_samples``)."""
+        with self.engine.begin() as connection:
+            refresh(self.engine, connection)
+            return payment_samples(connection, recent)
+
+    def claims_billed(self, amount: Decimal, limit: int) -> list[str]:
+        """The first ``limit`` claim ids (in order) whose total billed is ``amount``."""
+        with self.engine.begin() as connection:
+            refresh(self.engine, connection)
+            return claims_billed(connection, amount, limit)
 
     def unmatched_payments(self) -> list[dict[str, Any]]:
         """Claim payments (CLPs) that match no claim of the ledger, oldest first."""

@@ -12,7 +12,7 @@ paying nothing are read back (``unpaid_lines``).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -24,13 +24,18 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    any_,
+    bindparam,
     case,
     cast,
     func,
+    literal_column,
     or_,
     select,
+    true,
     type_coerce,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from gateway.ledger.records import CURRENT_VERSION
@@ -49,20 +54,40 @@ def exact_money(dialect: str, column: Any) -> Any:
     return cast(func.round(cast(column, Float) * 100), Integer)
 
 
+def one_of(dialect: str, column: Any, values: Sequence[str] | Sequence[int]) -> Any:
+    """``column IN values`` with the values as one parameter (a PostgreSQL array, a JSON
+    array SQLite unnests): hundreds of claim ids cost no compiling per value, and the
+    statement stays the same whatever their number."""
+    if dialect == "postgresql":
+        kind = Integer if values and isinstance(values[0], int) else String
+        return column == any_(bindparam(None, list(values), type_=ARRAY(kind)))
+    unnested: Select[Any] = select(literal_column("value")).select_from(
+        func.json_each(bindparam(None, json.dumps(list(values)), type_=String))
+    )
+    return column.in_(unnested)
+
+
 def _in_force_payment() -> Any:
     cp = claim_payments.c
     return and_(cp.state.in_(_IN_FORCE), cp.status_code != "22")
 
 
-def facts_query(dialect: str) -> Select[Any]:
+def facts_query(dialect: str, claim_ids: Sequence[str] | None = None) -> Select[Any]:
     """One row per current claim version: the columns follow-up reads, its firsts since its
     latest upload (``submitted_at``, ``acked_999``, ``accepted_at``: by a 277CA or a 277,
     ``adjudicated_at``: an 835 decision), ``last_event_at``, ``rejected_id``, ``paid`` (cents
-    on SQLite) and ``held``. Times come back as the driver gives them (see ``instant``)."""
+    on SQLite) and ``held``. Times come back as the driver gives them (see ``instant``).
+    Every claim, or only ``claim_ids`` (each grouped pass then reads only theirs)."""
     ce = claim_events.c
+    cp = claim_payments.c
+    c = claims.c
+
+    def of(column: Any) -> Any:
+        return true() if claim_ids is None else one_of(dialect, column, claim_ids)
+
     uploads = (
         select(ce.claim_id, ce.version, func.max(ce.id).label("upload_id"))
-        .where(ce.event == "submitted", ce.source == "837")
+        .where(ce.event == "submitted", ce.source == "837", of(ce.claim_id))
         .group_by(ce.claim_id, ce.version)
         .subquery("uploads")
     )
@@ -84,6 +109,7 @@ def facts_query(dialect: str) -> Select[Any]:
             type_coerce(func.max(ce.at), String).label("last_event_at"),
             func.max(case((ce.event == "rejected", ce.id))).label("rejected_id"),
         )
+        .where(of(ce.claim_id))
         .select_from(
             claim_events.outerjoin(
                 uploads, and_(uploads.c.claim_id == ce.claim_id, uploads.c.version == ce.version)
@@ -92,7 +118,6 @@ def facts_query(dialect: str) -> Select[Any]:
         .group_by(ce.claim_id, ce.version)
         .subquery("happened")
     )
-    cp = claim_payments.c
     pays = (
         select(
             cp.claim_id,
@@ -100,11 +125,10 @@ def facts_query(dialect: str) -> Select[Any]:
             func.sum(case((_in_force_payment(), exact_money(dialect, cp.paid)))).label("paid"),
             func.sum(case((cp.state == "held", 1), else_=0)).label("held"),
         )
-        .where(cp.version.is_not(None))
+        .where(cp.version.is_not(None), of(cp.claim_id))
         .group_by(cp.claim_id, cp.version)
         .subquery("pays")
     )
-    c = claims.c
     h = happened.c
     joined = claims.outerjoin(
         happened, and_(h.claim_id == c.claim_id, h.version == c.version)
@@ -116,7 +140,7 @@ def facts_query(dialect: str) -> Select[Any]:
         h.submitted_at, h.acked_999, h.accepted_at, h.adjudicated_at, h.last_event_at,
         h.rejected_id, pays.c.paid, pays.c.held,
     )  # fmt: skip
-    query = select(*columns).select_from(joined).where(CURRENT_VERSION)
+    query = select(*columns).select_from(joined).where(CURRENT_VERSION, of(c.claim_id))
     return query.order_by(c.claim_id, c.version)
 
 
@@ -130,14 +154,19 @@ def instant(value: Any) -> datetime | None:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
-def unpaid_lines(connection: Connection) -> dict[tuple[str, int], list[Mapping[str, Any]]]:
+def unpaid_lines(
+    connection: Connection, claim_ids: Sequence[str] | None = None
+) -> dict[tuple[str, int], list[Mapping[str, Any]]]:
     """Per claim version, the lines its payments in force paid nothing for, as posted: only
-    the postings that hold such a line are read (most hold none)."""
+    the postings that hold such a line are read (most hold none). Every claim's, or only
+    ``claim_ids``'."""
     cp = claim_payments.c
+    dialect = connection.dialect.name
     query = (
         select(cp.claim_id, cp.version, cp.posting)
         .where(
             cp.version.is_not(None),
+            true() if claim_ids is None else one_of(dialect, cp.claim_id, claim_ids),
             _in_force_payment(),
             cp.posting.contains(ZERO_PAID, autoescape=True),
         )

@@ -432,3 +432,54 @@ leg_sources = Table(
     Column("outcome", String(32), nullable=False),
     Column("at", UTCDateTime, nullable=False),
 )
+
+# Each claim's follow-up facts (followup_query), kept as the claims change (migration 0013):
+# one row per claim, its current version. ``followup_dirty`` is what changed since: the
+# database's triggers append a claim id there whenever a row of ``claims``, ``claim_events``
+# ``claim_payments`` or ``status_inquiries`` (a 277's answers) is written, and
+# ``refresh_followup_facts`` recomputes those claims.
+followup_facts = Table(
+    "followup_facts",
+    metadata,
+    Column("claim_id", String(20), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("partner", String(64), nullable=False),
+    Column("payer_id", String(80), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("billed", String(20)),  # as the claim has it (None: no lines)
+    Column("paid", String(20), nullable=False),  # what payments in force paid, exact
+    Column("service_from", String(10)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("submitted_at", UTCDateTime),
+    Column("acked_at", UTCDateTime),
+    Column("accepted_at", UTCDateTime),
+    Column("adjudicated_at", UTCDateTime),
+    Column("last_event_at", UTCDateTime, nullable=False),
+    Column("rejected", Text),  # JSON: the rejecting event's detail and source
+    Column("held", Integer, nullable=False),  # payments held for review
+    Column("unpaid_lines", Text),  # JSON: lines paid nothing (None: none)
+    Column("flagged", Integer, nullable=False),  # 1: unpaid lines or held payments
+    Index(None, "state"),
+    Index(None, "flagged"),
+    Index(None, "partner"),
+    Index(None, "billed"),
+    Index(None, "payer_id", "adjudicated_at"),
+)
+
+# Claims whose facts changed since they were last kept: appended by triggers (never a
+# conflict between writers), deleted by the refresh exactly as read.
+followup_dirty = Table(
+    "followup_dirty",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("claim_id", String(80), nullable=False),
+)
+
+# One row: how many refreshes have changed the kept facts. Whatever was computed from the kept
+# facts (a page's worklist) holds while it is the same (the facts change only by a refresh).
+followup_generation = Table(
+    "followup_generation",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("value", Integer, nullable=False),
+)

@@ -4,13 +4,12 @@ Payments held for review, claim files refused at intake (``spool/rejected/``), r
 aside (``spool/quarantine/``), partners the daemon sees down (``state/partners.json``), claims
 the payer rejected or denied, the money billed and paid this week and this month (UTC days of
 the web's clock), a count of claims per state, and the most urgent items of the follow-up's
-worklist (the whole list on its own page; this summary is at most a minute old).
+worklist (the whole list on its own page, computed again only when it can differ).
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -29,7 +28,6 @@ from gateway.web.worklist import item_rows, work_items
 router = APIRouter()
 SHOWN = 50  # newest files of each folder
 URGENT = 10  # worklist items shown here
-FRESH = 60.0  # seconds the worklist summary of this page is reused
 
 
 def _notes(folder: Path, pattern: str) -> list[dict[str, Any]]:
@@ -67,16 +65,8 @@ def partner_health(web: Web) -> list[dict[str, Any]]:
 
 
 def recent_work(web: Web) -> list[WorkItem]:
-    """The worklist, computed at most once a minute for this page: it reads every open claim
-    (``build_worklist``), far more than the rest of the page; the Worklist page is always
-    computed afresh."""
-    kept = web.cache.get("worklist")
-    if kept is not None and time.monotonic() - kept[0] < FRESH:
-        items: list[WorkItem] = kept[1]
-        return items
-    items = work_items(web)
-    web.cache["worklist"] = (time.monotonic(), items)
-    return items
+    """The worklist, as the Worklist page shows it (computed again only when it can differ)."""
+    return work_items(web)
 
 
 def week_and_month(now: datetime) -> tuple[datetime, datetime]:

@@ -10,10 +10,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from gateway.config import FollowupConfig
-from gateway.followup.aging import aging, bucket_of
+from gateway.followup.aging import aging, aging_until, bucket_of
 from gateway.followup.inquiries import WINDOWS_FROM, inquiries_due, queue_inquiries
 from gateway.followup.rules import Rules, learned_payment_days
-from gateway.followup.worklist import build_worklist, claim_items
+from gateway.followup.worklist import build_worklist, claim_items, worklist_until
 from gateway.ledger.followup import ClaimFacts
 from gateway.ledger.ledger import Ledger
 from gateway.ledger.records import utc_now
@@ -200,3 +200,34 @@ def test_a_paid_claim_with_denied_lines_is_partially_denied() -> None:
         "or occurrence has been reached"
     )
     assert claim_items(replace(claim, unpaid_lines=lines[:1]), Rules({}, [claim]), t0) == []
+
+
+def test_the_worklist_and_aging_stay_the_same_until_the_moment_they_say(ledger: Ledger) -> None:
+    """``worklist_until`` and ``aging_until``: at any moment before the horizon they give, the
+    report is the one computed at the start (what lets the web show it again); past it, it
+    changes here (a window of silence ends, a day goes by, a claim ages a bucket)."""
+    today = utc_now()
+    claim(ledger, "SILENT", *SENT)
+    claim(ledger, "ACKED", *ACKED)
+    claim(ledger, "ACCEPTED", *ACCEPTED)
+    claim(ledger, "OLD", *SENT, served=today.date() - timedelta(days=70))
+    claim(ledger, "REJ", *SENT, (S.REJECTED, "999"))
+    settings = {"acme": FollowupConfig(timely_filing_days={"*": 90})}
+    now, changed = today, 0
+    for _ in range(16):
+        items, until = worklist_until(ledger, now, settings)
+        assert until > now
+        for moment in (now + (until - now) / 2, until - timedelta(microseconds=1)):
+            assert worklist_until(ledger, moment, settings)[0] == items
+        changed += worklist_until(ledger, until, settings)[0] != items
+        now = until
+    assert changed >= 5  # the 999's window, the 277CA's, the timely filing notice, its days
+    now, changed = today, 0
+    while now.year < 9999:
+        report, until = aging_until(ledger, now)
+        assert until > now
+        for moment in (now + (until - now) / 2, until - timedelta(microseconds=1)):
+            assert aging_until(ledger, moment)[0].to_json() == report.to_json()
+        changed += aging_until(ledger, until)[0].to_json() != report.to_json()
+        now = until
+    assert changed == 4 * 4  # each open claim: 0-30, 31-60, 61-90, 91-120, then 120+ for ever

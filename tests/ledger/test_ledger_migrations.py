@@ -34,6 +34,9 @@ TABLES = {
     "users",  # the web view's (users.py)
     "web_sessions",
     "audit_events",
+    "followup_facts",  # the kept follow-up facts (0013)
+    "followup_dirty",
+    "followup_generation",
 }
 
 

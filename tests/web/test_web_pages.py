@@ -360,6 +360,46 @@ def test_worklist_and_aging_pages_show_what_the_cli_shows(
     assert ">Worklist</a>" in menu and ">Aging</a>" in menu
 
 
+def test_a_long_worklist_comes_a_hundred_items_a_page_with_the_whole_lists_counts(
+    tmp_path: Path, make_database: MakeDatabase
+) -> None:
+    url = make_database()
+    home = make_home(tmp_path, database=url)
+    today = utc_now().date()
+    with open_ledger(url) as ledger:
+        for n in range(230):
+            rejected = (ClaimState.REJECTED, "999")
+            claim(ledger, f"C-{n:03d}", *SENT, *([rejected] if n % 2 else []),
+                  charge=f"{n + 1}.00", payer="P1", served=today)  # fmt: skip
+    add_users(url)
+    later = datetime.combine(today + timedelta(days=45), datetime.min.time(), UTC)
+    code, out = run("--home", str(home), "worklist", "--json", "--as-of", later.isoformat()[:19])
+    items = json.loads(out)
+    assert code == 0 and len(items) == 230  # 115 rejected, 115 without a 999
+    web = client(home, clock=lambda: later)
+    log_in(web, "sam")
+    shown: list[str] = []
+    for number in (1, 2, 3):
+        text = web.get(f"/worklist?page={number}").text
+        table = text.split('id="worklist"')[1].split("</table>")[0]
+        shown += re.findall(r'<tr class="item \w+[^"]*">.*?href="/claims/([^"]+)"', table)
+        assert "rejected: 115<" in text and "no 999: 115<" in text  # the whole list's
+        assert "230 item(s)" in text
+    assert shown == [i["claim_id"] for i in items]  # in the CLI's order, none twice
+    assert "items 201 to 230 of 230 · page 3 of 3" in text and 'id="worklist-next"' not in text
+    total = sum((Decimal(i["amount"]) for i in items), Decimal(0))
+    assert f'id="worklist-total">{total:,.2f}<' in text  # the whole list's total on each page
+    rejected = web.get("/worklist?reason=rejected&page=2").text
+    assert "items 101 to 115 of 115" in rejected and "no_999" not in rejected.split("<table")[1]
+    assert web.get("/worklist?page=4").status_code == 400
+    assert web.get("/worklist?page=0").status_code == 400
+    # the same clock, the ledger changed: the page says so at once
+    with open_ledger(url) as ledger:
+        ledger.transition("C-000", ClaimState.REJECTED, source="999", detail={"file": "x"})
+    text = web.get("/worklist").text
+    assert "rejected: 116<" in text and "no 999: 114<" in text and "230 item(s)" in text
+
+
 def test_a_claim_page_shows_notes_payers_and_the_explanation_and_a_coordinator_adds_a_note(
     tmp_path: Path, make_database: MakeDatabase
 ) -> None:
