@@ -175,7 +175,8 @@ class OutboxBook(LedgerBase):
             .limit(limit)
             .with_for_update(skip_locked=True)
         ).all()
-        return [int(r.id) for r in rows if r.place == rows[0].place]
+        first = rows[0][1] if rows else None
+        return [int(row_id) for row_id, place in rows if place == first]
 
     def _assign(self, connection: Connection, ids: list[int], batch: str, owner: str) -> int:
         """Put the records ``ids`` that are still unassigned in ``batch``: a record another
