@@ -131,7 +131,7 @@ class ClaimWrites:
         if last is not None and last[0] == details:
             return last[1]
         text = dumps(details)
-        self._detail = (details, text)
+        self._detail = (dict(details), text)  # its own copy: the event keeps the other
         return text
 
     def flush(self, connection: Connection) -> None:
