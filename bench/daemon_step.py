@@ -158,6 +158,7 @@ def _simulate(home: Path, seed: int) -> None:
 
 
 def run_daemon(args: dict[str, Any]) -> dict[str, Any]:
+    from gateway.daemon.gc_tuning import tune_collector
     from gateway.daemon.inbound import InboundReport, fetch, process_inbound
     from gateway.daemon.intake import take_claim_files
     from gateway.daemon.outbound import build_interchanges, send_outbound
@@ -173,6 +174,7 @@ def run_daemon(args: dict[str, Any]) -> dict[str, Any]:
         os.utime(home / "spool" / "claims" / path.name, (time.time() - 60, time.time() - 60))
     log = (work / "gateway.log").open("w", encoding="utf-8")
     configure(json=True, file=log)  # the daemon's log lines are part of its work
+    tune_collector()  # as ``gateway run`` does for the daemon's process
     daemon = Daemon(home)
     ledger, spool, [partner] = daemon.ledger, daemon.spool, daemon.partners
     transport = open_transport(home, partner)
@@ -266,12 +268,14 @@ def run_daemon(args: dict[str, Any]) -> dict[str, Any]:
 
 # -- the compute floor -------------------------------------------------------------------------
 def run_floor(args: dict[str, Any]) -> dict[str, Any]:
+    from gateway.daemon.gc_tuning import tune_collector
     from gateway.daemon.outbound import envelope_for
     from gateway.domain.claim import Claim
     from gateway.intake.claim_files import read_claim_file
     from gateway.replies.remittances import ClaimPosted, post_835
     from gateway.transactions.claim_837 import write_837
 
+    tune_collector()  # the same code as the daemon's, in the same kind of process
     n = int(args["n"])
     files = sorted(Path(args["claims"]).glob("claims-*.json"))
     remits = sorted(Path(args["remits"]).iterdir())

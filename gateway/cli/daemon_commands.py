@@ -54,8 +54,10 @@ def run(ctx: click.Context, once: bool, web_port: int | None) -> None:
     Exit 0 when stopped by SIGTERM/SIGINT or when the --once cycle completed; 1 when a partner
     could not be reached or a step failed during --once; 2 on a configuration error.
     """
+    from gateway.daemon.gc_tuning import tune_collector
     from gateway.daemon.runner import AlreadyRunning, Daemon
 
+    tune_collector()  # this process is the daemon's: see gc_tuning
     home = _home(ctx)
     try:
         _configure_logs(home)

@@ -117,8 +117,8 @@ def _queued_status(claim: Claim, partner: str, file: str) -> Callable[[int], lis
 def _new_claim(claim: Claim, partner: str, file: str, said: dict[str, Any]) -> NewClaim:
     """What ``add_claims`` queues; ``said``: what a correction's timeline says of it."""
     text = claim.model_dump_json()  # stored as it is: the ledger need not write it again
-    return NewClaim(
-        json.loads(text), kind=claim.kind, partner=partner, payer_id=claim.payer.id,
+    return NewClaim(  # the record: what json.loads(text) gives, without parsing text again
+        claim.model_dump(mode="json"), kind=claim.kind, partner=partner, payer_id=claim.payer.id,
         outbox_records=_queued_status(claim, partner, file), detail={"file": file, **said},
         text=text,
     )  # fmt: skip

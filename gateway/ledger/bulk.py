@@ -91,6 +91,7 @@ class ClaimWrites:
         self.states: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.records: list[OutboxItem] = []
+        self._detail: tuple[dict[str, Any], str] | None = None  # the last detail, as JSON
 
     def transition(
         self,
@@ -119,9 +120,19 @@ class ClaimWrites:
         details = dict(detail or {})
         self.events.append({
             "claim_id": claim_id, "version": version, "event": name.value, "at": self.now,
-            "source": source, "detail": dumps(details),
+            "source": source, "detail": self._dumps(details),
         })  # fmt: skip
         return ClaimEvent(claim_id, version, name, self.now, source, details)
+
+    def _dumps(self, details: dict[str, Any]) -> str:
+        """``dumps(details)``, written once for a run of equal details (the claims of one
+        interchange or reply share theirs)."""
+        last = self._detail
+        if last is not None and last[0] == details:
+            return last[1]
+        text = dumps(details)
+        self._detail = (dict(details), text)  # its own copy: the event keeps the other
+        return text
 
     def flush(self, connection: Connection) -> None:
         """The states and events (output records are the caller's: ``records``)."""

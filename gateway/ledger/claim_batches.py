@@ -95,6 +95,7 @@ class ClaimBatchBook(ClaimBook):
         rows: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
         records: list[OutboxItem] = []
+        said: tuple[dict[str, Any], str] | None = None  # the last event detail, as JSON
         with self.engine.begin() as connection:
             view = ClaimStates(connection, (str(new.record["claim_id"]) for new in batch))
             for new in batch:
@@ -121,9 +122,11 @@ class ClaimBatchBook(ClaimBook):
                     "created_at": now, "updated_at": now, **search_fields(new.record),
                 })  # fmt: skip
                 detail = {"frequency": frequency, "partner": new.partner, **new.detail}
+                if said is None or said[0] != detail:  # a file's claims mostly share theirs
+                    said = (detail, dumps(detail))
                 events.append({
                     "claim_id": claim_id, "version": version, "event": ClaimState.QUEUED.value,
-                    "at": now, "source": "intake", "detail": dumps(detail),
+                    "at": now, "source": "intake", "detail": said[1],
                 })  # fmt: skip
                 if new.outbox_records is not None:  # e.g. the "queued" status record
                     records.extend(new.outbox_records(version))

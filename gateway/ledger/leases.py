@@ -194,13 +194,11 @@ def lease_rows(
             {"work_key": key_of(c), "owner": owner, "expires_at": expires, "token": leased.token}
             for c in candidates
         ]
-        stmt = book._insert(connection, leases).values(rows)
-        stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
-            index_elements=[leases.c.work_key],
-            set_={"owner": owner, "expires_at": expires, "token": leased.token},
-            where=leases.c.expires_at <= now,
-        ).returning(leases.c.work_key)
-        taken = {str(key) for key in connection.execute(stmt).scalars()}
+        # executemany of one statement (its compiled form cached; SQLAlchemy sends it as
+        # multi-row INSERTs), RETURNING the rows written: those free or expired
+        taken = {
+            str(key) for key in connection.execute(_take(book, connection, now), rows).scalars()
+        }
         leased.extend(c for c in candidates if key_of(c) in taken)
         if len(leased) >= limit:
             break
@@ -214,3 +212,18 @@ def min_time(value: Any) -> datetime | None:
     if value is not None and value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value if isinstance(value, datetime) else None
+
+
+def _take(book: LedgerBase, connection: Connection, now: datetime) -> Any:
+    """The lease rows' INSERT: a lease row is written when free, or taken over when expired
+    at ``now``, each written row's key returned (the values are the rows': executemany)."""
+    stmt = book._insert(connection, leases)
+    return stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+        index_elements=[leases.c.work_key],
+        set_={
+            "owner": stmt.excluded.owner,  # type: ignore[attr-defined]
+            "expires_at": stmt.excluded.expires_at,  # type: ignore[attr-defined]
+            "token": stmt.excluded.token,  # type: ignore[attr-defined]
+        },
+        where=leases.c.expires_at <= now,
+    ).returning(leases.c.work_key)
