@@ -205,6 +205,7 @@ claims = Table(
     Index(None, "service_from"),
     Index(None, "payer_id"),
     Index(None, "updated_at", "claim_id"),  # the web view's newest claims first (0008)
+    Index(None, "created_at", "claim_id", "version", "billed"),  # money of the month (0014)
 )
 
 # Append-only: the ledger never updates or deletes an event.
@@ -331,6 +332,7 @@ claim_payments = Table(
     Index(None, "remittance_id"),
     Index(None, "state"),
     Index(None, "updated_at"),  # what changed lately (the next-payer step looks at it)
+    Index(None, "recorded_at", "state", "paid", "patient_responsibility"),  # money (0014)
 )
 
 # Output records waiting to be written to spool/postings|balances|status (emitted_at NULL).
