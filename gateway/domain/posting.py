@@ -39,7 +39,21 @@ Record = dict[str, Any]
 
 
 def money(value: Decimal) -> str:
-    """Amounts go out as strings with two decimals."""
+    """Amounts go out as strings with two decimals (``f"{value:.2f}"``).
+
+    A posting writes some thirty amounts and formatting a Decimal costs about 1 µs; its plain
+    text (``str``, 0.15 µs) is already that when it has at most two decimals, as amounts read
+    from an 835 and their sums have: only the others go through the format.
+    """
+    text = str(value)
+    dot = text.find(".")
+    if dot < 0:
+        return f"{value:.2f}" if "E" in text else text + ".00"
+    decimals = len(text) - dot - 1
+    if decimals == 2:
+        return text
+    if decimals == 1:
+        return text + "0"
     return f"{value:.2f}"
 
 
@@ -170,7 +184,7 @@ def post_claim(
                 breakdown[key] += amount
             if group != "CO":
                 owed.append(a)
-            out.append({"group": group, "reason": reason, "amount": f"{amount:.2f}",
+            out.append({"group": group, "reason": reason, "amount": money(amount),
                         "text": carc.get(reason) or carc_text(reason)})  # fmt: skip
         return out, total
 
@@ -187,9 +201,9 @@ def post_claim(
             "line_id": line_id,
             "procedure": line.procedure,
             "modifiers": line.modifiers,
-            "charge": f"{line.charge:.2f}",
-            "paid": f"{line.paid:.2f}",
-            "allowed": f"{line.allowed:.2f}" if line.allowed is not None else None,
+            "charge": money(line.charge),
+            "paid": money(line.paid),
+            "allowed": money(line.allowed) if line.allowed is not None else None,
             "units": str(line.units) if line.units is not None else "1",
             "service_date": line.service_date.isoformat() if line.service_date else None,
             "adjustments": adjs,
@@ -213,9 +227,9 @@ def post_claim(
         "status_code": claim.status_code,
         "status": claim_outcome(claim),
         "status_text": claim.status,
-        "charge": f"{claim.charge:.2f}",
-        "paid": f"{claim.paid:.2f}",
-        "patient_responsibility": f"{responsibility:.2f}",
+        "charge": money(claim.charge),
+        "paid": money(claim.paid),
+        "patient_responsibility": money(responsibility),
         "adjustments": claim_adjs,
         "remarks": [{"code": r, "text": rarc_text(r)} for r in claim.remarks],
         "lines": lines,
@@ -237,14 +251,14 @@ def post_claim(
             "claim_id": claim.claim_id,
             "patient": _patient(claim, submitted),
             "payer": ctx.payer,
-            "billed": f"{claim.charge:.2f}",
-            "insurer_paid": f"{claim.paid:.2f}",
-            "contractual_adjustment": f"{totals['CO']:.2f}",
-            "patient_owes": f"{share:.2f}",
-            "breakdown": {key: f"{value:.2f}" for key, value in breakdown.items()},
-            "other_adjustments": {g: f"{totals[g]:.2f}" for g in ("OA", "PI", "CR")},
+            "billed": money(claim.charge),
+            "insurer_paid": money(claim.paid),
+            "contractual_adjustment": money(totals['CO']),
+            "patient_owes": money(share),
+            "breakdown": {key: money(value) for key, value in breakdown.items()},
+            "other_adjustments": {g: money(totals[g]) for g in ("OA", "PI", "CR")},
             "reasons": [
-                {"group": a.group, "code": a.reason, "amount": f"{a.amount:.2f}",
+                {"group": a.group, "code": a.reason, "amount": money(a.amount),
                  "text": carc.get(a.reason) or carc_text(a.reason)}
                 for a in owed
             ],
@@ -253,9 +267,9 @@ def post_claim(
             "remittance": ctx.remittance,
         }  # fmt: skip
         if paid_before and action in ("bill_patient", "refund_patient"):
-            balance["patient_paid"] = f"{paid_before:.2f}"  # at the visit (AMT*F5)
+            balance["patient_paid"] = money(paid_before)  # at the visit (AMT*F5)
             if action == "refund_patient":
-                balance["refund"] = f"{paid_before - share:.2f}"
+                balance["refund"] = money(paid_before - share)
         if submitted is not None and submitted.other_payers:  # a secondary or tertiary answer
             _after_every_payer(balance, claim, submitted, share, action)
     return PostedClaim(posting, balance, errors, warning)
