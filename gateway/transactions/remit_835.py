@@ -132,21 +132,33 @@ def _adjustments(els: list[str], position: int) -> list[Adjustment]:
     return out
 
 
-def _hashed(lists: Iterator[list[str]], digests: list[str]) -> Iterator[list[str]]:
-    """The element lists as they come, each transaction set's segments between its ST and SE
-    hashed on the way; when an SE comes out, ``digests[0]`` is its set's hash (the envelope's
-    control numbers are left out: the same payment re-sent in a new envelope hashes the same)."""
-    digest = None
-    for els in lists:
-        sid = els[0]
-        if sid == "ST":
-            digest = hashlib.sha256()
-        elif sid == "SE":
-            digests[0] = digest.hexdigest() if digest is not None else ""
-            digest = None
-        elif digest is not None:
-            digest.update("\x1f".join(els).encode("utf-8", "replace") + b"\x1e")
-        yield els
+class _ContentHash:
+    """The hash of one transaction set's segments between its ST and SE (the envelope's
+    control numbers left out: the same payment re-sent in a new envelope hashes the same):
+    each segment's elements joined by 0x1F and ended by 0x1E, as UTF-8. Segments are hashed a
+    few thousand at a time (the same bytes, in order, as one at a time)."""
+
+    BATCH = 4096
+
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self.waiting: list[str] = []
+
+    def add(self, els: list[str]) -> None:
+        waiting = self.waiting
+        waiting.append("\x1f".join(els))
+        if len(waiting) >= self.BATCH:
+            self._update()
+
+    def _update(self) -> None:
+        if self.waiting:
+            text = "\x1e".join(self.waiting) + "\x1e"
+            self.digest.update(text.encode("utf-8", "replace"))
+            self.waiting = []
+
+    def hexdigest(self) -> str:
+        self._update()
+        return self.digest.hexdigest()
 
 
 def read_835(
@@ -163,10 +175,8 @@ def read_835(
     remittance by, with its identity).
     """
     reader = X12Reader(source, strict=strict)
-    digests = [""]
     lists = reader.element_lists()
-    if content_hash:
-        lists = _hashed(lists, digests)
+    hashed: _ContentHash | None = None
     payment: PaymentInfo | None = None
     header_sent = False
     claim: ClaimPayment | None = None
@@ -187,10 +197,13 @@ def read_835(
                 payment.interchange_control = interchange
                 end = TransactionEnd(payment)
                 header_sent, claim, line, n1, header_number = False, None, None, "", ""
+                hashed = _ContentHash() if content_hash else None
             elif sid == "ISA":
                 interchange = els[13]
             continue
         n = len(els)
+        if hashed is not None and sid != "SE":
+            hashed.add(els)
         # The branches go from the most frequent segment to the least; each first refuses a
         # segment that ends before the last element the reader needs (_REQUIRED).
         try:
@@ -303,7 +316,7 @@ def read_835(
                     end.provider_adjustments.extend(_provider_adjustments(reader, els, position))
                 else:  # SE
                     end.position = position
-                    end.content_sha256 = digests[0]
+                    end.content_sha256 = hashed.hexdigest() if hashed is not None else ""
                     yield end
                     payment = None
             elif sid == "LQ":
