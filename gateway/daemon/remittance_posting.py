@@ -27,7 +27,6 @@ from gateway.daemon.status import status_record
 from gateway.domain.claim import Claim
 from gateway.domain.posting import payer_sequence, payment_sentence, with_content_id
 from gateway.files import private_dir
-from gateway.ledger import payments as ledger_payments
 from gateway.ledger.ledger import (
     ClaimPaymentIn,
     Ledger,
@@ -274,7 +273,7 @@ def post_remittance_file(
                 if isinstance(event, PaymentStarted):
                     if claims is not None:
                         claims.close()
-                    claims = Spilled(folder, list, tuple, memory=ledger_payments.CHUNK)
+                    claims = Spilled(folder, list, tuple, memory=ledger.payment_chunk())
                 elif isinstance(event, ClaimPosted) and claims is not None:
                     submitted = lookup(event.claim.claim_id, None)  # just looked up: cached
                     hint = submitted.subscriber.sequence if submitted else "P"
