@@ -144,20 +144,14 @@ class _ContentHash:
         self.digest = hashlib.sha256()
         self.waiting: list[str] = []
 
-    def add(self, els: list[str]) -> None:
-        waiting = self.waiting
-        waiting.append("\x1f".join(els))
-        if len(waiting) >= self.BATCH:
-            self._update()
-
-    def _update(self) -> None:
+    def update(self) -> None:
         if self.waiting:
             text = "\x1e".join(self.waiting) + "\x1e"
             self.digest.update(text.encode("utf-8", "replace"))
             self.waiting = []
 
     def hexdigest(self) -> str:
-        self._update()
+        self.update()
         return self.digest.hexdigest()
 
 
@@ -203,7 +197,10 @@ def read_835(
             continue
         n = len(els)
         if hashed is not None and sid != "SE":
-            hashed.add(els)
+            waiting = hashed.waiting  # ContentHash.add, inline: once per segment
+            waiting.append("\x1f".join(els))
+            if len(waiting) >= _ContentHash.BATCH:
+                hashed.update()
         # The branches go from the most frequent segment to the least; each first refuses a
         # segment that ends before the last element the reader needs (_REQUIRED).
         try:

@@ -7,6 +7,8 @@ The HL tree runs information source (20) → receiver (21) → billing provider 
 from __future__ import annotations
 
 import os
+from datetime import date
+from functools import lru_cache
 from typing import BinaryIO
 
 from gateway.domain.acknowledgments import ClaimAck, LineStatus, Status
@@ -17,12 +19,19 @@ from gateway.x12.values import parse_d8
 VERSION = "005010X214"
 
 
+@lru_cache(maxsize=1 << 10)
+def _d8(text: str) -> date | None:
+    """CCYYMMDD as a date, None when it is not one (a 277CA repeats a few dates: strptime
+    once each)."""
+    try:
+        return parse_d8(text)
+    except ValueError:
+        return None
+
+
 def _status(seg: Segment) -> list[Status]:
     """``STC*A7:562:85*20250311*U*175~`` (plus the extra triplets in STC10 and STC11)."""
-    try:
-        effective = parse_d8(seg.get(2)) if seg.get(2) else None
-    except ValueError:
-        effective = None
+    effective = _d8(seg.get(2))
     amount = decimal_or_none(seg.get(4))  # informational: a bad one is left out
     out = []
     for n in (1, 10, 11):
@@ -83,11 +92,12 @@ def read_277ca(source: str | os.PathLike[str] | BinaryIO | bytes) -> list[ClaimA
                 claim.bill_type = value
         elif sid == "DTP" and seg.get(1) == "472" and line is None:
             start, _, end = seg.get(3).partition("-")
-            try:
-                claim.service_from = parse_d8(start)
-                claim.service_to = parse_d8(end) if end else claim.service_from
-            except ValueError:
-                pass
+            first = _d8(start)
+            if first is not None:  # a date that is not one leaves the claim's dates alone
+                claim.service_from = first
+                last = _d8(end) if end else first
+                if last is not None:
+                    claim.service_to = last
         elif sid == "SVC":
             line = LineStatus(procedure=seg.component(1, 2))
             line.charge = decimal_or_none(seg.get(2))
