@@ -39,3 +39,14 @@ def test_the_amount_cache_stays_bounded_and_right(monkeypatch: pytest.MonkeyPatc
     assert remit_835._money("", 1, "CLP04") == 0
     with pytest.raises(remit_835.BadValue, match="CLP04 '1e5' is not a number"):
         remit_835._money("1e5", 7, "CLP04")
+
+
+def test_money_texts_kept_are_right_for_equal_amounts_and_signed_zeros() -> None:
+    """Equal Decimals share one kept text (the same value formats the same); zeros are never
+    kept, since minus zero equals zero but reads otherwise."""
+    pairs = [("1.5", "1.50"), ("1.50", "1.50"), ("1.500", "1.50"), ("0", "0.00"),
+             ("-0", "-0.00"), ("0.00", "0.00"), ("-0.00", "-0.00"), ("-0.001", "-0.00"),
+             ("0.001", "0.00"), ("2.675", "2.68"), ("2.6750", "2.68")]  # fmt: skip
+    for _ in range(2):
+        for text, shown in pairs:
+            assert money(Decimal(text)) == shown, text
