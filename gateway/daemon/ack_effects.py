@@ -186,8 +186,8 @@ def _voids_without_money(ledger: Ledger, versions: dict[str, int]) -> set[str]:
     """Claims whose version sent is a void (frequency 8) while the payer has no money in force
     for the claim: the 277CA accepting the void ends them voided (no 835 will follow)."""
     out = set()
-    for stored in ledger.current_claims(list(versions)):
-        if stored.frequency != "8" or versions.get(stored.claim_id) != stored.version:
+    for stored in ledger.current_claims(list(versions), frequency="8"):
+        if versions.get(stored.claim_id) != stored.version:
             continue
         sequence = str(stored.record.get("subscriber", {}).get("sequence") or "P")
         paid = ledger.payments_in_force(stored.claim_id, sequence=sequence)  # the 835's payer

@@ -273,7 +273,7 @@ def post_remittance_file(
                 if isinstance(event, PaymentStarted):
                     if claims is not None:
                         claims.close()
-                    claims = Spilled(folder, list, tuple)
+                    claims = Spilled(folder, list, tuple, memory=ledger.payment_chunk())
                 elif isinstance(event, ClaimPosted) and claims is not None:
                     submitted = lookup(event.claim.claim_id, None)  # just looked up: cached
                     hint = submitted.subscriber.sequence if submitted else "P"

@@ -38,9 +38,40 @@ PAYER_SEQUENCE = {"1": "P", "19": "P", "2": "S", "20": "S", "3": "T", "21": "T"}
 Record = dict[str, Any]
 
 
+# Texts of amounts already formatted (a Decimal to text costs about 3,000 instructions, a look
+# up a tenth of that; a remittance repeats many amounts), bounded: emptied when full. Zero is
+# never a key: minus zero equals it but reads "-0.00".
+_MONEY_TEXT: dict[Decimal, str] = {}
+_MONEY_TEXT_MAX = 1 << 14
+
+
 def money(value: Decimal) -> str:
-    """Amounts go out as strings with two decimals."""
-    return f"{value:.2f}"
+    """Amounts go out as strings with two decimals (``f"{value:.2f}"``).
+
+    A posting writes some thirty amounts: those seen before come from ``_MONEY_TEXT``, the
+    untouched totals (the ``ZERO`` object itself) are "0.00", and a new one's plain text is
+    used when it has at most two decimals (the format only for the others).
+    """
+    if value is ZERO:
+        return "0.00"
+    text = _MONEY_TEXT.get(value)
+    if text is not None:
+        return text
+    text = str(value)
+    dot = text.find(".")
+    if dot < 0:
+        text = f"{value:.2f}" if "E" in text else text + ".00"
+    else:
+        decimals = len(text) - dot - 1
+        if decimals == 1:
+            text += "0"
+        elif decimals != 2:
+            text = f"{value:.2f}"
+    if value:
+        if len(_MONEY_TEXT) >= _MONEY_TEXT_MAX:
+            _MONEY_TEXT.clear()
+        _MONEY_TEXT[value] = text
+    return text
 
 
 def claim_outcome(claim: ClaimPayment) -> str:
@@ -170,7 +201,7 @@ def post_claim(
                 breakdown[key] += amount
             if group != "CO":
                 owed.append(a)
-            out.append({"group": group, "reason": reason, "amount": f"{amount:.2f}",
+            out.append({"group": group, "reason": reason, "amount": money(amount),
                         "text": carc.get(reason) or carc_text(reason)})  # fmt: skip
         return out, total
 
@@ -187,9 +218,9 @@ def post_claim(
             "line_id": line_id,
             "procedure": line.procedure,
             "modifiers": line.modifiers,
-            "charge": f"{line.charge:.2f}",
-            "paid": f"{line.paid:.2f}",
-            "allowed": f"{line.allowed:.2f}" if line.allowed is not None else None,
+            "charge": money(line.charge),
+            "paid": money(line.paid),
+            "allowed": money(line.allowed) if line.allowed is not None else None,
             "units": str(line.units) if line.units is not None else "1",
             "service_date": line.service_date.isoformat() if line.service_date else None,
             "adjustments": adjs,
@@ -213,9 +244,9 @@ def post_claim(
         "status_code": claim.status_code,
         "status": claim_outcome(claim),
         "status_text": claim.status,
-        "charge": f"{claim.charge:.2f}",
-        "paid": f"{claim.paid:.2f}",
-        "patient_responsibility": f"{responsibility:.2f}",
+        "charge": money(claim.charge),
+        "paid": money(claim.paid),
+        "patient_responsibility": money(responsibility),
         "adjustments": claim_adjs,
         "remarks": [{"code": r, "text": rarc_text(r)} for r in claim.remarks],
         "lines": lines,
@@ -237,14 +268,14 @@ def post_claim(
             "claim_id": claim.claim_id,
             "patient": _patient(claim, submitted),
             "payer": ctx.payer,
-            "billed": f"{claim.charge:.2f}",
-            "insurer_paid": f"{claim.paid:.2f}",
-            "contractual_adjustment": f"{totals['CO']:.2f}",
-            "patient_owes": f"{share:.2f}",
-            "breakdown": {key: f"{value:.2f}" for key, value in breakdown.items()},
-            "other_adjustments": {g: f"{totals[g]:.2f}" for g in ("OA", "PI", "CR")},
+            "billed": money(claim.charge),
+            "insurer_paid": money(claim.paid),
+            "contractual_adjustment": money(totals['CO']),
+            "patient_owes": money(share),
+            "breakdown": {key: money(value) for key, value in breakdown.items()},
+            "other_adjustments": {g: money(totals[g]) for g in ("OA", "PI", "CR")},
             "reasons": [
-                {"group": a.group, "code": a.reason, "amount": f"{a.amount:.2f}",
+                {"group": a.group, "code": a.reason, "amount": money(a.amount),
                  "text": carc.get(a.reason) or carc_text(a.reason)}
                 for a in owed
             ],
@@ -253,9 +284,9 @@ def post_claim(
             "remittance": ctx.remittance,
         }  # fmt: skip
         if paid_before and action in ("bill_patient", "refund_patient"):
-            balance["patient_paid"] = f"{paid_before:.2f}"  # at the visit (AMT*F5)
+            balance["patient_paid"] = money(paid_before)  # at the visit (AMT*F5)
             if action == "refund_patient":
-                balance["refund"] = f"{paid_before - share:.2f}"
+                balance["refund"] = money(paid_before - share)
         if submitted is not None and submitted.other_payers:  # a secondary or tertiary answer
             _after_every_payer(balance, claim, submitted, share, action)
     return PostedClaim(posting, balance, errors, warning)

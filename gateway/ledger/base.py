@@ -201,27 +201,26 @@ class LedgerBase:
             record_id = record.get("id")
             if not isinstance(record_id, str) or not record_id:
                 raise LedgerError(f"outbox record without a string id: {dict(record)!r:.200}")
+            if record_id in rows:  # the first of one id is queued; the others left alone
+                continue
             named = record.get("partner")
-            rows.setdefault(
-                record_id,
-                {
-                    "record_id": record_id,
-                    "kind": OutboxKind(kind).value,
-                    "payload": dumps(dict(record)),
-                    "created_at": now,
-                    "place": named
-                    if isinstance(named, str) and named
-                    else by_claim.get(str(record.get("claim_id")), place),
-                },
-            )
+            rows[record_id] = {
+                "record_id": record_id,
+                "kind": OutboxKind(kind).value,
+                "payload": dumps(dict(record)),
+                "created_at": now,
+                "place": named
+                if isinstance(named, str) and named
+                else by_claim.get(str(record.get("claim_id")), place),
+            }
         if not rows:
             return 0
-        # One compiled statement for every batch: executemany, which SQLAlchemy sends as
-        # multi-row INSERTs ("insertmanyvalues"), RETURNING only the rows that were new.
-        stmt = _OUTBOX_INSERT[connection.dialect.name == "postgresql"]
         if not count:
-            connection.execute(stmt, list(rows.values()))
+            _insert_outbox_rows(connection, list(rows.values()), now)
             return len(rows)
+        # One compiled statement: executemany, which SQLAlchemy sends as multi-row INSERTs
+        # ("insertmanyvalues"), RETURNING only the rows that were new.
+        stmt = _OUTBOX_INSERT[connection.dialect.name == "postgresql"]
         counted = stmt.returning(outbox.c.id)
         return len(connection.execute(counted, list(rows.values())).all())
 
@@ -230,3 +229,26 @@ _OUTBOX_INSERT = {  # built once: their compiled forms are cached
     postgres: insert(outbox).on_conflict_do_nothing(index_elements=[outbox.c.record_id])
     for postgres, insert in ((False, sqlite.insert), (True, postgresql.insert))
 }
+
+_OUTBOX_COLUMNS = ("record_id", "kind", "payload", "created_at", "place")
+_OUTBOX_ROWS = 500  # rows per multi-row INSERT on PostgreSQL (5 parameters each)
+
+
+def _insert_outbox_rows(connection: Connection, rows: list[dict[str, Any]], now: datetime) -> None:
+    """The rows (of one ``now``) sent straight to the driver, past SQLAlchemy's processing of
+    each row's parameters: ``executemany`` on SQLite, multi-row INSERTs of up to 500 rows on
+    PostgreSQL. The time is bound as SQLAlchemy binds it (its own processor, once); a record id
+    already there is left alone, as with ``_OUTBOX_INSERT``."""
+    dialect = connection.dialect
+    created = outbox.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+    at = created(now) if created is not None else now
+    values = [(r["record_id"], r["kind"], r["payload"], at, r["place"]) for r in rows]
+    head = f"INSERT INTO outbox ({', '.join(_OUTBOX_COLUMNS)}) VALUES "
+    tail = " ON CONFLICT (record_id) DO NOTHING"
+    if dialect.name != "postgresql":
+        connection.exec_driver_sql(head + "(?, ?, ?, ?, ?)" + tail, values)
+        return
+    for start in range(0, len(values), _OUTBOX_ROWS):
+        batch = values[start : start + _OUTBOX_ROWS]
+        marks = ", ".join(["(%s, %s, %s, %s, %s)"] * len(batch))
+        connection.exec_driver_sql(head + marks + tail, tuple(v for row in batch for v in row))

@@ -104,15 +104,20 @@ class ClaimBook(LedgerBase):
             row = connection.execute(query.order_by(claims.c.version.desc()).limit(1)).first()
         return None if row is None else stored_claim(row)
 
-    def current_claims(self, claim_ids: Sequence[str]) -> list[StoredClaim]:
-        """The current versions of these claims, in the order asked (unknown ids left out)."""
+    def current_claims(
+        self, claim_ids: Sequence[str], *, frequency: str | None = None
+    ) -> list[StoredClaim]:
+        """The current versions of these claims, in the order asked (unknown ids left out);
+        with ``frequency``, only those of that frequency code (the others' records are not
+        read)."""
         found: dict[str, StoredClaim] = {}
         with self.engine.begin() as connection:
             for start in range(0, len(claim_ids), CHUNK):
                 chunk = list(claim_ids[start : start + CHUNK])
-                rows = connection.execute(
-                    select(claims).where(claims.c.claim_id.in_(chunk), CURRENT_VERSION)
-                ).all()
+                query = select(claims).where(claims.c.claim_id.in_(chunk), CURRENT_VERSION)
+                if frequency is not None:
+                    query = query.where(claims.c.frequency == frequency)
+                rows = connection.execute(query).all()
                 found.update((row.claim_id, stored_claim(row)) for row in rows)
         return [found[c] for c in claim_ids if c in found]
 

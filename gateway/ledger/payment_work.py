@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.engine import Connection, Row
+from sqlalchemy.sql.elements import BindParameter
 
 from gateway.ledger.records import (
     CHUNK,
@@ -84,28 +85,17 @@ class PaymentWork:
         self.records: list[OutboxItem] = []
 
     def _read(self, chunk: list[str]) -> None:
-        c = self.connection
-        joined = joined_payments().where(claim_payments.c.claim_id.in_(chunk))
-        for row in c.execute(joined.order_by(claim_payments.c.id)):
+        c, ids = self.connection, {"ids": chunk}
+        for row in c.execute(_READ_PAYMENTS, ids):
             self.payments[row.claim_id].append(stored_payment(row))
-        for table in (claims, interchange_claims):  # the newest version sent wins
+        for newest in _READ_VERSIONS:  # the newest version sent wins
             self.versions.update(
-                (str(claim_id), int(version)) for claim_id, version in c.execute(
-                    select(table.c.claim_id, func.max(table.c.version))
-                    .where(table.c.claim_id.in_(chunk)).group_by(table.c.claim_id)
-                )
-            )  # fmt: skip
-        self.leg_versions.update(
-            ((str(r.claim_id), str(r.sequence)), int(r.version)) for r in c.execute(
-                select(claim_legs.c.claim_id, claim_legs.c.sequence, claim_legs.c.version)
-                .where(claim_legs.c.claim_id.in_(chunk), claim_legs.c.version.is_not(None))
+                (str(claim_id), int(version)) for claim_id, version in c.execute(newest, ids)
             )
-        )  # fmt: skip
-        rows = c.execute(
-            select(claims.c.claim_id, claims.c.version, claims.c.state, claims.c.frequency)
-            .where(claims.c.claim_id.in_(chunk))
-            .with_for_update()
-        ).all()
+        self.leg_versions.update(
+            ((str(r.claim_id), str(r.sequence)), int(r.version)) for r in c.execute(_READ_LEGS, ids)
+        )
+        rows = c.execute(_READ_STATES, ids).all()
         self.states.update(((r.claim_id, int(r.version)), ClaimState(r.state)) for r in rows)
         self.frequencies.update(((r.claim_id, int(r.version)), str(r.frequency)) for r in rows)
 
@@ -432,3 +422,25 @@ def stored_payment(row: Row[Any]) -> StoredPayment:
         payment_date=row.r_payment_date, file_name=row.r_file_name,
         archived_as=row.r_archived_as, partner=row.r_partner,
     )  # fmt: skip
+
+
+# What PaymentWork reads of a chunk of claims, built once (an expanding IN: the statements are
+# compiled once, not built again with each chunk's ids as literals).
+_IDS: BindParameter[str] = bindparam("ids", expanding=True)
+_READ_PAYMENTS = (
+    joined_payments().where(claim_payments.c.claim_id.in_(_IDS)).order_by(claim_payments.c.id)
+)
+_READ_VERSIONS = tuple(
+    select(table.c.claim_id, func.max(table.c.version))
+    .where(table.c.claim_id.in_(_IDS))
+    .group_by(table.c.claim_id)
+    for table in (claims, interchange_claims)
+)
+_READ_LEGS = select(claim_legs.c.claim_id, claim_legs.c.sequence, claim_legs.c.version).where(
+    claim_legs.c.claim_id.in_(_IDS), claim_legs.c.version.is_not(None)
+)
+_READ_STATES = (
+    select(claims.c.claim_id, claims.c.version, claims.c.state, claims.c.frequency)
+    .where(claims.c.claim_id.in_(_IDS))
+    .with_for_update()
+)

@@ -124,6 +124,11 @@ class PaymentBook(LedgerBase):
             and sequence in (None, p.payer_sequence)
         ]  # fmt: skip
 
+    def payment_chunk(self) -> int:
+        """How many claim payments of one remittance the ledger takes at a time (a larger
+        remittance is taken in chunks of that many, read twice)."""
+        return CHUNK
+
     def held_payments(self) -> list[StoredPayment]:
         """Claim payments waiting for review, oldest first."""
         return self.claim_payments(states=[_P.HELD])

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import BinaryIO
 
 from gateway.domain.remittance import (
@@ -67,13 +67,24 @@ class BadValue(X12ElementError):
 
 
 # Amount texts repeat a great deal in a remittance (and the results are immutable): the hot
-# path looks them up here and reaches for the full check only when one is not a number.
-_amounts = lru_cache(maxsize=1 << 14)(partial(decimal_or_none, digits=AMOUNT_DIGITS))
+# path looks them up here and reaches for the full check only when one is not yet known. The
+# cache is bounded: emptied when full (an 835 of any size stays in constant memory).
+_AMOUNTS: dict[str, Decimal] = {"": ZERO}
+_AMOUNTS_MAX = 1 << 14
+_decimal = decimal_or_none.__wrapped__  # the cache above is enough
 
 
 def _money(text: str, position: int, what: str) -> Decimal:
-    value = _amounts(text) if text else ZERO
-    return value if value is not None else number(text, what, position, error=BadValue)
+    value = _AMOUNTS.get(text)
+    if value is None:
+        value = _decimal(text, AMOUNT_DIGITS)
+        if value is None:
+            return number(text, what, position, error=BadValue)  # raises: not a number
+        if len(_AMOUNTS) >= _AMOUNTS_MAX:
+            _AMOUNTS.clear()
+            _AMOUNTS[""] = ZERO
+        _AMOUNTS[text] = value
+    return value
 
 
 def _quantity(text: str, position: int, what: str) -> Decimal | None:
@@ -121,21 +132,27 @@ def _adjustments(els: list[str], position: int) -> list[Adjustment]:
     return out
 
 
-def _hashed(lists: Iterator[list[str]], digests: list[str]) -> Iterator[list[str]]:
-    """The element lists as they come, each transaction set's segments between its ST and SE
-    hashed on the way; when an SE comes out, ``digests[0]`` is its set's hash (the envelope's
-    control numbers are left out: the same payment re-sent in a new envelope hashes the same)."""
-    digest = None
-    for els in lists:
-        sid = els[0]
-        if sid == "ST":
-            digest = hashlib.sha256()
-        elif sid == "SE":
-            digests[0] = digest.hexdigest() if digest is not None else ""
-            digest = None
-        elif digest is not None:
-            digest.update("\x1f".join(els).encode("utf-8", "replace") + b"\x1e")
-        yield els
+class _ContentHash:
+    """The hash of one transaction set's segments between its ST and SE (the envelope's
+    control numbers left out: the same payment re-sent in a new envelope hashes the same):
+    each segment's elements joined by 0x1F and ended by 0x1E, as UTF-8. Segments are hashed a
+    few thousand at a time (the same bytes, in order, as one at a time)."""
+
+    BATCH = 4096
+
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self.waiting: list[str] = []
+
+    def update(self) -> None:
+        if self.waiting:
+            text = "\x1e".join(self.waiting) + "\x1e"
+            self.digest.update(text.encode("utf-8", "replace"))
+            self.waiting = []
+
+    def hexdigest(self) -> str:
+        self.update()
+        return self.digest.hexdigest()
 
 
 def read_835(
@@ -152,10 +169,8 @@ def read_835(
     remittance by, with its identity).
     """
     reader = X12Reader(source, strict=strict)
-    digests = [""]
     lists = reader.element_lists()
-    if content_hash:
-        lists = _hashed(lists, digests)
+    hashed: _ContentHash | None = None
     payment: PaymentInfo | None = None
     header_sent = False
     claim: ClaimPayment | None = None
@@ -165,6 +180,7 @@ def read_835(
     header_number = ""
     interchange = ""
     position = 0
+    amount_of = _AMOUNTS.get
     for els in lists:
         position += 1
         sid = els[0]
@@ -175,70 +191,111 @@ def read_835(
                 payment.interchange_control = interchange
                 end = TransactionEnd(payment)
                 header_sent, claim, line, n1, header_number = False, None, None, "", ""
+                hashed = _ContentHash() if content_hash else None
             elif sid == "ISA":
                 interchange = els[13]
             continue
+        n = len(els)
+        if hashed is not None and sid != "SE":
+            waiting = hashed.waiting  # ContentHash.add, inline: once per segment
+            waiting.append("\x1f".join(els))
+            if len(waiting) >= _ContentHash.BATCH:
+                hashed.update()
+        # The branches go from the most frequent segment to the least; each first refuses a
+        # segment that ends before the last element the reader needs (_REQUIRED).
         try:
-            if len(els) <= _REQUIRED.get(sid, 0):
-                raise missing(sid, len(els), position, error=BadValue)
             if sid == "CAS":
+                if n <= 3:
+                    raise missing(sid, n, position, error=BadValue)
                 if claim is not None:
                     target = line.adjustments if line is not None else claim.adjustments
-                    if len(els) <= 5 and els[2]:  # one reason: the usual case, kept short
-                        qty = _quantity(els[4], position, "CAS04") if len(els) > 4 else None
-                        amount = _money(els[3], position, "CAS03")
+                    if n <= 5 and els[2]:  # one reason: the usual case, kept short
+                        qty = _quantity(els[4], position, "CAS04") if n > 4 else None
+                        amount = amount_of(els[3])
+                        if amount is None:
+                            amount = _money(els[3], position, "CAS03")
                         target.append(Adjustment(els[1], els[2], amount, qty))
                     else:
                         target.extend(_adjustments(els, position))
-            elif sid == "SVC":
-                if claim is None:
-                    continue
-                comp = reader.delimiters.component if reader.delimiters else ":"
-                proc = els[1].split(comp)
-                submitted = els[6].split(comp) if len(els) > 6 and els[6] else None
-                line = ServicePayment(
-                    proc[0],
-                    proc[1] if len(proc) > 1 else "",
-                    [m for m in proc[2:6] if m],
-                    _money(els[2], position, "SVC02"),
-                    _money(els[3], position, "SVC03"),
-                    els[4] if len(els) > 4 and els[4] else None,
-                    _quantity(els[5], position, "SVC05") if len(els) > 5 else None,
-                    submitted[1] if submitted and len(submitted) > 1 else None,
-                    position=position,
-                )
-                claim.lines.append(line)
             elif sid == "DTM":
-                q, value = els[1], els[2]
+                if n <= 2:
+                    raise missing(sid, n, position, error=BadValue)
+                q = els[1]
                 if line is not None:
-                    if q in ("472", "150"):
-                        line.service_date = _date(value)
+                    if q == "472" or q == "150":
+                        line.service_date = _date(els[2])
                     elif q == "151":
-                        line.service_date_end = _date(value)
+                        line.service_date_end = _date(els[2])
                 elif claim is not None:
                     if q == "232":
-                        claim.statement_from = _date(value)
+                        claim.statement_from = _date(els[2])
                     elif q == "233":
-                        claim.statement_to = _date(value)
+                        claim.statement_to = _date(els[2])
                     elif q == "050":
-                        claim.received = _date(value)
+                        claim.received = _date(els[2])
                 elif q == "405":
-                    payment.production_date = _date(value)
+                    payment.production_date = _date(els[2])
             elif sid == "REF":
-                q, value = els[1], els[2]
+                if n <= 2:
+                    raise missing(sid, n, position, error=BadValue)
                 if line is not None:
-                    if q == "6R":
-                        line.line_id = value
-                elif claim is None and n1 == "PR" and q == "2U":
-                    payment.payer_id = identifier(value, "REF02", position, REF02_PAYER)
+                    if els[1] == "6R":
+                        line.line_id = els[2]
+                elif claim is None and n1 == "PR" and els[1] == "2U":
+                    payment.payer_id = identifier(els[2], "REF02", position, REF02_PAYER)
             elif sid == "AMT":
-                amount = _money(els[2], position, "AMT02")
+                if n <= 2:
+                    raise missing(sid, n, position, error=BadValue)
+                amount = amount_of(els[2])
+                if amount is None:
+                    amount = _money(els[2], position, "AMT02")
                 if line is not None:
                     if els[1] == "B6":
                         line.allowed = amount
                 elif claim is not None:
                     claim.amounts[els[1]] = amount
+            elif sid == "SVC":
+                if n <= 3:
+                    raise missing(sid, n, position, error=BadValue)
+                if claim is None:
+                    continue
+                comp = reader.delimiters.component if reader.delimiters else ":"
+                proc = els[1].split(comp)
+                submitted = els[6].split(comp) if n > 6 and els[6] else None
+                charge = amount_of(els[2])
+                if charge is None:
+                    charge = _money(els[2], position, "SVC02")
+                paid = amount_of(els[3])
+                if paid is None:
+                    paid = _money(els[3], position, "SVC03")
+                line = ServicePayment(
+                    proc[0],
+                    proc[1] if len(proc) > 1 else "",
+                    [m for m in proc[2:6] if m],
+                    charge,
+                    paid,
+                    els[4] if n > 4 and els[4] else None,
+                    _quantity(els[5], position, "SVC05") if n > 5 else None,
+                    submitted[1] if submitted and len(submitted) > 1 else None,
+                    position=position,
+                )
+                claim.lines.append(line)
+            elif sid == "NM1":
+                if n <= 2:
+                    raise missing(sid, n, position, error=BadValue)
+                if claim is not None:
+                    q = els[1]
+                    if q == "QC":
+                        claim.patient = _party(els)
+                    elif q == "IL":
+                        claim.insured = _party(els)
+                    elif q == "TT":
+                        claim.crossover_carrier = _party(els)
+                    elif q == "PR":
+                        claim.priority_payer = _party(els)
             elif sid in _LOOP_BOUNDARIES:
+                if n <= _REQUIRED.get(sid, 0):
+                    raise missing(sid, n, position, error=BadValue)
                 # Whatever came before is complete: the claim being read, or the header.
                 if claim is not None:
                     end.claim_count += 1
@@ -256,49 +313,45 @@ def read_835(
                     end.provider_adjustments.extend(_provider_adjustments(reader, els, position))
                 else:  # SE
                     end.position = position
-                    end.content_sha256 = digests[0]
+                    end.content_sha256 = hashed.hexdigest() if hashed is not None else ""
                     yield end
                     payment = None
-            elif sid == "NM1":
-                q = els[1]
-                if claim is not None:
-                    if q == "QC":
-                        claim.patient = _party(els)
-                    elif q == "IL":
-                        claim.insured = _party(els)
-                    elif q == "TT":
-                        claim.crossover_carrier = _party(els)
-                    elif q == "PR":
-                        claim.priority_payer = _party(els)
             elif sid == "LQ":
+                if n <= 2:
+                    raise missing(sid, n, position, error=BadValue)
                 if line is not None and els[1] == "HE":
                     line.remarks.append(els[2])
-            elif sid in ("MOA", "MIA"):
+            elif sid == "MOA" or sid == "MIA":
                 if claim is not None:
                     places = range(3, 8) if sid == "MOA" else (5, 20, 21, 22, 23)
-                    claim.remarks.extend(els[i] for i in places if i < len(els) and els[i])
+                    claim.remarks.extend(els[i] for i in places if i < n and els[i])
             elif sid == "BPR":
-                n = len(els)
+                if n <= 2:
+                    raise missing(sid, n, position, error=BadValue)
                 payment.handling_code = els[1]
                 payment.amount = _money(els[2], position, "BPR02")
                 payment.credit_debit = els[3] if n > 3 else ""
                 payment.method = els[4] if n > 4 else ""
                 payment.payment_date = _date(els[16]) if n > 16 else None
             elif sid == "TRN":
+                if n <= 2:
+                    raise missing(sid, n, position, error=BadValue)
                 payment.trace_number = identifier(els[2], "TRN02", position, TRN02)
-                originator = els[3] if len(els) > 3 else ""
+                originator = els[3] if n > 3 else ""
                 payment.trace_originator = (
                     identifier(originator, "TRN03", position, TRN03) if originator else ""
                 )
             elif sid == "N1":
+                if n <= 1:
+                    raise missing(sid, n, position, error=BadValue)
                 n1 = els[1]
-                name = els[2] if len(els) > 2 else ""
+                name = els[2] if n > 2 else ""
                 if n1 == "PR":
                     payment.payer_name = name
                 elif n1 == "PE":
                     payment.payee_name = name
-                    payment.payee_id_qualifier = els[3] if len(els) > 3 else ""
-                    payment.payee_id = els[4] if len(els) > 4 else ""
+                    payment.payee_id_qualifier = els[3] if n > 3 else ""
+                    payment.payee_id = els[4] if n > 4 else ""
         except BadValue as exc:  # the money of this transaction cannot be trusted: held
             end.problems.append(str(exc))
 

@@ -32,7 +32,7 @@ def decimal_or_none(text: str, digits: int = AMOUNT_DIGITS) -> Decimal | None:
     """Type R text as a Decimal, or None when it is not one (or has more than ``digits``)."""
     if _DECIMAL.fullmatch(text) is None:
         return None
-    if len(text) - text.count("-") - text.count(".") > digits:
+    if len(text) > digits and len(text) - text.count("-") - text.count(".") > digits:
         return None
     return Decimal(text)
 

@@ -112,6 +112,11 @@ def _plain_split(block: str, term: str) -> tuple[list[str], int, int] | None:
     return None
 
 
+def _quoted(els: list[str], n: int) -> str:
+    """Element n quoted for a message, or '(missing)'."""
+    return repr(els[n] if len(els) > n else "(missing)")
+
+
 def _fix_text(text: str) -> str:
     """Re-decode a Latin-1 decoded segment as UTF-8 when its bytes are UTF-8."""
     try:
@@ -194,288 +199,295 @@ class X12Reader:
         The n-th list is segment position n; :attr:`delimiters` is the current interchange's.
         """
         f, owned = self._open()
+        return self._segments(f, raw_lists=True, owned=owned)  # type: ignore[return-value]
+
+    def _segments(
+        self, f: BinaryIO, raw_lists: bool = False, owned: bool = False
+    ) -> Iterator[Segment | list[str]]:
+        """The segments of ``f`` (closed at the end when ``owned``), one generator frame."""
         try:
-            yield from self._segments(f, raw_lists=True)  # type: ignore[misc]
-        finally:
-            if owned:
-                f.close()
+            chunk_size = self.chunk_size
+            buf = ""
+            base = 0  # byte offset of buf[0] in the file
+            eof = False
+            index = 0
+            first = True
+            known_ids: set[str] = set()
 
-    def _segments(self, f: BinaryIO, raw_lists: bool = False) -> Iterator[Segment | list[str]]:
-        chunk_size = self.chunk_size
-        buf = ""
-        base = 0  # byte offset of buf[0] in the file
-        eof = False
-        index = 0
-        first = True
-        known_ids: set[str] = set()
-
-        def more() -> bool:
-            nonlocal buf, eof
-            if eof:
-                return False
-            data = f.read(chunk_size)
-            if not data:
-                eof = True
-                return False
-            text = data.decode("latin-1")
-            if "\x00" in text:
-                raise X12SyntaxError(
-                    "binary data (NUL byte): this is not an X12 file",
-                    offset=base + len(buf) + text.index("\x00"),
-                )
-            buf += text
-            return True
-
-        while True:
-            # -- between interchanges: skip white space, expect ISA or the end ---------------
-            while True:
-                if first and buf.startswith(_BOM):
-                    buf, base = buf[3:], base + 3
-                stripped = buf.lstrip(_WHITESPACE)
-                base += len(buf) - len(stripped)
-                buf = stripped
-                if len(buf) >= ISA_LENGTH + 1 or (eof and buf) or not more():
-                    break
-            if not buf:
-                if first:
-                    raise X12SyntaxError("the file is empty: no ISA segment", offset=base)
-                return
-            first = False
-            delims, isa, isa_len = self._isa(buf, base)
-            self.delimiters = delims
-            self.interchanges += 1
-            index += 1
-            yield isa if raw_lists else Segment(index, base, isa, delims)
-            isa_control = isa[13]
-            isa_offset = base
-            isa_index = index
-            groups = 0
-            group: Segment | None = None
-            group_sets = 0
-            st: Segment | None = None
-            elem, term = delims.element, delims.segment
-            pos = isa_len
-            closed = False
-            while not closed:
-                end = buf.rfind(term)
-                if end < pos:
-                    if len(buf) - pos > MAX_SEGMENT:
-                        raise X12SyntaxError(
-                            f"no segment terminator {term!r} within {MAX_SEGMENT} bytes: "
-                            "this is not X12 data",
-                            offset=base + pos,
-                        )
-                    if more():
-                        continue
-                    tail = buf[pos:].strip(_WHITESPACE)
-                    if not tail:
-                        raise X12SyntaxError(
-                            f"file ends inside interchange {isa_control}: no IEA segment",
-                            segment_index=isa_index,
-                            offset=isa_offset,
-                            segment_id="ISA",
-                        )
-                    self._problem(
-                        X12SyntaxError(
-                            f"last segment is not terminated by {term!r}",
-                            segment_index=index + 1,
-                            offset=base + pos,
-                        )
+            def more() -> bool:
+                nonlocal buf, eof
+                if eof:
+                    return False
+                data = f.read(chunk_size)
+                if not data:
+                    eof = True
+                    return False
+                text = data.decode("latin-1")
+                if "\x00" in text:
+                    raise X12SyntaxError(
+                        "binary data (NUL byte): this is not an X12 file",
+                        offset=base + len(buf) + text.index("\x00"),
                     )
-                    buf += term
-                    end = len(buf) - 1
-                block = buf[pos:end]
-                cursor = base + pos
-                plain = _plain_split(block, term)
-                if plain is not None:
-                    pieces, step, lead = plain
-                    cursor += lead
-                else:
-                    pieces, step = block.split(term), 1
-                has_breaks = term not in "\r\n" and ("\n" in block or "\r" in block)
-                for raw in pieces:
-                    start = offset = cursor
-                    cursor += len(raw) + step
-                    if plain is not None:
-                        if not raw:
-                            continue
-                        s = raw
-                    else:
-                        s = raw.strip(_WHITESPACE)
-                        if not s:
-                            continue
-                        if len(s) != len(raw) and raw[0] in _WHITESPACE:
-                            offset += len(raw) - len(raw.lstrip(_WHITESPACE))
-                        if has_breaks and ("\n" in s or "\r" in s):
-                            s = s.replace("\r", "").replace("\n", "")
-                        if not s.isascii():
-                            s = _fix_text(s)
-                    els = s.split(elem)
-                    sid = els[0]
-                    index += 1
-                    if st is not None and sid in known_ids:  # the common case, kept short
-                        yield els if raw_lists else _new(Segment, (index, offset, els, delims))
-                        continue
-                    if sid in _ENVELOPE:
-                        if sid == "ST":
-                            if group is None or st is not None:
-                                open_set = st.get(2) if st else ""
-                                what = (
-                                    "outside a functional group (no GS)"
-                                    if group is None
-                                    else f"before the SE of transaction set {open_set}"
-                                )
-                                raise X12SyntaxError(
-                                    f"ST {what}",
-                                    segment_index=index,
-                                    offset=offset,
-                                    segment_id="ST",
-                                )
-                            st = Segment(index, offset, els, delims)
-                            group_sets += 1
-                        elif sid == "SE":
-                            if st is None:
-                                raise X12SyntaxError(
-                                    "SE without a matching ST",
-                                    segment_index=index,
-                                    offset=offset,
-                                    segment_id="SE",
-                                )
-                            count = index - st.position + 1
-                            if els[1:2] != [str(count)]:
-                                self._problem(
-                                    X12SyntaxError(
-                                        f"SE01 says {els[1] if len(els) > 1 else '(missing)'} "
-                                        f"segments but transaction set {st.get(2)} has {count}",
-                                        segment_index=index,
-                                        offset=offset,
-                                        segment_id="SE",
-                                    )
-                                )
-                            if els[2:3] != [st.get(2)]:
-                                self._problem(
-                                    X12SyntaxError(
-                                        f"SE02 {els[2] if len(els) > 2 else '(missing)'!r} does "
-                                        f"not match ST02 {st.get(2)!r}",
-                                        segment_index=index,
-                                        offset=offset,
-                                        segment_id="SE",
-                                    )
-                                )
-                            st = None
-                        elif st is not None:
+                buf += text
+                return True
+
+            while True:
+                # -- between interchanges: skip white space, expect ISA or the end ---------------
+                while True:
+                    if first and buf.startswith(_BOM):
+                        buf, base = buf[3:], base + 3
+                    stripped = buf.lstrip(_WHITESPACE)
+                    base += len(buf) - len(stripped)
+                    buf = stripped
+                    if len(buf) >= ISA_LENGTH + 1 or (eof and buf) or not more():
+                        break
+                if not buf:
+                    if first:
+                        raise X12SyntaxError("the file is empty: no ISA segment", offset=base)
+                    return
+                first = False
+                delims, isa, isa_len = self._isa(buf, base)
+                self.delimiters = delims
+                self.interchanges += 1
+                index += 1
+                yield isa if raw_lists else Segment(index, base, isa, delims)
+                isa_control = isa[13]
+                isa_offset = base
+                isa_index = index
+                groups = 0
+                group: Segment | None = None
+                group_sets = 0
+                st: Segment | None = None
+                elem, term = delims.element, delims.segment
+                pos = isa_len
+                closed = False
+                while not closed:
+                    end = buf.rfind(term)
+                    if end < pos:
+                        if len(buf) - pos > MAX_SEGMENT:
                             raise X12SyntaxError(
-                                f"{sid} inside transaction set {st.get(2)}: its SE is missing",
+                                f"no segment terminator {term!r} within {MAX_SEGMENT} bytes: "
+                                "this is not X12 data",
+                                offset=base + pos,
+                            )
+                        if more():
+                            continue
+                        tail = buf[pos:].strip(_WHITESPACE)
+                        if not tail:
+                            raise X12SyntaxError(
+                                f"file ends inside interchange {isa_control}: no IEA segment",
+                                segment_index=isa_index,
+                                offset=isa_offset,
+                                segment_id="ISA",
+                            )
+                        self._problem(
+                            X12SyntaxError(
+                                f"last segment is not terminated by {term!r}",
+                                segment_index=index + 1,
+                                offset=base + pos,
+                            )
+                        )
+                        buf += term
+                        end = len(buf) - 1
+                    block = buf[pos:end]
+                    cursor = base + pos
+                    plain = _plain_split(block, term)
+                    if plain is not None:
+                        pieces, step, lead = plain
+                        cursor += lead
+                    else:
+                        pieces, step = block.split(term), 1
+                    has_breaks = term not in "\r\n" and ("\n" in block or "\r" in block)
+                    for raw in pieces:
+                        start = offset = cursor
+                        cursor += len(raw) + step
+                        if plain is not None:
+                            if not raw:
+                                continue
+                            s = raw
+                        else:
+                            s = raw.strip(_WHITESPACE)
+                            if not s:
+                                continue
+                            if len(s) != len(raw) and raw[0] in _WHITESPACE:
+                                offset += len(raw) - len(raw.lstrip(_WHITESPACE))
+                            if has_breaks and ("\n" in s or "\r" in s):
+                                s = s.replace("\r", "").replace("\n", "")
+                            if not s.isascii():
+                                s = _fix_text(s)
+                        els = s.split(elem)
+                        sid = els[0]
+                        index += 1
+                        if st is not None and sid in known_ids:  # the common case, kept short
+                            yield els if raw_lists else _new(Segment, (index, offset, els, delims))
+                            continue
+                        if sid in _ENVELOPE:
+                            if sid == "ST":
+                                if group is None or st is not None:
+                                    open_set = st.get(2) if st else ""
+                                    what = (
+                                        "outside a functional group (no GS)"
+                                        if group is None
+                                        else f"before the SE of transaction set {open_set}"
+                                    )
+                                    raise X12SyntaxError(
+                                        f"ST {what}",
+                                        segment_index=index,
+                                        offset=offset,
+                                        segment_id="ST",
+                                    )
+                                st = Segment(index, offset, els, delims)
+                                group_sets += 1
+                            elif sid == "SE":
+                                if st is None:
+                                    raise X12SyntaxError(
+                                        "SE without a matching ST",
+                                        segment_index=index,
+                                        offset=offset,
+                                        segment_id="SE",
+                                    )
+                                count = index - st.position + 1
+                                if els[1:2] != [str(count)]:
+                                    self._problem(
+                                        X12SyntaxError(
+                                            f"SE01 says {els[1] if len(els) > 1 else '(missing)'} "
+                                            f"segments but transaction set {st.get(2)} has {count}",
+                                            segment_index=index,
+                                            offset=offset,
+                                            segment_id="SE",
+                                        )
+                                    )
+                                if els[2:3] != [st.get(2)]:
+                                    self._problem(
+                                        X12SyntaxError(
+                                            f"SE02 {_quoted(els, 2)} does "
+                                            f"not match ST02 {st.get(2)!r}",
+                                            segment_index=index,
+                                            offset=offset,
+                                            segment_id="SE",
+                                        )
+                                    )
+                                st = None
+                            elif st is not None:
+                                raise X12SyntaxError(
+                                    f"{sid} inside transaction set {st.get(2)}: its SE is missing",
+                                    segment_index=index,
+                                    offset=offset,
+                                    segment_id=sid,
+                                )
+                            elif sid == "GS":
+                                if group is not None:
+                                    raise X12SyntaxError(
+                                        f"GS before the GE of group {group.get(6)}",
+                                        segment_index=index,
+                                        offset=offset,
+                                        segment_id="GS",
+                                    )
+                                group = Segment(index, offset, els, delims)
+                                group_sets = 0
+                                groups += 1
+                            elif sid == "GE":
+                                if group is None:
+                                    raise X12SyntaxError(
+                                        "GE without a matching GS",
+                                        segment_index=index,
+                                        offset=offset,
+                                        segment_id="GE",
+                                    )
+                                if els[1:2] != [str(group_sets)]:
+                                    self._problem(
+                                        X12SyntaxError(
+                                            f"GE01 says {els[1] if len(els) > 1 else '(missing)'} "
+                                            f"transaction sets but group {group.get(6)} has "
+                                            f"{group_sets}",
+                                            segment_index=index,
+                                            offset=offset,
+                                            segment_id="GE",
+                                        )
+                                    )
+                                if els[2:3] != [group.get(6)]:
+                                    self._problem(
+                                        X12SyntaxError(
+                                            f"GE02 {_quoted(els, 2)} does "
+                                            f"not match GS06 {group.get(6)!r}",
+                                            segment_index=index,
+                                            offset=offset,
+                                            segment_id="GE",
+                                        )
+                                    )
+                                group = None
+                            elif sid == "IEA":
+                                if group is not None:
+                                    raise X12SyntaxError(
+                                        f"IEA before the GE of group {group.get(6)}",
+                                        segment_index=index,
+                                        offset=offset,
+                                        segment_id="IEA",
+                                    )
+                                if els[1:2] != [str(groups)]:
+                                    self._problem(
+                                        X12SyntaxError(
+                                            f"IEA01 says {els[1] if len(els) > 1 else '(missing)'} "
+                                            f"functional groups but interchange {isa_control} has "
+                                            f"{groups}",
+                                            segment_index=index,
+                                            offset=offset,
+                                            segment_id="IEA",
+                                        )
+                                    )
+                                if els[2:3] != [isa_control]:
+                                    self._problem(
+                                        X12SyntaxError(
+                                            f"IEA02 {_quoted(els, 2)} does "
+                                            f"not match ISA13 {isa_control!r}",
+                                            segment_index=index,
+                                            offset=offset,
+                                            segment_id="IEA",
+                                        )
+                                    )
+                                closed = True
+                                consumed = start + len(raw) + 1 - base  # just past the IEA
+                                yield (
+                                    els
+                                    if raw_lists
+                                    else _new(Segment, (index, offset, els, delims))
+                                )
+                                break
+                            elif sid == "ISA":
+                                raise X12SyntaxError(
+                                    f"ISA inside interchange {isa_control}: its IEA is missing",
+                                    segment_index=index,
+                                    offset=offset,
+                                    segment_id="ISA",
+                                )
+                        elif st is None and not (sid == "TA1" and group is None):
+                            if not (2 <= len(sid) <= 3 and sid.isalnum()):
+                                raise X12SyntaxError(
+                                    f"not a segment: {s[:30]!r}", segment_index=index, offset=offset
+                                )
+                            raise X12SyntaxError(
+                                f"{sid} outside a transaction set (no ST before it)",
                                 segment_index=index,
                                 offset=offset,
                                 segment_id=sid,
                             )
-                        elif sid == "GS":
-                            if group is not None:
+                        elif sid not in known_ids:
+                            if not (2 <= len(sid) <= 3 and sid.isalnum() and sid.isupper()):
                                 raise X12SyntaxError(
-                                    f"GS before the GE of group {group.get(6)}",
+                                    f"invalid segment id {sid[:10]!r}",
                                     segment_index=index,
                                     offset=offset,
-                                    segment_id="GS",
                                 )
-                            group = Segment(index, offset, els, delims)
-                            group_sets = 0
-                            groups += 1
-                        elif sid == "GE":
-                            if group is None:
-                                raise X12SyntaxError(
-                                    "GE without a matching GS",
-                                    segment_index=index,
-                                    offset=offset,
-                                    segment_id="GE",
-                                )
-                            if els[1:2] != [str(group_sets)]:
-                                self._problem(
-                                    X12SyntaxError(
-                                        f"GE01 says {els[1] if len(els) > 1 else '(missing)'} "
-                                        f"transaction sets but group {group.get(6)} has "
-                                        f"{group_sets}",
-                                        segment_index=index,
-                                        offset=offset,
-                                        segment_id="GE",
-                                    )
-                                )
-                            if els[2:3] != [group.get(6)]:
-                                self._problem(
-                                    X12SyntaxError(
-                                        f"GE02 {els[2] if len(els) > 2 else '(missing)'!r} does "
-                                        f"not match GS06 {group.get(6)!r}",
-                                        segment_index=index,
-                                        offset=offset,
-                                        segment_id="GE",
-                                    )
-                                )
-                            group = None
-                        elif sid == "IEA":
-                            if group is not None:
-                                raise X12SyntaxError(
-                                    f"IEA before the GE of group {group.get(6)}",
-                                    segment_index=index,
-                                    offset=offset,
-                                    segment_id="IEA",
-                                )
-                            if els[1:2] != [str(groups)]:
-                                self._problem(
-                                    X12SyntaxError(
-                                        f"IEA01 says {els[1] if len(els) > 1 else '(missing)'} "
-                                        f"functional groups but interchange {isa_control} has "
-                                        f"{groups}",
-                                        segment_index=index,
-                                        offset=offset,
-                                        segment_id="IEA",
-                                    )
-                                )
-                            if els[2:3] != [isa_control]:
-                                self._problem(
-                                    X12SyntaxError(
-                                        f"IEA02 {els[2] if len(els) > 2 else '(missing)'!r} does "
-                                        f"not match ISA13 {isa_control!r}",
-                                        segment_index=index,
-                                        offset=offset,
-                                        segment_id="IEA",
-                                    )
-                                )
-                            closed = True
-                            consumed = start + len(raw) + 1 - base  # just past the IEA
-                            yield els if raw_lists else _new(Segment, (index, offset, els, delims))
-                            break
-                        elif sid == "ISA":
-                            raise X12SyntaxError(
-                                f"ISA inside interchange {isa_control}: its IEA is missing",
-                                segment_index=index,
-                                offset=offset,
-                                segment_id="ISA",
-                            )
-                    elif st is None and not (sid == "TA1" and group is None):
-                        if not (2 <= len(sid) <= 3 and sid.isalnum()):
-                            raise X12SyntaxError(
-                                f"not a segment: {s[:30]!r}", segment_index=index, offset=offset
-                            )
-                        raise X12SyntaxError(
-                            f"{sid} outside a transaction set (no ST before it)",
-                            segment_index=index,
-                            offset=offset,
-                            segment_id=sid,
-                        )
-                    elif sid not in known_ids:
-                        if not (2 <= len(sid) <= 3 and sid.isalnum() and sid.isupper()):
-                            raise X12SyntaxError(
-                                f"invalid segment id {sid[:10]!r}",
-                                segment_index=index,
-                                offset=offset,
-                            )
-                        known_ids.add(sid)
-                    yield els if raw_lists else _new(Segment, (index, offset, els, delims))
-                else:
-                    consumed = end + 1
-                buf = buf[consumed:]
-                base += consumed
-                pos = 0
+                            known_ids.add(sid)
+                        yield els if raw_lists else _new(Segment, (index, offset, els, delims))
+                    else:
+                        consumed = end + 1
+                    buf = buf[consumed:]
+                    base += consumed
+                    pos = 0
+        finally:
+            if owned:
+                f.close()
 
 
 def read_segments(
