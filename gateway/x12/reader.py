@@ -95,21 +95,6 @@ def _plain_split(block: str, term: str) -> tuple[list[str], int, int] | None:
     if body[:1] == " " or body[-1:] == " " or sep + " " in body or " " + term in body:
         return None
     return pieces, len(sep), lead
-    for sep in (term, term + "\n", term + "\r\n"):
-        suffix = sep[1:]
-        lead = len(suffix) if suffix and block.startswith(suffix) else 0
-        body = block[lead:] if lead else block
-        pieces = body.split(sep)
-        gaps = len(pieces) - 1
-        if (
-            body.count(term) == gaps
-            and body.count("\n") == sep.count("\n") * gaps
-            and body.count("\r") == sep.count("\r") * gaps
-        ):
-            if body[:1] == " " or body[-1:] == " " or sep + " " in body or " " + term in body:
-                return None
-            return pieces, len(sep), lead
-    return None
 
 
 def _quoted(els: list[str], n: int) -> str:
