@@ -3,7 +3,8 @@
 interchange, reply and payment, so the statements per claim fall as the batches grow.
 
 Before the writes were batched the same cycle took about 19 statements per claim (issue #15);
-a change that brings back a statement per claim fails here on both backends.
+a change that brings back a statement per claim fails here on both backends. Each cycle also
+costs a few dozen statements whatever its size (the follow-up facts' refresh, the 276 planner).
 """
 
 from __future__ import annotations
@@ -49,5 +50,8 @@ def test_the_whole_cycle_costs_statements_per_batch_not_per_claim(
 
     assert daemon.ledger.count_claims() == {ClaimState.PAID.value: CLAIMS}
     assert len(read_jsonl(home / "spool" / "postings")) == CLAIMS
+    # 343 on SQLite at 300 claims: about 0.5 a claim in batches, and about 40 a cycle since the
+    # follow-up facts are refreshed and the 276 planner reads them at each cycle (migration
+    # 0013); one statement more per claim would make it 643.
     per_claim = len(statements) / CLAIMS
-    assert per_claim < 1.0, f"{len(statements)} statements for {CLAIMS} claims"  # ~0.5 now
+    assert per_claim < 1.5, f"{len(statements)} statements for {CLAIMS} claims"
