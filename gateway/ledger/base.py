@@ -13,15 +13,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.dml import Insert
 
-from gateway.ledger.bulk import ClaimStates, ClaimWrites
+from gateway.ledger.bulk import ClaimStates, ClaimWrites, allowed
 from gateway.ledger.records import (
     ChangesApplied,
     ClaimChange,
     ClaimEvent,
-    IllegalTransition,
     LedgerError,
     OutboxItem,
-    UnknownClaim,
     dumps,
 )
 from gateway.ledger.schema import (
@@ -101,14 +99,7 @@ class LedgerBase:
         now: datetime,
     ) -> ClaimEvent:
         current = self._locked_state(connection, claim_id, version)
-        if current is None:
-            raise UnknownClaim(f"claim {claim_id}: not in the ledger")
-        found_version, old_state = current
-        if new_state not in TRANSITIONS[old_state]:
-            raise IllegalTransition(
-                f"claim {claim_id} version {found_version}: {old_state} -> {new_state} "
-                "is not an allowed transition"
-            )
+        found_version = allowed(claim_id, current, new_state)
         event = self._write_transition(
             connection, claim_id, found_version, new_state, source, detail, now
         )

@@ -71,7 +71,12 @@ class ClaimStates:
 
 def checked(view: ClaimStates, claim_id: str, version: int | None, new_state: ClaimState) -> int:
     """The version to move to ``new_state``; raises as ``LedgerBase._transition`` does."""
-    current = view.get(claim_id, version)
+    return allowed(claim_id, view.get(claim_id, version), new_state)
+
+
+def allowed(claim_id: str, current: tuple[int, ClaimState] | None, new_state: ClaimState) -> int:
+    """The version of ``current`` (version, state) if it may move to ``new_state``; raises
+    ``UnknownClaim`` or ``IllegalTransition`` otherwise (the one rule of every transition)."""
     if current is None:
         raise UnknownClaim(f"claim {claim_id}: not in the ledger")
     found_version, old_state = current

@@ -139,6 +139,32 @@ class X12Reader:
             raise error
         self.problems.append(error)
 
+    def _trailer(
+        self,
+        els: list[str],
+        index: int,
+        offset: int,
+        count: int,
+        counted: str,
+        owner: str,
+        opener: str,
+        control: str | None,
+    ) -> None:
+        """An SE, GE or IEA checked against what it closes: its count (element 1) of
+        ``counted`` in ``owner``, and its control number (element 2) against ``opener``'s."""
+        sid = els[0]
+        if els[1:2] != [str(count)]:
+            said = els[1] if len(els) > 1 else "(missing)"
+            self._problem(X12SyntaxError(
+                f"{sid}01 says {said} {counted} but {owner} has {count}",
+                segment_index=index, offset=offset, segment_id=sid,
+            ))  # fmt: skip
+        if els[2:3] != [control]:
+            self._problem(X12SyntaxError(
+                f"{sid}02 {_quoted(els, 2)} does not match {opener} {control!r}",
+                segment_index=index, offset=offset, segment_id=sid,
+            ))  # fmt: skip
+
     def _isa(self, buf: str, base: int) -> tuple[Delimiters, list[str], int]:
         """Parse the ISA at the start of ``buf``; also one wrapped over several lines."""
         head = buf[: ISA_LENGTH - 1]  # the ISA without its terminator
@@ -331,27 +357,16 @@ class X12Reader:
                                         offset=offset,
                                         segment_id="SE",
                                     )
-                                count = index - st.position + 1
-                                if els[1:2] != [str(count)]:
-                                    self._problem(
-                                        X12SyntaxError(
-                                            f"SE01 says {els[1] if len(els) > 1 else '(missing)'} "
-                                            f"segments but transaction set {st.get(2)} has {count}",
-                                            segment_index=index,
-                                            offset=offset,
-                                            segment_id="SE",
-                                        )
-                                    )
-                                if els[2:3] != [st.get(2)]:
-                                    self._problem(
-                                        X12SyntaxError(
-                                            f"SE02 {_quoted(els, 2)} does "
-                                            f"not match ST02 {st.get(2)!r}",
-                                            segment_index=index,
-                                            offset=offset,
-                                            segment_id="SE",
-                                        )
-                                    )
+                                self._trailer(
+                                    els,
+                                    index,
+                                    offset,
+                                    index - st.position + 1,
+                                    "segments",
+                                    f"transaction set {st.get(2)}",
+                                    "ST02",
+                                    st.get(2),
+                                )
                                 st = None
                             elif st is not None:
                                 raise X12SyntaxError(
@@ -379,27 +394,16 @@ class X12Reader:
                                         offset=offset,
                                         segment_id="GE",
                                     )
-                                if els[1:2] != [str(group_sets)]:
-                                    self._problem(
-                                        X12SyntaxError(
-                                            f"GE01 says {els[1] if len(els) > 1 else '(missing)'} "
-                                            f"transaction sets but group {group.get(6)} has "
-                                            f"{group_sets}",
-                                            segment_index=index,
-                                            offset=offset,
-                                            segment_id="GE",
-                                        )
-                                    )
-                                if els[2:3] != [group.get(6)]:
-                                    self._problem(
-                                        X12SyntaxError(
-                                            f"GE02 {_quoted(els, 2)} does "
-                                            f"not match GS06 {group.get(6)!r}",
-                                            segment_index=index,
-                                            offset=offset,
-                                            segment_id="GE",
-                                        )
-                                    )
+                                self._trailer(
+                                    els,
+                                    index,
+                                    offset,
+                                    group_sets,
+                                    "transaction sets",
+                                    f"group {group.get(6)}",
+                                    "GS06",
+                                    group.get(6),
+                                )
                                 group = None
                             elif sid == "IEA":
                                 if group is not None:
@@ -409,27 +413,16 @@ class X12Reader:
                                         offset=offset,
                                         segment_id="IEA",
                                     )
-                                if els[1:2] != [str(groups)]:
-                                    self._problem(
-                                        X12SyntaxError(
-                                            f"IEA01 says {els[1] if len(els) > 1 else '(missing)'} "
-                                            f"functional groups but interchange {isa_control} has "
-                                            f"{groups}",
-                                            segment_index=index,
-                                            offset=offset,
-                                            segment_id="IEA",
-                                        )
-                                    )
-                                if els[2:3] != [isa_control]:
-                                    self._problem(
-                                        X12SyntaxError(
-                                            f"IEA02 {_quoted(els, 2)} does "
-                                            f"not match ISA13 {isa_control!r}",
-                                            segment_index=index,
-                                            offset=offset,
-                                            segment_id="IEA",
-                                        )
-                                    )
+                                self._trailer(
+                                    els,
+                                    index,
+                                    offset,
+                                    groups,
+                                    "functional groups",
+                                    f"interchange {isa_control}",
+                                    "ISA13",
+                                    isa_control,
+                                )
                                 closed = True
                                 consumed = start + len(raw) + 1 - base  # just past the IEA
                                 yield (
