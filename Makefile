@@ -26,7 +26,7 @@ pytest: venv
 	bash scripts/ensure-sshd.sh
 	bash scripts/ensure-systemd.sh
 	bash scripts/ensure-chromium.sh
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n auto --maxprocesses=4 --dist worksteal
 
 test: lint typecheck pytest
 
