@@ -14,13 +14,14 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import String, any_, bindparam, func, literal_column, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.sql.elements import BindParameter
 
 from gateway.ledger.driver_rows import bound, insert_rows, update_rows
 from gateway.ledger.records import (
@@ -87,19 +88,23 @@ class PaymentWork:
         self.records: list[OutboxItem] = []
 
     def _read(self, chunk: list[str]) -> None:
-        c, ids = self.connection, {"ids": chunk}
-        for row in c.execute(_READ_PAYMENTS, ids):
+        c = self.connection
+        reads = _READS[c.dialect.name == "postgresql"]
+        ids = {"ids": chunk if c.dialect.name == "postgresql" else json.dumps(chunk)}
+        for row in c.execute(reads.payments, ids):
             self.payments[row.claim_id].append(stored_payment(row))
-        for newest in _READ_VERSIONS:  # the newest version sent wins
-            self.versions.update(
-                (str(claim_id), int(version)) for claim_id, version in c.execute(newest, ids)
-            )
-        self.leg_versions.update(
-            ((str(r.claim_id), str(r.sequence)), int(r.version)) for r in c.execute(_READ_LEGS, ids)
+        for r in c.execute(reads.states, ids):
+            claim_id, version = str(r.claim_id), int(r.version)
+            self.states[(claim_id, version)] = ClaimState(r.state)
+            self.frequencies[(claim_id, version)] = str(r.frequency)
+            if version > self.versions.get(claim_id, 0):
+                self.versions[claim_id] = version
+        self.versions.update(  # the newest version sent wins over the newest stored
+            (str(claim_id), int(version)) for claim_id, version in c.execute(reads.sent, ids)
         )
-        rows = c.execute(_READ_STATES, ids).all()
-        self.states.update(((r.claim_id, int(r.version)), ClaimState(r.state)) for r in rows)
-        self.frequencies.update(((r.claim_id, int(r.version)), str(r.frequency)) for r in rows)
+        self.leg_versions.update(
+            ((str(r.claim_id), str(r.sequence)), int(r.version)) for r in c.execute(reads.legs, ids)
+        )
 
     # -- deciding ------------------------------------------------------------------------------
 
@@ -420,23 +425,42 @@ def stored_payment(row: Row[Any]) -> StoredPayment:
     )  # fmt: skip
 
 
-# What PaymentWork reads of a chunk of claims, built once (an expanding IN: the statements are
-# compiled once, not built again with each chunk's ids as literals).
-_IDS: BindParameter[str] = bindparam("ids", expanding=True)
-_READ_PAYMENTS = (
-    joined_payments().where(claim_payments.c.claim_id.in_(_IDS)).order_by(claim_payments.c.id)
-)
-_READ_VERSIONS = tuple(
-    select(table.c.claim_id, func.max(table.c.version))
-    .where(table.c.claim_id.in_(_IDS))
-    .group_by(table.c.claim_id)
-    for table in (claims, interchange_claims)
-)
-_READ_LEGS = select(claim_legs.c.claim_id, claim_legs.c.sequence, claim_legs.c.version).where(
-    claim_legs.c.claim_id.in_(_IDS), claim_legs.c.version.is_not(None)
-)
-_READ_STATES = (
-    select(claims.c.claim_id, claims.c.version, claims.c.state, claims.c.frequency)
-    .where(claims.c.claim_id.in_(_IDS))
-    .with_for_update()
-)
+@dataclass(frozen=True)
+class _Reads:
+    """What PaymentWork reads of a chunk of claims, built once (compiled once): its payments,
+    the states of every version (rows locked; the newest version stored among them), the
+    newest version sent, the version each payer was billed."""
+
+    payments: Any
+    states: Any
+    sent: Any
+    legs: Any
+
+
+def _reads(postgres: bool) -> _Reads:
+    """The claim ids as one parameter ``ids`` (a PostgreSQL array, or a JSON array SQLite
+    unnests): the statement is the same whatever their number, so the driver parses it once
+    too, where an IN of one parameter per claim was parsed again by each payment."""
+    ids: Any = (
+        bindparam("ids", type_=ARRAY(String)) if postgres
+        else select(literal_column("value")).select_from(
+            func.json_each(bindparam("ids", type_=String))
+        )
+    )  # fmt: skip
+
+    def among(column: Any) -> Any:
+        return column == any_(ids) if postgres else column.in_(ids)
+
+    return _Reads(
+        payments=joined_payments().where(among(claim_payments.c.claim_id))
+        .order_by(claim_payments.c.id),
+        states=select(claims.c.claim_id, claims.c.version, claims.c.state, claims.c.frequency)
+        .where(among(claims.c.claim_id)).with_for_update(),
+        sent=select(interchange_claims.c.claim_id, func.max(interchange_claims.c.version))
+        .where(among(interchange_claims.c.claim_id)).group_by(interchange_claims.c.claim_id),
+        legs=select(claim_legs.c.claim_id, claim_legs.c.sequence, claim_legs.c.version)
+        .where(among(claim_legs.c.claim_id), claim_legs.c.version.is_not(None)),
+    )  # fmt: skip
+
+
+_READS = {postgres: _reads(postgres) for postgres in (False, True)}
