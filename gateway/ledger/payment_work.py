@@ -14,14 +14,16 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import String, any_, bindparam, func, literal_column, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.sql.elements import BindParameter
 
+from gateway.ledger.driver_rows import bound, insert_rows, update_rows
 from gateway.ledger.records import (
     CHUNK,
     ClaimEvent,
@@ -78,26 +80,31 @@ class PaymentWork:
         self.leg_versions: dict[tuple[str, str], int] = {}  # (claim, P/S/T) -> its version
         for start in range(0, len(ids), CHUNK):
             self._read(ids[start : start + CHUNK])
-        self.new_rows: dict[int, dict[str, Any]] = {}  # placeholder id (< 0) -> row to insert
+        self.new_rows: dict[int, list[Any]] = {}  # placeholder id (< 0) -> row to insert
         self.updates: dict[int, dict[str, Any]] = {}  # stored row id -> new values
-        self.transitions: list[dict[str, Any]] = []
-        self.events: list[dict[str, Any]] = []
+        self.transitions: list[tuple[str, int, str]] = []  # claim id, version, new state
+        self.events: list[tuple[str, int, str, str, str]] = []  # claim id, version, event,
+        # source, detail (JSON)
         self.records: list[OutboxItem] = []
 
     def _read(self, chunk: list[str]) -> None:
-        c, ids = self.connection, {"ids": chunk}
-        for row in c.execute(_READ_PAYMENTS, ids):
+        c = self.connection
+        reads = _READS[c.dialect.name == "postgresql"]
+        ids = {"ids": chunk if c.dialect.name == "postgresql" else json.dumps(chunk)}
+        for row in c.execute(reads.payments, ids):
             self.payments[row.claim_id].append(stored_payment(row))
-        for newest in _READ_VERSIONS:  # the newest version sent wins
-            self.versions.update(
-                (str(claim_id), int(version)) for claim_id, version in c.execute(newest, ids)
-            )
-        self.leg_versions.update(
-            ((str(r.claim_id), str(r.sequence)), int(r.version)) for r in c.execute(_READ_LEGS, ids)
+        for r in c.execute(reads.states, ids):
+            claim_id, version = str(r.claim_id), int(r.version)
+            self.states[(claim_id, version)] = ClaimState(r.state)
+            self.frequencies[(claim_id, version)] = str(r.frequency)
+            if version > self.versions.get(claim_id, 0):
+                self.versions[claim_id] = version
+        self.versions.update(  # the newest version sent wins over the newest stored
+            (str(claim_id), int(version)) for claim_id, version in c.execute(reads.sent, ids)
         )
-        rows = c.execute(_READ_STATES, ids).all()
-        self.states.update(((r.claim_id, int(r.version)), ClaimState(r.state)) for r in rows)
-        self.frequencies.update(((r.claim_id, int(r.version)), str(r.frequency)) for r in rows)
+        self.leg_versions.update(
+            ((str(r.claim_id), str(r.sequence)), int(r.version)) for r in c.execute(reads.legs, ids)
+        )
 
     # -- deciding ------------------------------------------------------------------------------
 
@@ -176,31 +183,26 @@ class PaymentWork:
         """A new claim payment of the remittance (``id``, ``trace_number``, ``payment_date``,
         ``file_name``, ``archived_as``, ``partner``), written at ``flush``."""
         placeholder = -(len(self.new_rows) + 1)
-        row = {
-            "remittance_id": remittance["id"], "claim_id": payment.claim_id,
-            "version": decision.version, "payer_id": payment.payer_id,
-            "payer_sequence": decision.sequence,
-            "payer_claim_number": payment.payer_claim_number or None,
-            "status_code": payment.status_code, "charge": payment.charge, "paid": payment.paid,
-            "patient_responsibility": payment.patient_responsibility,
-            "posting_id": str(payment.posting["id"]),
-            "balance_id": str(payment.balance["id"]) if payment.balance else None,
-            "state": decision.verdict.value,
-            "reverses": decision.reverses.id if decision.reverses else None,
-            "detail": dumps({"reasons": list(decision.reasons)}) if decision.reasons else None,
-            "posting": dumps(dict(payment.posting)),
-            "balance": dumps(dict(payment.balance)) if payment.balance else None,
-            "recorded_at": self.now, "updated_at": self.now,
-        }  # fmt: skip
+        posting_id = str(payment.posting["id"])
+        balance_id = str(payment.balance["id"]) if payment.balance else None
+        reverses = decision.reverses.id if decision.reverses else None
+        self.new_rows[placeholder] = [  # in the order of _PAYMENT_COLUMNS
+            remittance["id"], payment.claim_id, decision.version, payment.payer_id,
+            decision.sequence, payment.payer_claim_number or None, payment.status_code,
+            payment.charge, payment.paid, payment.patient_responsibility, posting_id,
+            balance_id, decision.verdict.value, reverses,
+            dumps({"reasons": list(decision.reasons)}) if decision.reasons else None,
+            dumps(dict(payment.posting)),
+            dumps(dict(payment.balance)) if payment.balance else None,
+        ]  # fmt: skip
         assert decision.reverses is None or decision.reverses.id > 0  # reversals come first
-        self.new_rows[placeholder] = row
         stored = StoredPayment(
             id=placeholder, claim_id=payment.claim_id, version=decision.version,
             payer_id=payment.payer_id, payer_sequence=decision.sequence,
             payer_claim_number=payment.payer_claim_number or None,
             status_code=payment.status_code, charge=payment.charge, paid=payment.paid,
-            patient_responsibility=payment.patient_responsibility, posting_id=row["posting_id"],
-            balance_id=row["balance_id"], state=decision.verdict, reverses=row["reverses"],
+            patient_responsibility=payment.patient_responsibility, posting_id=posting_id,
+            balance_id=balance_id, state=decision.verdict, reverses=reverses,
             detail={"reasons": list(decision.reasons)}, posting=dict(payment.posting),
             balance=dict(payment.balance) if payment.balance else None, recorded_at=self.now,
             updated_at=self.now, remittance_id=int(remittance["id"]),
@@ -244,8 +246,11 @@ class PaymentWork:
         at = next(n for n, p in enumerate(found) if p.id == stored.id)
         found[at] = dataclasses.replace(found[at], **fields)
         change = {"state": state.value, "updated_at": self.now, **values}
-        if stored.id < 0:
-            self.new_rows[stored.id].update(change)
+        if stored.id < 0:  # written at ``flush``, at ``now`` (its updated_at)
+            row = self.new_rows[stored.id]
+            for name, value in change.items():
+                if name != "updated_at":
+                    row[_PAYMENT_COLUMNS.index(name)] = value
         else:
             self.updates.setdefault(stored.id, {}).update(change)
 
@@ -273,15 +278,11 @@ class PaymentWork:
         elif effect.claim_state is not None and effect.claim_state in TRANSITIONS[state]:
             name = effect.claim_state
             self.states[(claim_id, decision.version)] = effect.claim_state
-            self.transitions.append({"c_id": claim_id, "c_version": decision.version,
-                                     "c_state": name.value, "c_at": self.now})  # fmt: skip
+            self.transitions.append((claim_id, decision.version, name.value))
         else:
             name = PaymentEvent.POSTED
             detail["claim_state"] = state.value  # the claim stays where it is
-        self.events.append({
-            "claim_id": claim_id, "version": decision.version, "event": name.value,
-            "at": self.now, "source": source, "detail": dumps(detail),
-        })  # fmt: skip
+        self.events.append((claim_id, decision.version, name.value, source, dumps(detail)))
         if decision.voids is not None and decision.verdict in IN_FORCE:
             self._voided(claim_id, decision.voids, source, detail)
         return ClaimEvent(claim_id, decision.version, name, self.now, source, detail)
@@ -293,39 +294,38 @@ class PaymentWork:
         if state is None or ClaimState.VOIDED not in TRANSITIONS[state]:
             return
         self.states[(claim_id, version)] = ClaimState.VOIDED
-        self.transitions.append({"c_id": claim_id, "c_version": version,
-                                 "c_state": ClaimState.VOIDED.value, "c_at": self.now})  # fmt: skip
-        said = {k: detail[k] for k in ("file", "trace_number", "payment_date", "posting_id",
-                                       "paid") if k in detail}  # fmt: skip
-        self.events.append({
-            "claim_id": claim_id, "version": version, "event": ClaimState.VOIDED.value,
-            "at": self.now, "source": source,
-            "detail": dumps({**said, "why": "the payer took back the original's payment"}),
-        })  # fmt: skip
+        self.transitions.append((claim_id, version, ClaimState.VOIDED.value))
+        said = {k: detail[k] for k in _VOID_SAYS if k in detail}
+        why = {**said, "why": "the payer took back the original's payment"}
+        self.events.append((claim_id, version, ClaimState.VOIDED.value, source, dumps(why)))
 
     # -- writing -------------------------------------------------------------------------------
 
     def flush(self, add_outbox: Any) -> None:
-        """Every write, in a few statements: new payments, changed ones, claim states, events,
-        output records (``add_outbox``: the ledger's, one insert per 500)."""
+        """Every write, in a few statements: new payments, changed ones, claim states, events
+        (straight to the driver, ``driver_rows``), output records (``add_outbox``: the
+        ledger's, one insert per 500)."""
         c = self.connection
-        if self.new_rows:
-            c.execute(claim_payments.insert(), list(self.new_rows.values()))
+        at = bound(c, claim_payments.c.recorded_at, self.now)  # every row's time
+        insert_rows(c, claim_payments, _PAYMENT_COLUMNS,
+                    [(*row, at, at) for row in self.new_rows.values()])  # fmt: skip
         for row_id, values in self.updates.items():
             c.execute(update(claim_payments).where(claim_payments.c.id == row_id).values(values))
-        if self.transitions:
-            c.execute(
-                update(claims)
-                .where(
-                    claims.c.claim_id == bindparam("c_id"),
-                    claims.c.version == bindparam("c_version"),
-                )
-                .values(state=bindparam("c_state"), updated_at=bindparam("c_at")),
-                self.transitions,
-            )
-        if self.events:
-            c.execute(claim_events.insert(), self.events)
+        update_rows(c, claims, ("claim_id", "version"), ("state", "updated_at"),
+                    [(*t, at) for t in self.transitions])  # fmt: skip
+        insert_rows(c, claim_events, _EVENT_COLUMNS,
+                    [(i, v, e, at, s, d) for i, v, e, s, d in self.events])  # fmt: skip
         add_outbox(c, self.records, self.now)
+
+
+# The columns of a new claim payment as ``PaymentWork.add`` lists them (then recorded_at and
+# updated_at, both ``now``), and of a claim event.
+_PAYMENT_COLUMNS = (
+    "remittance_id", "claim_id", "version", "payer_id", "payer_sequence", "payer_claim_number",
+    "status_code", "charge", "paid", "patient_responsibility", "posting_id", "balance_id",
+    "state", "reverses", "detail", "posting", "balance", "recorded_at", "updated_at",
+)  # fmt: skip
+_EVENT_COLUMNS = ("claim_id", "version", "event", "at", "source", "detail")
 
 
 def lock_payments_alone(connection: Connection) -> None:
@@ -358,6 +358,7 @@ def _lock_claims(connection: Connection, claim_ids: list[str]) -> None:
         )
 
 
+_VOID_SAYS: tuple[str, ...] = ("file", "trace_number", "payment_date", "posting_id", "paid")
 _VOID_IN_FLIGHT = frozenset({ClaimState.BATCHED, ClaimState.SUBMITTED, ClaimState.ACCEPTED})
 
 
@@ -424,23 +425,42 @@ def stored_payment(row: Row[Any]) -> StoredPayment:
     )  # fmt: skip
 
 
-# What PaymentWork reads of a chunk of claims, built once (an expanding IN: the statements are
-# compiled once, not built again with each chunk's ids as literals).
-_IDS: BindParameter[str] = bindparam("ids", expanding=True)
-_READ_PAYMENTS = (
-    joined_payments().where(claim_payments.c.claim_id.in_(_IDS)).order_by(claim_payments.c.id)
-)
-_READ_VERSIONS = tuple(
-    select(table.c.claim_id, func.max(table.c.version))
-    .where(table.c.claim_id.in_(_IDS))
-    .group_by(table.c.claim_id)
-    for table in (claims, interchange_claims)
-)
-_READ_LEGS = select(claim_legs.c.claim_id, claim_legs.c.sequence, claim_legs.c.version).where(
-    claim_legs.c.claim_id.in_(_IDS), claim_legs.c.version.is_not(None)
-)
-_READ_STATES = (
-    select(claims.c.claim_id, claims.c.version, claims.c.state, claims.c.frequency)
-    .where(claims.c.claim_id.in_(_IDS))
-    .with_for_update()
-)
+@dataclass(frozen=True)
+class _Reads:
+    """What PaymentWork reads of a chunk of claims, built once (compiled once): its payments,
+    the states of every version (rows locked; the newest version stored among them), the
+    newest version sent, the version each payer was billed."""
+
+    payments: Any
+    states: Any
+    sent: Any
+    legs: Any
+
+
+def _reads(postgres: bool) -> _Reads:
+    """The claim ids as one parameter ``ids`` (a PostgreSQL array, or a JSON array SQLite
+    unnests): the statement is the same whatever their number, so the driver parses it once
+    too, where an IN of one parameter per claim was parsed again by each payment."""
+    ids: Any = (
+        bindparam("ids", type_=ARRAY(String)) if postgres
+        else select(literal_column("value")).select_from(
+            func.json_each(bindparam("ids", type_=String))
+        )
+    )  # fmt: skip
+
+    def among(column: Any) -> Any:
+        return column == any_(ids) if postgres else column.in_(ids)
+
+    return _Reads(
+        payments=joined_payments().where(among(claim_payments.c.claim_id))
+        .order_by(claim_payments.c.id),
+        states=select(claims.c.claim_id, claims.c.version, claims.c.state, claims.c.frequency)
+        .where(among(claims.c.claim_id)).with_for_update(),
+        sent=select(interchange_claims.c.claim_id, func.max(interchange_claims.c.version))
+        .where(among(interchange_claims.c.claim_id)).group_by(interchange_claims.c.claim_id),
+        legs=select(claim_legs.c.claim_id, claim_legs.c.sequence, claim_legs.c.version)
+        .where(among(claim_legs.c.claim_id), claim_legs.c.version.is_not(None)),
+    )  # fmt: skip
+
+
+_READS = {postgres: _reads(postgres) for postgres in (False, True)}

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
 from gateway.ledger.payments import Effects, PaymentBook
@@ -67,30 +68,24 @@ class RemittanceBook(PaymentBook):
         trace_number, payer_id, amount, payment_date = identity
         now = utc_now()
         with self.engine.begin() as connection:
-            stmt = self._insert(connection, remittances).values(
-                trace_number=trace_number, payer_id=payer_id, amount=amount,
-                payment_date=payment_date, file_name=file_name, control_number=control_number,
-                state=RemittanceState.POSTED.value, recorded_at=now, updated_at=now,
-                content_sha256=content_sha256, partner=partner, archived_as=archived_as,
-            )  # fmt: skip
-            stmt = stmt.on_conflict_do_nothing(  # type: ignore[attr-defined]
-                index_elements=[
-                    remittances.c.trace_number, remittances.c.payer_id, remittances.c.amount,
-                    remittances.c.payment_date, remittances.c.content_sha256,
-                ]
-            ).returning(remittances.c.id)  # fmt: skip
-            remittance_id = connection.execute(stmt).scalar()
+            postgres = connection.dialect.name == "postgresql"
+            remittance_id = connection.execute(_RECORD[postgres], {
+                "trace_number": trace_number, "payer_id": payer_id, "amount": amount,
+                "payment_date": payment_date, "file_name": file_name,
+                "control_number": control_number, "state": RemittanceState.POSTED.value,
+                "recorded_at": now, "updated_at": now, "content_sha256": content_sha256,
+                "partner": partner, "archived_as": archived_as,
+            }).scalar()  # fmt: skip
             if remittance_id is None:
                 return None
             reasons: list[dict[str, Any]] = []
             if problems:
                 reasons.append({"reason": "unbalanced", "problems": [dict(p) for p in problems]})
             earlier = [
-                _stored(r) for r in connection.execute(
-                    select(remittances)
-                    .where(_identity_is(identity), remittances.c.id != remittance_id)
-                    .order_by(remittances.c.id)
-                ).all()
+                _stored(r) for r in connection.execute(_EARLIER, {
+                    "e_trace": trace_number, "e_payer": payer_id, "e_amount": amount,
+                    "e_date": payment_date, "e_id": remittance_id,
+                }).all()
             ]  # fmt: skip
             if earlier:
                 reasons.append({"reason": "same_payment_identity",
@@ -186,6 +181,27 @@ class RemittanceBook(PaymentBook):
                 .where(remittances.c.id == remittance_id)
                 .values(detail=dumps(detail), updated_at=now)
             )
+
+
+# Built once (compiled once): a remittance recorded unless its identity and content are there,
+# and the other remittances of its identity.
+_IDENTITY = (remittances.c.trace_number, remittances.c.payer_id, remittances.c.amount,
+             remittances.c.payment_date)  # fmt: skip
+_RECORD = {
+    postgres: insert(remittances)
+    .on_conflict_do_nothing(index_elements=[*_IDENTITY, remittances.c.content_sha256])
+    .returning(remittances.c.id)
+    for postgres, insert in ((False, sqlite.insert), (True, postgresql.insert))
+}
+_EARLIER = (
+    select(remittances)
+    .where(
+        *(column == bindparam(name) for column, name in
+          zip(_IDENTITY, ("e_trace", "e_payer", "e_amount", "e_date"), strict=True)),
+        remittances.c.id != bindparam("e_id"),
+    )
+    .order_by(remittances.c.id)
+)  # fmt: skip
 
 
 def _identity_is(identity: RemittanceIdentity) -> Any:
