@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
+from gateway.ledger import bulk_pg
 from gateway.ledger.records import (
     CHUNK,
     ClaimEvent,
@@ -140,9 +141,17 @@ class ClaimWrites:
         return text
 
     def flush(self, connection: Connection) -> None:
-        """The states and events (output records are the caller's: ``records``)."""
+        """The states and events (output records are the caller's: ``records``); on
+        PostgreSQL one statement each (``bulk_pg``: its triggers fire per statement)."""
+        pg = connection.dialect.name == "postgresql"
         if self.states:
-            connection.execute(_SET_STATE, self.states)
+            if pg:
+                bulk_pg.set_states(connection, self.states, self.now)
+            else:
+                connection.execute(_SET_STATE, self.states)
         if self.events:
-            connection.execute(_ADD_EVENT, self.events)
+            if pg:
+                bulk_pg.add_events(connection, self.events, self.now)
+            else:
+                connection.execute(_ADD_EVENT, self.events)
         self.states, self.events = [], []
