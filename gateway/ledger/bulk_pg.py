@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from gateway.ledger.schema import claims
 
+_PARAMETERS = 10_000  # at most a multi-row INSERT's (PostgreSQL allows 65,535)
 _AT = claims.c.updated_at.type  # UTCDateTime: the time bound as every other write binds it
 
 # A claim version appears once (the last state of it wins, as when each row was its own UPDATE).
@@ -53,3 +54,20 @@ def add_events(connection: Connection, events: list[dict[str, Any]], now: dateti
         "versions": [e["version"] for e in events], "events": [e["event"] for e in events],
         "sources": [e["source"] for e in events], "details": [e["detail"] for e in events],
     })  # fmt: skip
+
+
+def insert_values(
+    connection: Connection, head: str, rows: list[tuple[Any, ...]], tail: str = ""
+) -> None:
+    """``head`` (``INSERT INTO t (columns) VALUES``) with ``rows`` as multi-row VALUES, as
+    many rows a statement as ``_PARAMETERS`` allows (``tail``: an ON CONFLICT):
+    the driver's executemany sends a statement per row."""
+    if not rows:
+        return
+    width = len(rows[0])
+    mark = "(" + ", ".join(["%s"] * width) + ")"
+    per = max(1, _PARAMETERS // width)
+    for start in range(0, len(rows), per):
+        batch = rows[start : start + per]
+        sql = f"{head} {', '.join([mark] * len(batch))}{tail}"
+        connection.exec_driver_sql(sql, tuple(v for row in batch for v in row))

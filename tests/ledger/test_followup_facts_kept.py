@@ -16,7 +16,7 @@ from alembic import command
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from gateway.ledger import followup_store
+from gateway.ledger import bulk_pg, followup_store
 from gateway.ledger.claim_batches import NewClaim
 from gateway.ledger.db import alembic_config, create_ledger_engine, open_ledger
 from gateway.ledger.followup import InquiryAnswer, InquiryIn
@@ -145,6 +145,18 @@ def test_a_refresh_takes_several_transactions_and_deletes_only_what_it_read(
     monkeypatch.setattr(followup_store, "fact_rows", compute)
     assert kept_equal_recomputed(ledger) == 4
     assert marks(ledger) == 0
+
+
+def test_a_refresh_works_out_its_claims_a_chunk_at_a_time(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(followup_store, "_REFRESH_CHUNK", 2)
+    monkeypatch.setattr(bulk_pg, "_PARAMETERS", 40)  # PostgreSQL: 2 rows an INSERT (18 columns)
+    for n in range(5):
+        add(ledger, f"K{n}", *SENT)
+    ledger.refresh_followup_facts()
+    assert marks(ledger) == 0
+    assert kept_equal_recomputed(ledger) == 5
 
 
 def test_an_existing_ledger_gets_its_facts_at_the_upgrade(make_database: MakeDatabase) -> None:
