@@ -6,11 +6,11 @@ import json
 from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import datetime
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import String, bindparam, or_, select, type_coerce, update
 from sqlalchemy.engine import Connection
 
 from gateway.ledger.base import LedgerBase
-from gateway.ledger.followup_query import one_of
+from gateway.ledger.followup_query import instant, one_of
 from gateway.ledger.records import (
     OutboxEntry,
     OutboxItem,
@@ -29,7 +29,7 @@ _BATCH_ROWS = (  # built once: compiled once
         outbox.c.record_id,
         outbox.c.kind,
         outbox.c.payload,
-        outbox.c.created_at,
+        type_coerce(outbox.c.created_at, String),  # parsed by ``instant``: a tenth of the cost
         outbox.c.place,
     )
     .where(outbox.c.batch == bindparam("batch"), outbox.c.id > bindparam("after"))
@@ -112,7 +112,9 @@ class OutboxBook(LedgerBase):
         while True:
             with self.engine.begin() as connection:
                 rows = connection.execute(_BATCH_ROWS, {"batch": batch, "after": after}).all()
-            for _id, record_id, kind, payload, created_at, place in rows:
+            for _id, record_id, kind, payload, created, place in rows:
+                created_at = instant(created)
+                assert created_at is not None
                 if raw:
                     yield OutboxEntry(record_id, _KINDS[kind], {}, created_at, place, payload)
                 else:
