@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.dml import Insert
 
-from gateway.ledger import bulk_pg
+from gateway.ledger import bulk_rows
 from gateway.ledger.bulk import ClaimStates, ClaimWrites, allowed
 from gateway.ledger.records import (
     ChangesApplied,
@@ -226,17 +226,10 @@ _OUTBOX_COLUMNS = ("record_id", "kind", "payload", "created_at", "place")
 
 
 def _insert_outbox_rows(connection: Connection, rows: list[dict[str, Any]], now: datetime) -> None:
-    """The rows (of one ``now``) sent straight to the driver, past SQLAlchemy's processing of
-    each row's parameters: ``executemany`` on SQLite, multi-row INSERTs on PostgreSQL. The time
-    is bound as SQLAlchemy binds it (its own processor, once); a record id already there is left
-    alone, as with ``_OUTBOX_INSERT``."""
-    dialect = connection.dialect
-    created = outbox.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
-    at = created(now) if created is not None else now
+    """The rows (of one ``now``) sent straight to the driver (``bulk_rows``), past SQLAlchemy's
+    processing of each row's parameters; a record id already there is left alone, as with
+    ``_OUTBOX_INSERT``."""
+    at = bulk_rows.bound_time(connection, outbox.c.created_at, now)
     values = [(r["record_id"], r["kind"], r["payload"], at, r["place"]) for r in rows]
-    head = f"INSERT INTO outbox ({', '.join(_OUTBOX_COLUMNS)}) VALUES"
-    tail = " ON CONFLICT (record_id) DO NOTHING"
-    if dialect.name == "postgresql":
-        bulk_pg.insert_values(connection, head, values, tail)
-    else:
-        connection.exec_driver_sql(head + " (?, ?, ?, ?, ?)" + tail, values)
+    bulk_rows.insert_rows(connection, "outbox", _OUTBOX_COLUMNS, values,
+                          " ON CONFLICT (record_id) DO NOTHING")  # fmt: skip

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import String, func, insert, select, type_coerce, update
 from sqlalchemy.engine import Connection, Engine
 
-from gateway.ledger import bulk_pg
+from gateway.ledger import bulk_rows
 from gateway.ledger.followup_query import CENT, facts_query, instant, one_of, unpaid_lines
 from gateway.ledger.records import CHUNK, dumps
 from gateway.ledger.schema import (
@@ -134,15 +134,10 @@ _COLUMNS = [c.name for c in followup_facts.c]
 
 
 def _insert_rows(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert the rows straight to the driver, their values as the driver gave them
-    (SQLAlchemy's per-row parameter handling cost more than the rest of a refresh):
-    executemany on SQLite, multi-row INSERTs on PostgreSQL (a statement per row there)."""
+    """Insert the rows straight to the driver (``bulk_rows``), their values as the driver gave
+    them (SQLAlchemy's per-row parameter handling cost more than the rest of a refresh)."""
     values = [tuple(r[c] for c in _COLUMNS) for r in rows]
-    head = f"INSERT INTO followup_facts ({', '.join(_COLUMNS)}) VALUES"
-    if connection.dialect.name == "postgresql":
-        bulk_pg.insert_values(connection, head, values)
-    else:
-        connection.exec_driver_sql(f"{head} ({', '.join(['?'] * len(_COLUMNS))})", values)
+    bulk_rows.insert_rows(connection, "followup_facts", _COLUMNS, values)
 
 
 def _refresh_some(connection: Connection) -> bool:

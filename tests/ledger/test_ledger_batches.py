@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from gateway.ledger import bulk_pg
+from gateway.ledger import bulk_rows
 from gateway.ledger.ledger import (
     ClaimChange,
     DuplicateClaim,
@@ -113,7 +113,7 @@ def test_a_reply_changing_one_claim_twice_sees_its_own_first_change(ledger: Ledg
 def test_a_replys_records_are_queued_a_few_rows_a_statement_in_order(
     ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bulk_pg, "_PARAMETERS", 10)  # PostgreSQL: 2 records an INSERT
+    monkeypatch.setattr(bulk_rows, "_PARAMETERS", 10)  # PostgreSQL: 2 records an INSERT
     names = [f"R{n}" for n in range(5)]
     ledger.add_claims([new(claim_id) for claim_id in names])
     ledger.add_outbox([(OutboxKind.STATUS, {"id": "R3-accepted", "v": "first"})])
