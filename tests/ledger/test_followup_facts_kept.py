@@ -16,7 +16,7 @@ from alembic import command
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from gateway.ledger import bulk_rows, followup_store
+from gateway.ledger import followup_store
 from gateway.ledger.claim_batches import NewClaim
 from gateway.ledger.db import alembic_config, create_ledger_engine, open_ledger
 from gateway.ledger.followup import InquiryAnswer, InquiryIn
@@ -151,7 +151,6 @@ def test_a_refresh_works_out_its_claims_a_chunk_at_a_time(
     ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(followup_store, "_REFRESH_CHUNK", 2)
-    monkeypatch.setattr(bulk_rows, "_PARAMETERS", 40)  # PostgreSQL: 2 rows an INSERT (18 columns)
     for n in range(5):
         add(ledger, f"K{n}", *SENT)
     ledger.refresh_followup_facts()
