@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.dml import Insert
 
+from gateway.ledger import bulk_rows
 from gateway.ledger.bulk import ClaimStates, ClaimWrites, allowed
 from gateway.ledger.records import (
     ChangesApplied,
@@ -222,24 +223,13 @@ _OUTBOX_INSERT = {  # built once: their compiled forms are cached
 }
 
 _OUTBOX_COLUMNS = ("record_id", "kind", "payload", "created_at", "place")
-_OUTBOX_ROWS = 500  # rows per multi-row INSERT on PostgreSQL (5 parameters each)
 
 
 def _insert_outbox_rows(connection: Connection, rows: list[dict[str, Any]], now: datetime) -> None:
-    """The rows (of one ``now``) sent straight to the driver, past SQLAlchemy's processing of
-    each row's parameters: ``executemany`` on SQLite, multi-row INSERTs of up to 500 rows on
-    PostgreSQL. The time is bound as SQLAlchemy binds it (its own processor, once); a record id
-    already there is left alone, as with ``_OUTBOX_INSERT``."""
-    dialect = connection.dialect
-    created = outbox.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
-    at = created(now) if created is not None else now
+    """The rows (of one ``now``) sent straight to the driver (``bulk_rows``), past SQLAlchemy's
+    processing of each row's parameters; a record id already there is left alone, as with
+    ``_OUTBOX_INSERT``."""
+    at = bulk_rows.bound_time(connection, outbox.c.created_at, now)
     values = [(r["record_id"], r["kind"], r["payload"], at, r["place"]) for r in rows]
-    head = f"INSERT INTO outbox ({', '.join(_OUTBOX_COLUMNS)}) VALUES "
-    tail = " ON CONFLICT (record_id) DO NOTHING"
-    if dialect.name != "postgresql":
-        connection.exec_driver_sql(head + "(?, ?, ?, ?, ?)" + tail, values)
-        return
-    for start in range(0, len(values), _OUTBOX_ROWS):
-        batch = values[start : start + _OUTBOX_ROWS]
-        marks = ", ".join(["(%s, %s, %s, %s, %s)"] * len(batch))
-        connection.exec_driver_sql(head + marks + tail, tuple(v for row in batch for v in row))
+    bulk_rows.insert_rows(connection, "outbox", _OUTBOX_COLUMNS, values,
+                          " ON CONFLICT (record_id) DO NOTHING")  # fmt: skip

@@ -15,9 +15,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
+from gateway.ledger import bulk_rows
 from gateway.ledger.records import (
     CHUNK,
     ClaimEvent,
@@ -26,7 +27,7 @@ from gateway.ledger.records import (
     UnknownClaim,
     dumps,
 )
-from gateway.ledger.schema import TRANSITIONS, ClaimState, EventName, claim_events, claims
+from gateway.ledger.schema import TRANSITIONS, ClaimState, EventName, claims
 
 # Built once: the compiled form is cached by SQLAlchemy and reused by every batch.
 _STATES = (
@@ -35,12 +36,6 @@ _STATES = (
     .order_by(claims.c.claim_id, claims.c.version)
     .with_for_update()
 )
-_SET_STATE = (
-    update(claims)
-    .where(claims.c.claim_id == bindparam("b_id"), claims.c.version == bindparam("b_version"))
-    .values(state=bindparam("b_state"), updated_at=bindparam("b_at"))
-)
-_ADD_EVENT = claim_events.insert()
 
 
 class ClaimStates:
@@ -140,9 +135,10 @@ class ClaimWrites:
         return text
 
     def flush(self, connection: Connection) -> None:
-        """The states and events (output records are the caller's: ``records``)."""
+        """The states and events (output records are the caller's: ``records``), a statement
+        or a few each (``bulk_rows``)."""
         if self.states:
-            connection.execute(_SET_STATE, self.states)
+            bulk_rows.set_states(connection, self.states, self.now)
         if self.events:
-            connection.execute(_ADD_EVENT, self.events)
+            bulk_rows.add_events(connection, self.events, self.now)
         self.states, self.events = [], []

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import String, func, insert, select, type_coerce, update
 from sqlalchemy.engine import Connection, Engine
 
+from gateway.ledger import bulk_rows
 from gateway.ledger.followup_query import CENT, facts_query, instant, one_of, unpaid_lines
 from gateway.ledger.records import CHUNK, dumps
 from gateway.ledger.schema import (
@@ -32,6 +33,9 @@ from gateway.ledger.schema import (
 )
 
 REFRESH_MARKS = 50_000  # marks read per refresh transaction (a claim marked often: computed once)
+# Claims worked out a query at a time: with fewer, PostgreSQL scanned the events and payments
+# once per few hundred claims (the facts of 5,000 claims: 0.17 s at once, 0.5 s in tens).
+_REFRESH_CHUNK = 5_000
 _REFRESH_LOCK = 0x66616374  # pg_advisory_xact_lock key of the refresh ("fact")
 
 
@@ -130,12 +134,10 @@ _COLUMNS = [c.name for c in followup_facts.c]
 
 
 def _insert_rows(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert the rows through the driver's executemany, their values as the driver gave
+    """Insert the rows straight to the driver (``bulk_rows``), their values as the driver gave
     them (SQLAlchemy's per-row parameter handling cost more than the rest of a refresh)."""
-    mark = "?" if connection.dialect.name == "sqlite" else "%s"
-    sql = (f"INSERT INTO followup_facts ({', '.join(_COLUMNS)}) "
-           f"VALUES ({', '.join([mark] * len(_COLUMNS))})")  # fmt: skip
-    connection.exec_driver_sql(sql, [tuple(r[c] for c in _COLUMNS) for r in rows])
+    values = [tuple(r[c] for c in _COLUMNS) for r in rows]
+    bulk_rows.insert_rows(connection, "followup_facts", _COLUMNS, values)
 
 
 def _refresh_some(connection: Connection) -> bool:
@@ -153,8 +155,8 @@ def _refresh_some(connection: Connection) -> bool:
     changed = sorted({m.claim_id for m in read})
     dialect = connection.dialect.name
     ff = followup_facts.c
-    for start in range(0, len(changed), CHUNK):
-        chunk = changed[start : start + CHUNK]
+    for start in range(0, len(changed), _REFRESH_CHUNK):
+        chunk = changed[start : start + _REFRESH_CHUNK]
         rows = fact_rows(connection, chunk)
         connection.execute(followup_facts.delete().where(one_of(dialect, ff.claim_id, chunk)))
         if rows:

@@ -6,12 +6,12 @@ import json
 from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import datetime
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import String, bindparam, or_, select, type_coerce, update
 from sqlalchemy.engine import Connection
 
 from gateway.ledger.base import LedgerBase
+from gateway.ledger.followup_query import instant, one_of
 from gateway.ledger.records import (
-    CHUNK,
     OutboxEntry,
     OutboxItem,
     utc_now,
@@ -29,7 +29,7 @@ _BATCH_ROWS = (  # built once: compiled once
         outbox.c.record_id,
         outbox.c.kind,
         outbox.c.payload,
-        outbox.c.created_at,
+        type_coerce(outbox.c.created_at, String),  # parsed by ``instant``: a tenth of the cost
         outbox.c.place,
     )
     .where(outbox.c.batch == bindparam("batch"), outbox.c.id > bindparam("after"))
@@ -112,7 +112,9 @@ class OutboxBook(LedgerBase):
         while True:
             with self.engine.begin() as connection:
                 rows = connection.execute(_BATCH_ROWS, {"batch": batch, "after": after}).all()
-            for _id, record_id, kind, payload, created_at, place in rows:
+            for _id, record_id, kind, payload, created, place in rows:
+                created_at = instant(created)
+                assert created_at is not None
                 if raw:
                     yield OutboxEntry(record_id, _KINDS[kind], {}, created_at, place, payload)
                 else:
@@ -180,15 +182,19 @@ class OutboxBook(LedgerBase):
 
     def _assign(self, connection: Connection, ids: list[int], batch: str, owner: str) -> int:
         """Put the records ``ids`` that are still unassigned in ``batch``: a record another
-        worker assigned since they were read is left alone (no lost update)."""
-        assigned = 0
-        for start in range(0, len(ids), CHUNK):
-            assigned += connection.execute(
+        worker assigned since they were read is left alone (no lost update). One statement
+        for the whole batch (the ids as one parameter): one per 500 ids made PostgreSQL walk
+        the batch's unassigned rows, dead versions included, again for each."""
+        if not ids:
+            return 0
+        dialect = connection.dialect.name
+        return int(
+            connection.execute(
                 update(outbox)
-                .where(outbox.c.id.in_(ids[start : start + CHUNK]), outbox.c.batch.is_(None))
+                .where(one_of(dialect, outbox.c.id, ids), outbox.c.batch.is_(None))
                 .values(batch=batch, owner=owner)
             ).rowcount
-        return assigned
+        )
 
     def mark_batch_emitted(
         self, batch: str, at: datetime | None = None, *, owner: str | None = None

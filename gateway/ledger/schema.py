@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -349,7 +350,17 @@ outbox = Table(
     Column("owner", String(128)),  # the worker that assigned the batch and alone writes it
     Column("place", String(64)),  # its output stream: the partner it is about (NULL: the home's)
     Index(None, "kind", "emitted_at"),
-    Index(None, "batch"),
+    Index(None, "batch", "id"),  # a batch's records in order, a thousand at a time (0016)
+    # the batches assigned and not yet emitted (a few rows): a worker's own open batch found
+    # without walking every pending record of the kind (0016)
+    Index(
+        "ix_outbox_open_batches",
+        "kind",
+        "owner",
+        "id",
+        sqlite_where=text("batch IS NOT NULL AND emitted_at IS NULL"),
+        postgresql_where=text("batch IS NOT NULL AND emitted_at IS NULL"),
+    ),
 )
 
 # Eligibility requests (contract section 10), each asked once in a 270 and answered once.

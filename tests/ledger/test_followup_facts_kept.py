@@ -147,6 +147,17 @@ def test_a_refresh_takes_several_transactions_and_deletes_only_what_it_read(
     assert marks(ledger) == 0
 
 
+def test_a_refresh_works_out_its_claims_a_chunk_at_a_time(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(followup_store, "_REFRESH_CHUNK", 2)
+    for n in range(5):
+        add(ledger, f"K{n}", *SENT)
+    ledger.refresh_followup_facts()
+    assert marks(ledger) == 0
+    assert kept_equal_recomputed(ledger) == 5
+
+
 def test_an_existing_ledger_gets_its_facts_at_the_upgrade(make_database: MakeDatabase) -> None:
     url = make_database()
     open_ledger(url).close()

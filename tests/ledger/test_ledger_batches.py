@@ -109,6 +109,26 @@ def test_a_reply_changing_one_claim_twice_sees_its_own_first_change(ledger: Ledg
     assert [e.record_id for e in ledger.pending_outbox(OutboxKind.STATUS)][-1] == "A-rejected"
 
 
+def test_a_replys_records_are_queued_in_order_an_id_already_there_left_alone(
+    ledger: Ledger,
+) -> None:
+    names = [f"R{n}" for n in range(5)]
+    ledger.add_claims([new(claim_id) for claim_id in names])
+    ledger.add_outbox([(OutboxKind.STATUS, {"id": "R3-accepted", "v": "first"})])
+    changes = [
+        ClaimChange(claim_id, S.BATCHED, "837", {},
+                    outbox_records=[(OutboxKind.STATUS, {"id": f"{claim_id}-accepted"})])
+        for claim_id in names
+    ]  # fmt: skip
+    applied = ledger.apply_reply("sha-r", partner="acme", name="r.999", kind="999",
+                                 changes=changes)  # fmt: skip
+    assert applied is not None and len(applied.applied) == 5
+    pending = ledger.pending_outbox(OutboxKind.STATUS)
+    assert [e.record_id for e in pending][5:] == ["R3-accepted", "R0-accepted", "R1-accepted",
+                                                  "R2-accepted", "R4-accepted"]  # fmt: skip
+    assert pending[5].payload == {"id": "R3-accepted", "v": "first"}  # the one already there
+
+
 def test_an_interchange_batches_and_submits_its_claims_together(ledger: Ledger) -> None:
     ledger.add_claims([new(f"C{n}") for n in range(3)])
     control, group = ledger.reserve_control_numbers("acme")
