@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from gateway.ledger.base import LedgerBase
-from gateway.ledger.bulk import ClaimStates, ClaimWrites, checked
+from gateway.ledger.bulk import ClaimStates, ClaimWrites, checked, driver_many
 from gateway.ledger.leases import hold_leases
 from gateway.ledger.records import (
     CHUNK,
@@ -32,6 +32,8 @@ from gateway.ledger.schema import (
     interchanges,
     leases,
 )
+
+_LINK = "INSERT INTO interchange_claims (interchange_id, claim_id, version) VALUES (?, ?, ?)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,12 +156,10 @@ class InterchangeBook(LedgerBase):
             for claim_id in claim_ids:
                 version = checked(view, claim_id, None, ClaimState.BATCHED)
                 writes.transition(view, claim_id, version, ClaimState.BATCHED, "837", detail)
-                links.append(
-                    {"interchange_id": interchange_id, "claim_id": claim_id, "version": version}
-                )
+                links.append((interchange_id, claim_id, version))
             writes.flush(connection)
             if links:
-                connection.execute(interchange_claims.insert(), links)
+                driver_many(connection, _LINK, links)
 
         built = BuiltInterchange(partner, control_number, group_control_number, kind, file_name,
                                  sha256)  # fmt: skip
