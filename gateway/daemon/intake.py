@@ -27,6 +27,7 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.config import PartnerConfig
+from gateway.daemon.claim_memo import MEMO
 from gateway.daemon.corrections import WHAT, CorrectionRefused, prepare
 from gateway.daemon.status import status_record
 from gateway.domain.claim import Claim
@@ -228,6 +229,8 @@ def _settle(
             problems.append(outcome)
             continue
         taken.append(claim.claim_id)
+        if new.text is not None:  # the build finds it validated (claim_memo)
+            MEMO.keep(new.text, claim)
         log.info("claim_queued", claim_id=claim.claim_id, version=outcome, file=file,
                  partner=new.partner)  # fmt: skip
 

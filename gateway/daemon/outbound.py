@@ -31,8 +31,9 @@ from typing import get_args
 import structlog
 
 from gateway.config import PartnerConfig
+from gateway.daemon.claim_memo import MEMO
 from gateway.daemon.status import status_record
-from gateway.domain.claim import Claim, ClaimKind
+from gateway.domain.claim import ClaimKind
 from gateway.files import archive, private_dir, sha256_of, write_atomic
 from gateway.ledger.ledger import Interchange, Leased, LeaseLost, Ledger, OutboxItem
 from gateway.transactions.claim_837 import Envelope, write_837
@@ -137,7 +138,7 @@ def _build_one(
         raise RuntimeError(
             f"{len(claim_ids) - len(stored)} leased claim(s) vanished from the ledger"
         )
-    claims = [Claim.model_validate_json(stored[c]) for c in claim_ids]  # in the leased order
+    claims = [MEMO.take(stored[c]) for c in claim_ids]  # in the leased order, validated
     control, group = ledger.reserve_control_numbers(partner.name)
     name = interchange_name(partner.name, kind, control)
     path = private_dir(spool / "outbound" / partner.name) / name

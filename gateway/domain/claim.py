@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     WithJsonSchema,
     field_validator,
 )
@@ -50,6 +51,12 @@ def _amount(value: object) -> object:
     return value
 
 
+def _digits(value: Decimal) -> str:
+    """An amount in JSON as digits (``100``, never ``1E+2`` as ``str`` writes a JSON ``1e2``):
+    what ``_amount`` reads back, so the record the ledger keeps validates again."""
+    return format(value, "f")
+
+
 def _surfaces(value: object) -> object:
     """A list of letters (``["M", "O"]``, the natural JSON) is the same surfaces as ``"MO"``."""
     if isinstance(value, list):
@@ -62,7 +69,9 @@ def _surfaces(value: object) -> object:
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
-Amount = Annotated[Decimal, BeforeValidator(_amount)]
+Amount = Annotated[
+    Decimal, BeforeValidator(_amount), PlainSerializer(_digits, return_type=str, when_used="json")
+]
 Surfaces = Annotated[
     str,
     BeforeValidator(_surfaces),

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.dml import Insert
 
-from gateway.ledger import bulk_rows
+from gateway.ledger import driver_rows
 from gateway.ledger.bulk import ClaimStates, ClaimWrites, allowed
 from gateway.ledger.records import (
     ChangesApplied,
@@ -226,10 +226,11 @@ _OUTBOX_COLUMNS = ("record_id", "kind", "payload", "created_at", "place")
 
 
 def _insert_outbox_rows(connection: Connection, rows: list[dict[str, Any]], now: datetime) -> None:
-    """The rows (of one ``now``) sent straight to the driver (``bulk_rows``), past SQLAlchemy's
+    """The rows (of one ``now``) sent straight to the driver (``driver_rows``), past SQLAlchemy's
     processing of each row's parameters; a record id already there is left alone, as with
     ``_OUTBOX_INSERT``."""
-    at = bulk_rows.bound_time(connection, outbox.c.created_at, now)
+    at = driver_rows.bound(connection, outbox.c.created_at, now)
     values = [(r["record_id"], r["kind"], r["payload"], at, r["place"]) for r in rows]
-    bulk_rows.insert_rows(connection, "outbox", _OUTBOX_COLUMNS, values,
-                          " ON CONFLICT (record_id) DO NOTHING")  # fmt: skip
+    driver_rows.insert_rows(
+        connection, outbox, _OUTBOX_COLUMNS, values, tail=" ON CONFLICT (record_id) DO NOTHING"
+    )

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
-from gateway.ledger import bulk_rows
+from gateway.ledger import driver_rows
 from gateway.ledger.records import (
     CHUNK,
     ClaimEvent,
@@ -27,7 +27,7 @@ from gateway.ledger.records import (
     UnknownClaim,
     dumps,
 )
-from gateway.ledger.schema import TRANSITIONS, ClaimState, EventName, claims
+from gateway.ledger.schema import TRANSITIONS, ClaimState, EventName, claim_events, claims
 
 # Built once: the compiled form is cached by SQLAlchemy and reused by every batch.
 _STATES = (
@@ -36,6 +36,10 @@ _STATES = (
     .order_by(claims.c.claim_id, claims.c.version)
     .with_for_update()
 )
+# Written straight to the driver (``driver_rows``): thousands of rows, one time for all of them.
+_KEYS = ("claim_id", "version")
+_STATE_COLUMNS = ("state", "updated_at")
+_EVENT_COLUMNS = ("claim_id", "version", "event", "at", "source", "detail")
 
 
 class ClaimStates:
@@ -88,8 +92,8 @@ class ClaimWrites:
 
     def __init__(self, now: datetime) -> None:
         self.now = now
-        self.states: list[dict[str, Any]] = []
-        self.events: list[dict[str, Any]] = []
+        self.states: list[tuple[str, str, int]] = []  # (state, claim id, version)
+        self.events: list[tuple[str, int, str, str, str]] = []  # all but the time
         self.records: list[OutboxItem] = []
         self._detail: tuple[dict[str, Any], str] | None = None  # the last detail, as JSON
 
@@ -104,9 +108,7 @@ class ClaimWrites:
     ) -> ClaimEvent:
         """The new state and its event (the caller checked the transition)."""
         view.set(claim_id, version, new_state)
-        self.states.append(
-            {"b_id": claim_id, "b_version": version, "b_state": new_state.value, "b_at": self.now}
-        )
+        self.states.append((new_state.value, claim_id, version))
         return self.event(claim_id, version, new_state, source, detail)
 
     def event(
@@ -118,10 +120,7 @@ class ClaimWrites:
         detail: Mapping[str, Any] | None,
     ) -> ClaimEvent:
         details = dict(detail or {})
-        self.events.append({
-            "claim_id": claim_id, "version": version, "event": name.value, "at": self.now,
-            "source": source, "detail": self._dumps(details),
-        })  # fmt: skip
+        self.events.append((claim_id, version, name.value, source, self._dumps(details)))
         return ClaimEvent(claim_id, version, name, self.now, source, details)
 
     def _dumps(self, details: dict[str, Any]) -> str:
@@ -135,10 +134,13 @@ class ClaimWrites:
         return text
 
     def flush(self, connection: Connection) -> None:
-        """The states and events (output records are the caller's: ``records``), a statement
-        or a few each (``bulk_rows``)."""
-        if self.states:
-            bulk_rows.set_states(connection, self.states, self.now)
-        if self.events:
-            bulk_rows.add_events(connection, self.events, self.now)
+        """The states and events (output records are the caller's: ``records``)."""
+        if self.states or self.events:
+            at = driver_rows.bound(connection, claims.c.updated_at, self.now)
+            if self.states:
+                states = [(c, v, state, at) for state, c, v in self.states]
+                driver_rows.update_rows(connection, claims, _KEYS, _STATE_COLUMNS, states)
+            if self.events:
+                events = [(c, v, event, at, source, d) for c, v, event, source, d in self.events]
+                driver_rows.insert_rows(connection, claim_events, _EVENT_COLUMNS, events)
         self.states, self.events = [], []

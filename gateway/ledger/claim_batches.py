@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
-from gateway.ledger.bulk import ClaimStates
+from gateway.ledger import driver_rows
+from gateway.ledger.bulk import ClaimStates, ClaimWrites
 from gateway.ledger.claims import ClaimBook
 from gateway.ledger.records import (
     CHUNK,
@@ -28,13 +29,14 @@ from gateway.ledger.records import (
     search_fields,
     utc_now,
 )
-from gateway.ledger.schema import ClaimState, claim_events, claims
+from gateway.ledger.schema import ClaimState, claims
 
-_ADD_CLAIM = claims.insert()
+_SEARCH = ("patient_last_name", "patient_first_name", "service_from", "service_to", "billed")
+_COLUMNS = ("claim_id", "version", "kind", "frequency", "partner", "payer_id", "state", "record",
+            "payer_claim_number", "created_at", "updated_at", *_SEARCH)  # fmt: skip
 _RECORDS = select(claims.c.claim_id, claims.c.version, claims.c.record).where(
     claims.c.claim_id.in_(bindparam("ids", expanding=True)), CURRENT_VERSION
 )
-_ADD_EVENT = claim_events.insert()
 
 
 @dataclass(frozen=True)
@@ -92,11 +94,11 @@ class ClaimBatchBook(ClaimBook):
     def _add_batch(self, batch: Sequence[NewClaim]) -> list[int | DuplicateClaim]:
         now = utc_now()
         results: list[int | DuplicateClaim] = []
-        rows: list[dict[str, Any]] = []
-        events: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
+        writes = ClaimWrites(now)  # the events
         records: list[OutboxItem] = []
-        said: tuple[dict[str, Any], str] | None = None  # the last event detail, as JSON
         with self.engine.begin() as connection:
+            at = driver_rows.bound(connection, claims.c.created_at, now)
             view = ClaimStates(connection, (str(new.record["claim_id"]) for new in batch))
             for new in batch:
                 claim_id = str(new.record["claim_id"])
@@ -113,26 +115,20 @@ class ClaimBatchBook(ClaimBook):
                     ))  # fmt: skip
                     continue
                 view.versions.setdefault(claim_id, {})[version] = ClaimState.QUEUED
-                rows.append({
-                    "claim_id": claim_id, "version": version, "kind": new.kind,
-                    "frequency": frequency, "partner": new.partner, "payer_id": new.payer_id,
-                    "state": ClaimState.QUEUED.value,
-                    "record": new.text if new.text is not None else dumps(new.record),
-                    "payer_claim_number": new.record.get("payer_claim_number"),
-                    "created_at": now, "updated_at": now, **search_fields(new.record),
-                })  # fmt: skip
+                found = search_fields(new.record)
+                rows.append((
+                    claim_id, version, new.kind, frequency, new.partner, new.payer_id,
+                    ClaimState.QUEUED.value,
+                    new.text if new.text is not None else dumps(new.record),
+                    new.record.get("payer_claim_number"), at, at, *(found[k] for k in _SEARCH),
+                ))  # fmt: skip
                 detail = {"frequency": frequency, "partner": new.partner, **new.detail}
-                if said is None or said[0] != detail:  # a file's claims mostly share theirs
-                    said = (detail, dumps(detail))
-                events.append({
-                    "claim_id": claim_id, "version": version, "event": ClaimState.QUEUED.value,
-                    "at": now, "source": "intake", "detail": said[1],
-                })  # fmt: skip
+                writes.event(claim_id, version, ClaimState.QUEUED, "intake", detail)
                 if new.outbox_records is not None:  # e.g. the "queued" status record
                     records.extend(new.outbox_records(version))
                 results.append(version)
-            if rows:
-                connection.execute(_ADD_CLAIM, rows)
-                connection.execute(_ADD_EVENT, events)
+            if rows:  # straight to the driver, the claims before their events
+                driver_rows.insert_rows(connection, claims, _COLUMNS, rows)
+                writes.flush(connection)
             self._add_outbox(connection, records, now)
         return results

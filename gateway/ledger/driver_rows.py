@@ -26,19 +26,26 @@ def bound(connection: Connection, column: Column[Any], value: Any) -> Any:
 
 
 def insert_rows(
-    connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    tail: str = "",
 ) -> None:
     """Insert ``rows`` (values in the order of ``columns``, in that order): ``executemany`` on
     SQLite; on PostgreSQL one INSERT ... SELECT from ``unnest`` of one array per column (a
-    short statement, parsed once by the driver, however many rows)."""
+    short statement, parsed once by the driver, however many rows). ``tail``: an ON CONFLICT
+    clause."""
     if not rows:
         return
     head = f"INSERT INTO {table.name} ({', '.join(columns)}) "
     if connection.dialect.name != "postgresql":
-        connection.exec_driver_sql(head + f"VALUES ({', '.join('?' * len(columns))})", list(rows))
+        marks = ", ".join("?" * len(columns))
+        connection.exec_driver_sql(head + f"VALUES ({marks}){tail}", list(rows))
         return
     connection.exec_driver_sql(
-        head + f"SELECT * FROM {_unnest(connection, table, columns)}", _arrays(rows)
+        head + f"SELECT * FROM {_unnest(connection, table, columns)}{tail}", _arrays(rows)
     )
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import String, func, insert, select, type_coerce, update
 from sqlalchemy.engine import Connection, Engine
 
-from gateway.ledger import bulk_rows
+from gateway.ledger import driver_rows
 from gateway.ledger.followup_query import CENT, facts_query, instant, one_of, unpaid_lines
 from gateway.ledger.records import CHUNK, dumps
 from gateway.ledger.schema import (
@@ -134,10 +134,10 @@ _COLUMNS = [c.name for c in followup_facts.c]
 
 
 def _insert_rows(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert the rows straight to the driver (``bulk_rows``), their values as the driver gave
+    """Insert the rows straight to the driver (``driver_rows``), their values as the driver gave
     them (SQLAlchemy's per-row parameter handling cost more than the rest of a refresh)."""
     values = [tuple(r[c] for c in _COLUMNS) for r in rows]
-    bulk_rows.insert_rows(connection, "followup_facts", _COLUMNS, values)
+    driver_rows.insert_rows(connection, followup_facts, _COLUMNS, values)
 
 
 def _refresh_some(connection: Connection) -> bool:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from gateway.ledger import driver_rows
 from gateway.ledger.base import LedgerBase
 from gateway.ledger.bulk import ClaimStates, ClaimWrites, checked
 from gateway.ledger.leases import hold_leases
@@ -32,6 +33,8 @@ from gateway.ledger.schema import (
     interchanges,
     leases,
 )
+
+_LINK_COLUMNS = ("interchange_id", "claim_id", "version")
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,12 +157,10 @@ class InterchangeBook(LedgerBase):
             for claim_id in claim_ids:
                 version = checked(view, claim_id, None, ClaimState.BATCHED)
                 writes.transition(view, claim_id, version, ClaimState.BATCHED, "837", detail)
-                links.append(
-                    {"interchange_id": interchange_id, "claim_id": claim_id, "version": version}
-                )
+                links.append((interchange_id, claim_id, version))
             writes.flush(connection)
             if links:
-                connection.execute(interchange_claims.insert(), links)
+                driver_rows.insert_rows(connection, interchange_claims, _LINK_COLUMNS, links)
 
         built = BuiltInterchange(partner, control_number, group_control_number, kind, file_name,
                                  sha256)  # fmt: skip
