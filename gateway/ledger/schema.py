@@ -350,9 +350,9 @@ outbox = Table(
     Column("owner", String(128)),  # the worker that assigned the batch and alone writes it
     Column("place", String(64)),  # its output stream: the partner it is about (NULL: the home's)
     Index(None, "kind", "emitted_at"),
-    Index(None, "batch", "id"),  # a batch's records in order, a thousand at a time (0016)
+    Index(None, "batch", "id"),  # a batch's records in order, a thousand at a time (0015)
     # the batches assigned and not yet emitted (a few rows): a worker's own open batch found
-    # without walking every pending record of the kind (0016)
+    # without walking every pending record of the kind (0015)
     Index(
         "ix_outbox_open_batches",
         "kind",

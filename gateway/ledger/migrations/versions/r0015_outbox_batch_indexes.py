@@ -1,6 +1,6 @@
 """outbox indexes for writing batches
 
-Revision ID: 0016
+Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-03 20:20:00
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0016"
+revision: str = "0015"
 down_revision: str | None = "0014"
 branch_labels: str | None = None
 depends_on: str | None = None
