@@ -26,6 +26,8 @@ from gateway.ledger.ledger import Ledger, LedgerError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_SECONDS = 30
+SQLITE_CACHE_KIB = 32 * 1024  # per connection, filled as pages are read
+SQLITE_CHECKPOINT_PAGES = 4000
 PG_IDLE_IN_TRANSACTION_MS = 300_000  # longer than any pause of the daemon's own inside one
 _UPGRADE_LOCK = 0x6C656467  # pg_advisory_xact_lock key for the schema upgrade ("ledg")
 
@@ -62,6 +64,12 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # A 32 MiB page cache (2 MiB by default) and a checkpoint every 4,000 pages (1,000):
+        # a 5,000-claim cycle (bench daemon) read 357,000 pages back from the file, wrote
+        # 650,000 and synced it 149 times; with these 114,000, 484,000 and 65, about a tenth
+        # less CPU, 23 MiB more resident.
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
