@@ -34,6 +34,7 @@ from gateway.x12.elements import (
     identifier,
     missing,
     number,
+    type_r,
 )
 from gateway.x12.errors import X12ElementError, X12SyntaxError
 from gateway.x12.reader import X12Reader
@@ -83,7 +84,8 @@ def _new_value(
     digits: int = AMOUNT_DIGITS,
 ) -> Decimal:
     """A text not in ``cache`` (amounts by default): checked, made a Decimal and kept."""
-    value = _decimal(text, digits)
+    short = len(text) <= digits  # then its digits are too: the pattern is enough
+    value = Decimal(text) if short and type_r(text) is not None else _decimal(text, digits)
     if value is None:
         return number(text, what, position, digits, error=BadValue)  # raises: not a number
     if len(cache) >= _AMOUNTS_MAX:
