@@ -72,7 +72,7 @@ class BadValue(X12ElementError):
 # caches are bounded: emptied when full (an 835 of any size stays in constant memory).
 _AMOUNTS: dict[str, Decimal] = {"": ZERO}
 _QUANTITIES: dict[str, Decimal] = {}
-_AMOUNTS_MAX = 1 << 14
+_AMOUNTS_MAX = 1 << 16  # about 12 MiB when full
 _decimal = decimal_or_none.__wrapped__  # the caches above are enough
 
 
