@@ -38,40 +38,25 @@ PAYER_SEQUENCE = {"1": "P", "19": "P", "2": "S", "20": "S", "3": "T", "21": "T"}
 Record = dict[str, Any]
 
 
-# Texts of amounts already formatted (a Decimal to text costs about 3,000 instructions, a look
-# up a tenth of that; a remittance repeats many amounts), bounded: emptied when full. Zero is
-# never a key: minus zero equals it but reads "-0.00".
-_MONEY_TEXT: dict[Decimal, str] = {}
-_MONEY_TEXT_MAX = 1 << 14
-
-
 def money(value: Decimal) -> str:
     """Amounts go out as strings with two decimals (``f"{value:.2f}"``).
 
-    A posting writes some thirty amounts: those seen before come from ``_MONEY_TEXT``, the
-    untouched totals (the ``ZERO`` object itself) are "0.00", and a new one's plain text is
-    used when it has at most two decimals (the format only for the others).
+    A posting writes some thirty amounts, so this is the fast way to that format: the Decimal's
+    own text when it has two decimals (most amounts), a "0" or ".00" added when it has fewer,
+    the format only for the others. Nothing is cached by value: a new Decimal's hash costs
+    several times its text.
     """
-    if value is ZERO:
+    if value is ZERO:  # the untouched totals
         return "0.00"
-    text = _MONEY_TEXT.get(value)
-    if text is not None:
-        return text
     text = str(value)
+    if text[-3:-2] == ".":  # plain notation, two decimals: the format's own text
+        return text
     dot = text.find(".")
     if dot < 0:
-        text = f"{value:.2f}" if "E" in text else text + ".00"
-    else:
-        decimals = len(text) - dot - 1
-        if decimals == 1:
-            text += "0"
-        elif decimals != 2:
-            text = f"{value:.2f}"
-    if value:
-        if len(_MONEY_TEXT) >= _MONEY_TEXT_MAX:
-            _MONEY_TEXT.clear()
-        _MONEY_TEXT[value] = text
-    return text
+        return f"{value:.2f}" if "E" in text else text + ".00"
+    if len(text) - dot == 2:
+        return text + "0"
+    return f"{value:.2f}"
 
 
 def claim_outcome(claim: ClaimPayment) -> str:
@@ -85,12 +70,14 @@ def claim_outcome(claim: ClaimPayment) -> str:
         return "predetermined"
     if code == "4" or (claim.paid == 0 and patient_share(claim) == 0):
         return "denied"
-    denied_lines = [
-        line
-        for line in claim.lines
-        if line.paid == 0 and not any(a.group == "PR" for a in line.adjustments)
-    ]
-    return "partially_paid" if denied_lines else "paid"
+    for line in claim.lines:  # a line paid nothing and the patient owes none of it
+        if line.paid == 0:
+            for a in line.adjustments:
+                if a.group == "PR":
+                    break
+            else:
+                return "partially_paid"
+    return "paid"
 
 
 def match_lines(claim: ClaimPayment, submitted: Claim | None) -> list[str | None]:
@@ -166,7 +153,35 @@ class PostedClaim:
 
 
 _BREAKDOWN = {"1": "deductible", "2": "coinsurance", "3": "copay"}
+_SHARES = ("deductible", "coinsurance", "copay", "noncovered", "other")  # a patient's share
 _NO_BILL = frozenset({"4", "22", "23", "25"})  # no patient bill follows these CLP02 codes
+
+
+def _adjustment_records(
+    items: list[Adjustment],
+    carc: dict[str, str],
+    owed: list[tuple[Adjustment, str, str]],
+    contractual: Decimal,
+) -> tuple[list[Record], Decimal, Decimal]:
+    """The records of one CAS list, its total and the running CO total (``contractual`` plus
+    its CO amounts, added in order); the others go to ``owed`` with their texts."""
+    out = []
+    total = ZERO
+    for a in items:
+        amount, group, reason = a.amount, a.group, a.reason
+        total += amount
+        shown = money(amount)
+        text = carc.get(reason) or carc_text(reason)
+        if group == "CO":
+            contractual += amount
+        else:
+            owed.append((a, shown, text))
+        out.append({"group": group, "reason": reason, "amount": shown, "text": text})
+    return out, total, contractual
+
+
+def _remarks(codes: list[str]) -> list[Record]:
+    return [{"code": r, "text": rarc_text(r)} for r in codes]
 
 
 def post_claim(
@@ -180,63 +195,60 @@ def post_claim(
 
     This is the hot path of remittance processing (hundreds of thousands of claims per file),
     hence one loop instead of one per rule; the rules are those of field guide 5.4 and 5.6.
+    Every total is the same sum, in the same order, as the rule's own (Decimal addition rounds
+    past 28 digits, so the order is kept).
     """
     carc = carc_table()
-    totals = {"CO": ZERO, "PR": ZERO, "OA": ZERO, "PI": ZERO, "CR": ZERO}
-    breakdown = {"deductible": ZERO, "coinsurance": ZERO, "copay": ZERO, "noncovered": ZERO,
-                 "other": ZERO}  # fmt: skip
-    owed: list[Adjustment] = []  # non-CO adjustments, reported with a balance
+    owed: list[tuple[Adjustment, str, str]] = []  # non-CO adjustments, reported with a balance
     errors: list[BalanceError] = []
-
-    def adjustments(items: list[Adjustment]) -> tuple[list[Record], Decimal]:
-        out, total = [], ZERO
-        for a in items:
-            amount, group, reason = a.amount, a.group, a.reason
-            total += amount
-            totals[group] = totals.get(group, ZERO) + amount
-            if group == "PR":
-                key = _BREAKDOWN.get(reason)
-                if key is None:
-                    key = "noncovered" if reason in NONCOVERED_REASONS else "other"
-                breakdown[key] += amount
-            if group != "CO":
-                owed.append(a)
-            out.append({"group": group, "reason": reason, "amount": money(amount),
-                        "text": carc.get(reason) or carc_text(reason)})  # fmt: skip
-        return out, total
-
+    co = ZERO
     line_ids = match_lines(claim, submitted) if submitted is not None else None
     lines = []
     line_adjusted = ZERO
     for n, line in enumerate(claim.lines):
-        adjs, adjusted = adjustments(line.adjustments)
+        adjs, adjusted, co = _adjustment_records(line.adjustments, carc, owed, co)
         line_adjusted += adjusted
         if line.charge - adjusted != line.paid:
             errors.append(line_balance_error(claim, n + 1, line, adjusted))
         line_id = line_ids[n] if line_ids is not None else line.line_id
+        allowed, units, served = line.allowed, line.units, line.service_date
         lines.append({
             "line_id": line_id,
             "procedure": line.procedure,
             "modifiers": line.modifiers,
             "charge": money(line.charge),
             "paid": money(line.paid),
-            "allowed": money(line.allowed) if line.allowed is not None else None,
-            "units": str(line.units) if line.units is not None else "1",
-            "service_date": line.service_date.isoformat() if line.service_date else None,
+            "allowed": money(allowed) if allowed is not None else None,
+            "units": str(units) if units is not None else "1",
+            "service_date": served.isoformat() if served else None,
             "adjustments": adjs,
-            "remarks": [{"code": r, "text": rarc_text(r)} for r in line.remarks],
+            "remarks": _remarks(line.remarks) if line.remarks else [],
             "matched": line_id is not None,
         })  # fmt: skip
-    claim_adjs, claim_adjusted = adjustments(claim.adjustments)
+    claim_adjs, claim_adjusted, co = _adjustment_records(claim.adjustments, carc, owed, co)
     expected = claim.charge - claim_adjusted - line_adjusted
     if expected != claim.paid:
         errors.append(claim_balance_error(claim, claim_adjusted, line_adjusted, expected))
-    share = totals["PR"]
+    # The patient's share by kind and the other groups' totals, in the order they came.
+    share = ZERO
+    kinds = dict.fromkeys(_SHARES, ZERO)
+    others = dict.fromkeys(("OA", "PI", "CR"), ZERO)
+    for a, _, _ in owed:
+        group, amount = a.group, a.amount
+        if group == "PR":
+            share += amount
+            kind = _BREAKDOWN.get(a.reason)
+            if kind is None:
+                kind = "noncovered" if a.reason in NONCOVERED_REASONS else "other"
+            kinds[kind] += amount
+        elif group in others:
+            others[group] += amount
     warning = None
-    if claim.patient_responsibility is not None and claim.patient_responsibility != share:
+    stated = claim.patient_responsibility
+    if stated is not None and stated != share:
         warning = responsibility_warning(claim, share)
     place = claim.position - ctx.payment.position
-    responsibility = share if claim.patient_responsibility is None else claim.patient_responsibility
+    charge, paid = money(claim.charge), money(claim.paid)
     posting: Record = {
         "id": f"p-{ctx.id_prefix}-{place}",
         "claim_id": claim.claim_id,
@@ -244,11 +256,11 @@ def post_claim(
         "status_code": claim.status_code,
         "status": claim_outcome(claim),
         "status_text": claim.status,
-        "charge": money(claim.charge),
-        "paid": money(claim.paid),
-        "patient_responsibility": money(responsibility),
+        "charge": charge,
+        "paid": paid,
+        "patient_responsibility": money(share if stated is None else stated),
         "adjustments": claim_adjs,
-        "remarks": [{"code": r, "text": rarc_text(r)} for r in claim.remarks],
+        "remarks": _remarks(claim.remarks) if claim.remarks else [],
         "lines": lines,
         "payment": ctx.summary,
         "source_file": ctx.source_file,
@@ -268,17 +280,14 @@ def post_claim(
             "claim_id": claim.claim_id,
             "patient": _patient(claim, submitted),
             "payer": ctx.payer,
-            "billed": money(claim.charge),
-            "insurer_paid": money(claim.paid),
-            "contractual_adjustment": money(totals['CO']),
+            "billed": charge,
+            "insurer_paid": paid,
+            "contractual_adjustment": money(co),
             "patient_owes": money(share),
-            "breakdown": {key: money(value) for key, value in breakdown.items()},
-            "other_adjustments": {g: money(totals[g]) for g in ("OA", "PI", "CR")},
-            "reasons": [
-                {"group": a.group, "code": a.reason, "amount": money(a.amount),
-                 "text": carc.get(a.reason) or carc_text(a.reason)}
-                for a in owed
-            ],
+            "breakdown": {kind: money(value) for kind, value in kinds.items()},
+            "other_adjustments": {group: money(value) for group, value in others.items()},
+            "reasons": [{"group": a.group, "code": a.reason, "amount": shown, "text": text}
+                        for a, shown, text in owed],
             "next_action": action,
             "next_payer": _next_payer(claim, submitted, action),
             "remittance": ctx.remittance,
@@ -317,7 +326,6 @@ def with_content_id(record: Record, content_sha256: str) -> Record:
     return {**record, "id": f"{record['id']}-{content_sha256[:12]}"}
 
 
-_SHARES = ("deductible", "coinsurance", "copay", "noncovered", "other")
 _SHARE_WORDS = {"noncovered": "not covered", "other": "other patient responsibility"}
 
 
@@ -365,7 +373,7 @@ def next_action(
     forwarded = (
         code in FORWARDED
         or claim.crossover_carrier is not None
-        or any(r in FORWARDED_REMARKS for r in claim.remarks)
+        or (bool(claim.remarks) and not FORWARDED_REMARKS.isdisjoint(claim.remarks))
     )
     if forwarded:
         return "await_next_payer"

@@ -34,6 +34,7 @@ from gateway.x12.elements import (
     identifier,
     missing,
     number,
+    type_r,
 )
 from gateway.x12.errors import X12ElementError, X12SyntaxError
 from gateway.x12.reader import X12Reader
@@ -68,27 +69,45 @@ class BadValue(X12ElementError):
 
 # Amount texts repeat a great deal in a remittance (and the results are immutable): the hot
 # path looks them up here and reaches for the full check only when one is not yet known. The
-# cache is bounded: emptied when full (an 835 of any size stays in constant memory).
+# caches are bounded: emptied when full (an 835 of any size stays in constant memory).
 _AMOUNTS: dict[str, Decimal] = {"": ZERO}
-_AMOUNTS_MAX = 1 << 14
-_decimal = decimal_or_none.__wrapped__  # the cache above is enough
+_QUANTITIES: dict[str, Decimal] = {}
+_AMOUNTS_MAX = 1 << 16  # about 12 MiB when full
+_decimal = decimal_or_none.__wrapped__  # the caches above are enough
+
+
+def _new_value(
+    text: str,
+    position: int,
+    what: str,
+    cache: dict[str, Decimal] = _AMOUNTS,
+    digits: int = AMOUNT_DIGITS,
+) -> Decimal:
+    """A text not in ``cache`` (amounts by default): checked, made a Decimal and kept."""
+    short = len(text) <= digits  # then its digits are too: the pattern is enough
+    value = Decimal(text) if short and type_r(text) is not None else _decimal(text, digits)
+    if value is None:
+        return number(text, what, position, digits, error=BadValue)  # raises: not a number
+    if len(cache) >= _AMOUNTS_MAX:
+        cache.clear()
+        if cache is _AMOUNTS:
+            cache[""] = ZERO
+    cache[text] = value
+    return value
 
 
 def _money(text: str, position: int, what: str) -> Decimal:
     value = _AMOUNTS.get(text)
-    if value is None:
-        value = _decimal(text, AMOUNT_DIGITS)
-        if value is None:
-            return number(text, what, position, error=BadValue)  # raises: not a number
-        if len(_AMOUNTS) >= _AMOUNTS_MAX:
-            _AMOUNTS.clear()
-            _AMOUNTS[""] = ZERO
-        _AMOUNTS[text] = value
-    return value
+    return _new_value(text, position, what) if value is None else value
 
 
 def _quantity(text: str, position: int, what: str) -> Decimal | None:
-    return number(text, what, position, QUANTITY_DIGITS, error=BadValue) if text else None
+    if not text:
+        return None
+    value = _QUANTITIES.get(text)
+    if value is None:
+        return _new_value(text, position, what, _QUANTITIES, QUANTITY_DIGITS)
+    return value
 
 
 # Elements a segment needs for the reader to use it (the highest required element number).
@@ -179,6 +198,7 @@ def read_835(
     n1 = ""
     header_number = ""
     interchange = ""
+    comp = ":"  # the component separator of the transaction set being read
     position = 0
     amount_of = _AMOUNTS.get
     for els in lists:
@@ -189,6 +209,7 @@ def read_835(
                 control = identifier(els[2] if len(els) > 2 else "", "ST02", position, ST02)
                 payment = PaymentInfo(control, position=position)
                 payment.interchange_control = interchange
+                comp = reader.delimiters.component if reader.delimiters else ":"
                 end = TransactionEnd(payment)
                 header_sent, claim, line, n1, header_number = False, None, None, "", ""
                 hashed = _ContentHash() if content_hash else None
@@ -213,7 +234,7 @@ def read_835(
                         qty = _quantity(els[4], position, "CAS04") if n > 4 else None
                         amount = amount_of(els[3])
                         if amount is None:
-                            amount = _money(els[3], position, "CAS03")
+                            amount = _new_value(els[3], position, "CAS03")
                         target.append(Adjustment(els[1], els[2], amount, qty))
                     else:
                         target.extend(_adjustments(els, position))
@@ -248,7 +269,7 @@ def read_835(
                     raise missing(sid, n, position, error=BadValue)
                 amount = amount_of(els[2])
                 if amount is None:
-                    amount = _money(els[2], position, "AMT02")
+                    amount = _new_value(els[2], position, "AMT02")
                 if line is not None:
                     if els[1] == "B6":
                         line.allowed = amount
@@ -259,19 +280,19 @@ def read_835(
                     raise missing(sid, n, position, error=BadValue)
                 if claim is None:
                     continue
-                comp = reader.delimiters.component if reader.delimiters else ":"
                 proc = els[1].split(comp)
                 submitted = els[6].split(comp) if n > 6 and els[6] else None
                 charge = amount_of(els[2])
                 if charge is None:
-                    charge = _money(els[2], position, "SVC02")
+                    charge = _new_value(els[2], position, "SVC02")
                 paid = amount_of(els[3])
                 if paid is None:
-                    paid = _money(els[3], position, "SVC03")
+                    paid = _new_value(els[3], position, "SVC03")
+                modifiers = proc[2:6]
                 line = ServicePayment(
                     proc[0],
                     proc[1] if len(proc) > 1 else "",
-                    [m for m in proc[2:6] if m],
+                    modifiers if "" not in modifiers else [m for m in modifiers if m],
                     charge,
                     paid,
                     els[4] if n > 4 and els[4] else None,

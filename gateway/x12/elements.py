@@ -17,6 +17,7 @@ from gateway.x12.errors import X12ElementError
 
 # X12 type R: an optional minus, digits with at most one decimal point; no plus, no exponent.
 _DECIMAL = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
+type_r = _DECIMAL.fullmatch  # a match when the text is of type R (its digits not counted)
 AMOUNT_DIGITS = 18  # the longest amount element of the 5010 guides (BPR02, CLP03, SVC02 ...)
 QUANTITY_DIGITS = 15  # quantities (CAS04, SVC05)
 _ZERO = Decimal(0)

@@ -309,29 +309,55 @@ class X12Reader:
                     else:
                         pieces, step = block.split(term), 1
                     has_breaks = term not in "\r\n" and ("\n" in block or "\r" in block)
+                    # A plain block read as element lists (the 835 path) takes the quick loop:
+                    # a segment's offset is only needed for the envelope and for errors, so it
+                    # is summed up to that segment when one comes (``done`` pieces so far).
+                    quick = raw_lists and plain is not None
+                    before, empty, done = index, 0, 0
                     for raw in pieces:
-                        start = offset = cursor
-                        cursor += len(raw) + step
-                        if plain is not None:
+                        if quick:
+                            els = raw.split(elem)
+                            index += 1
+                            if st is not None and els[0] in known_ids:  # the common case
+                                yield els
+                                continue
+                            k = index - before - 1 + empty  # the pieces before this one
+                            cursor += sum(map(len, pieces[done:k])) + step * (k - done)
+                            done = k + 1
+                            start = offset = cursor
+                            cursor += len(raw) + step
                             if not raw:
+                                index -= 1
+                                empty += 1
                                 continue
-                            s = raw
+                            s, sid = raw, els[0]
                         else:
-                            s = raw.strip(_WHITESPACE)
-                            if not s:
+                            start = offset = cursor
+                            cursor += len(raw) + step
+                            if plain is not None:
+                                if not raw:
+                                    continue
+                                s = raw
+                            else:
+                                s = raw.strip(_WHITESPACE)
+                                if not s:
+                                    continue
+                                if len(s) != len(raw) and raw[0] in _WHITESPACE:
+                                    offset += len(raw) - len(raw.lstrip(_WHITESPACE))
+                                if has_breaks and ("\n" in s or "\r" in s):
+                                    s = s.replace("\r", "").replace("\n", "")
+                                if not s.isascii():
+                                    s = _fix_text(s)
+                            els = s.split(elem)
+                            sid = els[0]
+                            index += 1
+                            if st is not None and sid in known_ids:  # the common case
+                                yield (
+                                    els
+                                    if raw_lists
+                                    else _new(Segment, (index, offset, els, delims))
+                                )
                                 continue
-                            if len(s) != len(raw) and raw[0] in _WHITESPACE:
-                                offset += len(raw) - len(raw.lstrip(_WHITESPACE))
-                            if has_breaks and ("\n" in s or "\r" in s):
-                                s = s.replace("\r", "").replace("\n", "")
-                            if not s.isascii():
-                                s = _fix_text(s)
-                        els = s.split(elem)
-                        sid = els[0]
-                        index += 1
-                        if st is not None and sid in known_ids:  # the common case, kept short
-                            yield els if raw_lists else _new(Segment, (index, offset, els, delims))
-                            continue
                         if sid in _ENVELOPE:
                             if sid == "ST":
                                 if group is None or st is not None:

@@ -50,3 +50,20 @@ def test_money_texts_kept_are_right_for_equal_amounts_and_signed_zeros() -> None
     for _ in range(2):
         for text, shown in pairs:
             assert money(Decimal(text)) == shown, text
+
+
+def test_the_quantity_cache_stays_bounded_and_keeps_its_own_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Quantities (CAS04, SVC05) are cached apart from amounts: 15 digits, not 18, and an empty
+    one is no quantity at all."""
+    monkeypatch.setattr(remit_835, "_AMOUNTS_MAX", 8)
+    for n in range(30):
+        assert remit_835._quantity(f"{n % 12}", 1, "SVC05") == Decimal(n % 12)
+        assert len(remit_835._QUANTITIES) <= 8
+    assert remit_835._quantity("", 1, "SVC05") is None
+    assert remit_835._money("9" * 16, 1, "CLP03") == Decimal("9" * 16)
+    with pytest.raises(remit_835.BadValue, match=r"SVC05 '9{16}' is not a number .* 15 digits"):
+        remit_835._quantity("9" * 16, 4, "SVC05")
+    with pytest.raises(remit_835.BadValue, match="CAS04 '1e5' is not a number"):
+        remit_835._quantity("1e5", 4, "CAS04")

@@ -196,3 +196,32 @@ def test_every_corpus_file_is_read_or_refused_with_a_location(corpus: Path) -> N
             word in row["notes"] for word in ("SE01 wrong", "IEA01=", "IEA02=", "GE01=")
         ):
             assert reader.problems, row["path"]
+
+
+@pytest.mark.parametrize("after", ["", "\n", "\r\n"])
+@pytest.mark.parametrize("chunk", [7, 64, 1 << 20])
+@pytest.mark.parametrize("strict", [True, False])
+def test_element_lists_place_envelope_faults_as_segments_do(
+    after: str, chunk: int, strict: bool
+) -> None:
+    """The element-list loop works a segment's offset out only when it is needed (an envelope
+    segment, an error): after empty segments and long runs of known ones it is the same offset
+    as the Segment loop's, in every layout and chunking."""
+    body = [f"LX*{n}" for n in range(1, 40)]
+    text = interchange(body).replace("~LX*20~", "~~LX*20~~~").replace("SE*41", "SE*7")
+    text = (text + text.replace("GE*1*1", "GE*2*1")).replace("~", "~" + after)
+
+    def read(lists: bool) -> tuple[list[object], list[tuple[str, int | None, int | None]]]:
+        reader = X12Reader(io.BytesIO(text.encode()), strict=strict, chunk_size=chunk)
+        got: list[object] = []
+        try:
+            for item in reader.element_lists() if lists else reader:
+                got.append(item if lists else item.elements)  # type: ignore[union-attr]
+        except X12SyntaxError as exc:
+            reader.problems.append(exc)
+        return got, [(p.message, p.offset, p.segment_index) for p in reader.problems]
+
+    got, problems = read(lists=True)
+    assert (got, problems) == read(lists=False)
+    assert problems and all(text[offset:].startswith(("SE*", "GE*")) for _, offset, _ in problems)
+    assert problems[0][0] == "SE01 says 7 segments but transaction set 0001 has 41"
