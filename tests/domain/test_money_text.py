@@ -58,6 +58,7 @@ def test_the_quantity_cache_stays_bounded_and_keeps_its_own_limit(
     """Quantities (CAS04, SVC05) are cached apart from amounts: 15 digits, not 18, and an empty
     one is no quantity at all."""
     monkeypatch.setattr(remit_835, "_AMOUNTS_MAX", 8)
+    monkeypatch.setattr(remit_835, "_QUANTITIES", {})  # not what earlier tests left in it
     for n in range(30):
         assert remit_835._quantity(f"{n % 12}", 1, "SVC05") == Decimal(n % 12)
         assert len(remit_835._QUANTITIES) <= 8
