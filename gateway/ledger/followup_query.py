@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,20 +23,17 @@ from sqlalchemy import (
     Select,
     String,
     and_,
-    any_,
-    bindparam,
     case,
     cast,
     func,
-    literal_column,
     or_,
     select,
     true,
     type_coerce,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
+from gateway.ledger.id_sets import one_of
 from gateway.ledger.records import CURRENT_VERSION
 from gateway.ledger.schema import IN_FORCE, claim_events, claim_payments, claims
 
@@ -52,19 +48,6 @@ def exact_money(dialect: str, column: Any) -> Any:
     if dialect == "postgresql":
         return cast(column, Numeric(20, 2))
     return cast(func.round(cast(column, Float) * 100), Integer)
-
-
-def one_of(dialect: str, column: Any, values: Sequence[str] | Sequence[int]) -> Any:
-    """``column IN values`` with the values as one parameter (a PostgreSQL array, a JSON
-    array SQLite unnests): hundreds of claim ids cost no compiling per value, and the
-    statement stays the same whatever their number."""
-    if dialect == "postgresql":
-        kind = Integer if values and isinstance(values[0], int) else String
-        return column == any_(bindparam(None, list(values), type_=ARRAY(kind)))
-    unnested: Select[Any] = select(literal_column("value")).select_from(
-        func.json_each(bindparam(None, json.dumps(list(values)), type_=String))
-    )
-    return column.in_(unnested)
 
 
 def _in_force_payment() -> Any:
@@ -142,16 +125,6 @@ def facts_query(dialect: str, claim_ids: Sequence[str] | None = None) -> Select[
     )  # fmt: skip
     query = select(*columns).select_from(joined).where(CURRENT_VERSION, of(c.claim_id))
     return query.order_by(c.claim_id, c.version)
-
-
-def instant(value: Any) -> datetime | None:
-    """A time of ``facts_query`` as the ledger reads it (UTC, aware). Read raw: SQLite's text
-    parsed by ``fromisoformat`` costs a tenth of SQLAlchemy's processing, 10,000 rows a time."""
-    if value is None:
-        return None
-    when = datetime.fromisoformat(value) if isinstance(value, str) else value
-    assert isinstance(when, datetime)
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def unpaid_lines(

@@ -22,8 +22,9 @@ from sqlalchemy import String, func, insert, select, text, type_coerce, update
 from sqlalchemy.engine import Connection, Engine
 
 from gateway.ledger import driver_rows
-from gateway.ledger.followup_query import CENT, facts_query, instant, one_of, unpaid_lines
-from gateway.ledger.records import CHUNK, dumps
+from gateway.ledger.followup_query import CENT, facts_query, unpaid_lines
+from gateway.ledger.id_sets import one_of
+from gateway.ledger.records import CHUNK, dumps, instant
 from gateway.ledger.schema import (
     claim_events,
     claims,
@@ -36,6 +37,7 @@ REFRESH_MARKS = 50_000  # marks read per refresh transaction (a claim marked oft
 # Claims worked out a query at a time: with fewer, PostgreSQL scanned the events and payments
 # once per few hundred claims (the facts of 5,000 claims: 0.17 s at once, 0.5 s in tens).
 _REFRESH_CHUNK = 5_000
+_BURST = 5_000  # claims changed at once that make a refresh check the planner's counts
 _REFRESH_LOCK = 0x66616374  # pg_advisory_xact_lock key of the refresh ("fact")
 
 
@@ -154,7 +156,7 @@ def _refresh_some(connection: Connection) -> bool:
         return False
     changed = sorted({m.claim_id for m in read})
     dialect = connection.dialect.name
-    if dialect == "postgresql" and len(changed) >= _REFRESH_CHUNK:
+    if dialect == "postgresql" and len(changed) >= _BURST:
         analyze_grown_tables(connection)
     ff = followup_facts.c
     for start in range(0, len(changed), _REFRESH_CHUNK):
@@ -180,17 +182,16 @@ def _refresh_some(connection: Connection) -> bool:
 # would analyze it within a minute or so; a refresh of thousands of claims does it first.
 _GROWN = text(
     "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
-    "WHERE s.relname IN ('claims', 'claim_events', 'claim_payments') "
-    "AND s.schemaname = current_schema() AND s.n_mod_since_analyze > 1000 "
-    "AND s.n_mod_since_analyze > 0.2 * greatest(c.reltuples, 0)"
+    "WHERE s.relname = ANY(:tables) AND s.schemaname = current_schema() "
+    "AND s.n_mod_since_analyze > 1000 AND s.n_mod_since_analyze > 0.2 * greatest(c.reltuples, 0)"
 )
-_ANALYZABLE = frozenset({"claims", "claim_events", "claim_payments"})
+_ANALYZED = ["claims", "claim_events", "claim_payments"]
 
 
 def analyze_grown_tables(connection: Connection) -> list[str]:
     """ANALYZE the claim tables changed by more than a fifth since the planner last counted
     them (PostgreSQL); the tables analyzed."""
-    grown = [str(name) for (name,) in connection.execute(_GROWN) if name in _ANALYZABLE]
+    grown = [str(name) for (name,) in connection.execute(_GROWN, {"tables": _ANALYZED})]
     for name in grown:
         connection.exec_driver_sql(f"ANALYZE {name}")
     return grown

@@ -10,10 +10,11 @@ from sqlalchemy import String, bindparam, or_, select, type_coerce, update
 from sqlalchemy.engine import Connection
 
 from gateway.ledger.base import LedgerBase
-from gateway.ledger.followup_query import instant, one_of
+from gateway.ledger.id_sets import one_of
 from gateway.ledger.records import (
     OutboxEntry,
     OutboxItem,
+    instant,
     utc_now,
 )
 from gateway.ledger.schema import (

@@ -19,11 +19,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, any_, bindparam, func, literal_column, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Connection, Row
 
+from gateway.ledger import id_sets
 from gateway.ledger.driver_rows import bound, insert_rows, update_rows
+from gateway.ledger.id_sets import id_set, id_values
 from gateway.ledger.records import (
     CHUNK,
     ClaimEvent,
@@ -89,8 +90,9 @@ class PaymentWork:
 
     def _read(self, chunk: list[str]) -> None:
         c = self.connection
-        reads = _READS[c.dialect.name == "postgresql"]
-        ids = {"ids": chunk if c.dialect.name == "postgresql" else json.dumps(chunk)}
+        postgres = c.dialect.name == "postgresql"
+        reads = _READS[postgres]
+        ids = {"ids": id_values(postgres, chunk)}
         for row in c.execute(reads.payments, ids):
             self.payments[row.claim_id].append(stored_payment(row))
         for r in c.execute(reads.states, ids):
@@ -441,15 +443,10 @@ def _reads(postgres: bool) -> _Reads:
     """The claim ids as one parameter ``ids`` (a PostgreSQL array, or a JSON array SQLite
     unnests): the statement is the same whatever their number, so the driver parses it once
     too, where an IN of one parameter per claim was parsed again by each payment."""
-    ids: Any = (
-        bindparam("ids", type_=ARRAY(String)) if postgres
-        else select(literal_column("value")).select_from(
-            func.json_each(bindparam("ids", type_=String))
-        )
-    )  # fmt: skip
+    ids = id_set(postgres, name="ids")
 
     def among(column: Any) -> Any:
-        return column == any_(ids) if postgres else column.in_(ids)
+        return id_sets.among(postgres, column, ids)
 
     return _Reads(
         payments=joined_payments().where(among(claim_payments.c.claim_id))

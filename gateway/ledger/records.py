@@ -296,6 +296,17 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def instant(value: Any) -> datetime | None:
+    """A time column read raw (``type_coerce(column, String)``) as the ledger means it (UTC,
+    aware): SQLite's text
+    parsed by ``fromisoformat`` costs a tenth of SQLAlchemy's processing, 10,000 rows a time."""
+    if value is None:
+        return None
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(when, datetime)
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
 def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
     """``items`` in lists of ``size`` (the last one shorter), read lazily."""
     iterator = iter(items)
